@@ -1,0 +1,30 @@
+# The README's two commands: `make demo` and `make test`. Each sets up what it needs.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean swipl
+
+swipl:
+	@command -v swipl >/dev/null 2>&1 || { \
+	  echo "Installing SWI-Prolog (swi-prolog-nox)…"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends swi-prolog-nox; }
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: swipl $(STAMP)
+	$(VENV)/bin/tempolog lint rules/*.dl
+
+test: swipl $(STAMP)
+	$(VENV)/bin/ruff check engine sim api tests bench
+	$(PY) -m pytest
+
+bench: swipl $(STAMP)
+	$(PY) bench/parse.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis
