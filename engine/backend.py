@@ -1,0 +1,61 @@
+"""Stage 4, evaluate: the one Engine interface that every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.program import Program, Relation
+
+Value = str | int | float
+Row = tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    """A query's answers: `columns` are the query's named variables in order of first
+    appearance; `rows` are sorted, duplicate-free tuples of str/int/float."""
+
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+    def as_dicts(self) -> list[dict[str, Value]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class Engine(ABC):
+    """Facts in, answers out. Safe to call from many threads.
+
+    Event relations' rows carry their valid time in the relation's `time` column;
+    `seqs` gives each event row its event-store sequence number (the logical clock).
+    `as_of=T` answers every rule over the event facts with time <= T.
+    """
+
+    program: Program
+
+    @abstractmethod
+    def assert_facts(self, relation: str, rows: Iterable[Row], *,
+                     seqs: Iterable[int] | None = None) -> int:
+        """Add rows to an input relation; returns how many were new."""
+
+    @abstractmethod
+    def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+              timeout: float = 5.0) -> Result:
+        """Answer a body such as `pending_order(o, c, "AAPL", s, q, p), q > 10`."""
+
+    def relations(self) -> Mapping[str, Relation]:
+        return self.program.relations
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free the backend's resources; the engine answers nothing afterwards."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,122 @@
+"""The one error tree of tempolog, and diagnostics that point into source text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One mistake in a user's text: where it is, what it is and how to fix it."""
+
+    code: str
+    message: str
+    path: str = "<input>"
+    line: int = 0
+    column: int = 0
+    hint: str = ""
+    source_line: str = ""
+    notes: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    def format(self) -> str:
+        """`path:line:col: error[code]: message`, the source line, a caret, the hint."""
+        where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
+        lines = [f"{where}: error[{self.code}]: {self.message}"]
+        if self.source_line:
+            gutter = f"{self.line} | "
+            lines.append(gutter + self.source_line.rstrip("\n"))
+            caret_at = max(self.column - 1, 0)
+            # Keep tabs so the caret lines up under tab-indented source.
+            pad = "".join(c if c == "\t" else " " for c in self.source_line[:caret_at])
+            lines.append(" " * (len(gutter) - 2) + "| " + pad + "^")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint,
+            "notes": list(self.notes),
+        }
+
+
+class TempologError(Exception):
+    """Base of every error tempolog raises on purpose. `code` is stable and documented."""
+
+    code = "error"
+
+    def __init__(self, message: str = "", *, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class DiagnosticError(TempologError):
+    """An error about user-written text, carrying every diagnostic found, in order."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        first = self.diagnostics[0]
+        super().__init__(self.format(), code=first.code)
+
+    def format(self) -> str:
+        count = len(self.diagnostics)
+        body = "\n\n".join(d.format() for d in self.diagnostics)
+        return f"{body}\n\n{count} error{'s' if count != 1 else ''} generated"
+
+    def to_json(self) -> str:
+        return json.dumps([d.to_dict() for d in self.diagnostics], indent=2)
+
+
+class RuleSyntaxError(DiagnosticError):
+    """A rule file or query text that does not parse."""
+
+
+class RuleAnalysisError(DiagnosticError):
+    """A rule program that parses but is not a valid program (unsafe, unstratified …)."""
+
+
+class QueryError(TempologError):
+    """A query that cannot be answered: bad text, unknown relation, backend failure."""
+
+    code = "query"
+
+
+class QueryTimeout(QueryError):
+    """A query that ran past its time limit; the engine stays usable."""
+
+    code = "query-timeout"
+
+
+class BackendUnavailable(TempologError):
+    """The requested evaluation backend cannot run on this machine."""
+
+    code = "backend-unavailable"
+
+
+class EventRejected(TempologError):
+    """An event that fails validation; nothing of its batch is written."""
+
+    code = "event-rejected"
+
+
+class ConcurrencyConflict(TempologError):
+    """An append whose expected stream version is not the stream's current version."""
+
+    code = "concurrency-conflict"
+
+
+class StoreCorrupted(TempologError):
+    """The event store's hash chain does not verify."""
+
+    code = "store-corrupted"

@@ -1,0 +1,324 @@
+"""Stage 1, parse: .dl text to a RuleFile, reporting every syntax error with its position."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import UnexpectedToken, v_args
+from lark.exceptions import VisitError
+
+from engine import ast
+from engine.errors import Diagnostic, RuleSyntaxError
+
+MAX_SYNTAX_ERRORS = 50
+
+# What a user calls each token, for "expected …" messages.
+TOKEN_NAMES = {
+    "DOT": "'.'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "COLON": "':'",
+    "IF": "':-'", "LBRACE": "'{'", "RBRACE": "'}'", "NAME": "a name",
+    "STRING": "a string", "INT": "a number", "FLOAT": "a number", "COMPARE": "a comparison",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'", "BANG": "'!'", "NOT": "'not'", "MINUS": "'-'",
+    "UNDERSCORE": "'_'", "COUNT": "'count'", "SUM": "'sum'", "MIN": "'min'", "MAX": "'max'", "MEAN": "'mean'",
+    "DIRECTIVE": "a directive", "$END": "end of file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+# ---- tree to AST ------------------------------------------------------------
+
+_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "0": "\0"}
+
+
+class _BadEscape(Exception):
+    def __init__(self, offset: int, text: str):
+        self.offset, self.text = offset, text
+
+
+def unescape(literal: str) -> str:
+    """The value of a double-quoted string literal (quotes included in `literal`)."""
+
+    def replace(match: re.Match) -> str:
+        code = match.group(1)
+        if code[0] in "uU" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        if code in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[code]
+        raise _BadEscape(match.start(), match.group(0))
+
+    return _ESCAPE.sub(replace, literal[1:-1])
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer):
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _pos(self, meta) -> ast.Pos:
+        return ast.Pos(self.path, getattr(meta, "line", 0), getattr(meta, "column", 0))
+
+    def _tok_pos(self, token: Token) -> ast.Pos:
+        return ast.Pos(self.path, token.line, token.column)
+
+    # items
+    def start(self, meta, *items):
+        return tuple(items)
+
+    def declaration(self, meta, name, fields=()):
+        return ast.Declaration(str(name), tuple(fields), False, self._pos(meta))
+
+    def event_declaration(self, meta, name, fields=()):
+        return ast.Declaration(str(name), tuple(fields), True, self._pos(meta))
+
+    def fields(self, meta, *fields):
+        return fields
+
+    def field(self, meta, name, type_):
+        return ast.Field(str(name), str(type_), self._tok_pos(name))
+
+    def include(self, meta, path):
+        return ast.Include(unescape(str(path)), self._pos(meta))
+
+    def invariant(self, meta, name, body):
+        return ast.Invariant(str(name), body, self._pos(meta))
+
+    def directive(self, meta, kind, *names):
+        return ast.Directive(str(kind)[1:], tuple(str(n) for n in names), self._pos(meta))
+
+    def fact(self, meta, head):
+        return ast.Rule(head, (), self._pos(meta))
+
+    def rule(self, meta, head, body):
+        return ast.Rule(head, body, self._pos(meta))
+
+    def body(self, meta, *literals):
+        return tuple(literals)
+
+    # literals
+    def negation(self, meta, *parts):
+        atom = parts[-1]  # `!` is filtered out of the tree, `not` is kept
+        return ast.Negation(atom, self._pos(meta))
+
+    def comparison(self, meta, left, op, right):
+        return ast.Comparison(str(op), left, right, self._tok_pos(op))
+
+    def atom(self, meta, name, args=()):
+        return ast.Atom(str(name), tuple(args), self._pos(meta))
+
+    def args(self, meta, *terms):
+        return terms
+
+    # terms
+    def binop(self, meta, left, op, right):
+        return ast.BinOp(str(op), left, right, self._tok_pos(op))
+
+    def negate(self, meta, operand):
+        if isinstance(operand, ast.Const) and operand.type != "symbol":
+            return ast.Const(-operand.value, operand.type, self._pos(meta))
+        return ast.Negate(operand, self._pos(meta))
+
+    def var(self, meta, name):
+        return ast.Var(str(name), self._tok_pos(name))
+
+    def wildcard(self, meta):
+        return ast.Wildcard(self._pos(meta))
+
+    def string(self, meta, token):
+        try:
+            value = unescape(str(token))
+        except _BadEscape as bad:
+            raise _SyntaxProblem(
+                token.line, token.column + 1 + bad.offset,
+                f"unknown escape sequence {bad.text!r} in string",
+                'use \\" \\\\ \\n \\t \\r or \\uXXXX',
+            ) from None
+        return ast.Const(value, "symbol", self._tok_pos(token))
+
+    def int(self, meta, token):
+        return ast.Const(int(token), "number", self._tok_pos(token))
+
+    def float(self, meta, token):
+        return ast.Const(float(token), "float", self._tok_pos(token))
+
+    def aggregate(self, meta, func, *rest):
+        target, body = (None, rest[0]) if len(rest) == 1 else rest
+        return ast.Aggregate(str(func), target, body, self._pos(meta))
+
+    def aggregate_body(self, meta, body):
+        return body if isinstance(body, tuple) else (body,)
+
+
+class _SyntaxProblem(Exception):
+    """A mistake found while building the AST (the grammar accepted the tokens)."""
+
+    def __init__(self, line: int, column: int, message: str, hint: str):
+        self.line, self.column, self.message, self.hint = line, column, message, hint
+
+
+# ---- errors a user can act on ----------------------------------------------
+
+def _line_of(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    return starts[line - 1] + column - 1 if 0 < line <= len(starts) else len(text)
+
+
+def _expected(names: set[str]) -> str:
+    shown = sorted({TOKEN_NAMES.get(n, repr(n)) for n in names if not n.startswith("__")})
+    if len(shown) > 6:
+        return ", ".join(shown[:6]) + " …"
+    return ", ".join(shown)
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    return f"{token.value!r}"
+
+
+def _previous_token_end(text: str, offset: int) -> tuple[int, int] | None:
+    """Line and column just past the last token before `offset`, if there is one."""
+    last = None
+    try:
+        for token in _lark().lex(text[:offset]):
+            last = token
+    except UnexpectedInput:
+        return None
+    if last is None or last.end_line is None:
+        return None
+    return last.end_line, last.end_column
+
+
+def _diagnose(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line, column = error.line, error.column
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        if char == '"':
+            message, hint = "unterminated string", 'close the string with " on the same line'
+        elif text.startswith("/*", error.pos_in_stream):
+            message, hint = "unterminated comment", "close the comment with */"
+        elif char == ".":
+            word = re.match(r"\.\w*", text[error.pos_in_stream:]).group(0)
+            message = f"unknown directive {word!r}"
+            hint = "directives are .decl .event .never .include .input .output"
+        else:
+            message, hint = f"unexpected character {char!r}", "remove it"
+        return _diagnostic(text, path, line, column, message, hint)
+
+    token = error.token if isinstance(error, UnexpectedToken) else None
+    expected = set(getattr(error, "expected", ()) or ())
+    if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
+        end = _previous_token_end(text, len(text))
+        if end and "DOT" in expected:
+            line, column = end
+            return _diagnostic(text, path, line, column, "missing '.' at the end of the clause",
+                               "end every fact, rule and invariant with '.'")
+        message = f"unexpected end of file; expected {_expected(expected)}"
+        return _diagnostic(text, path, line or 1, column or 1, message, "finish the clause")
+
+    assert token is not None
+    if "DOT" in expected and token.type not in ("COMMA",):
+        end = _previous_token_end(text, token.start_pos)
+        if end and end[0] < token.line:
+            return _diagnostic(text, path, end[0], end[1], "missing '.' at the end of the clause",
+                               "end every fact, rule and invariant with '.'")
+    if token.type == "COMPARE" and token.value == "=" and "IF" in expected:
+        return _diagnostic(text, path, line, column, "expected ':-' between head and body",
+                           "write a rule as `head(x) :- body(x).`")
+    if token.type == "UNDERSCORE" and "NAME" in expected:
+        return _diagnostic(text, path, line, column, "'_' cannot stand here",
+                           "use '_' only as an argument of an atom")
+    message = f"unexpected {_describe(token)}; expected {_expected(expected)}"
+    return _diagnostic(text, path, line, column, message, _hint_for(token, expected))
+
+
+def _hint_for(token: Token, expected: set[str]) -> str:
+    if token.type == "NAME" and token.value in ("decl", "event", "never", "include"):
+        return f"directives start with a dot: .{token.value}"
+    if "RPAR" in expected:
+        return "close the argument list with ')'"
+    if "DOT" in expected:
+        return "end the clause with '.' or separate literals with ','"
+    if token.type == "IF":
+        return "a rule's head is a single atom like `p(x, y)`"
+    return "see docs/language.md for the syntax"
+
+
+def _diagnostic(text, path, line, column, message, hint) -> Diagnostic:
+    return Diagnostic("syntax", message, path, line, column, hint, _line_of(text, line))
+
+
+# ---- recovery: blank out a broken clause and parse the rest ------------------
+
+_CLAUSE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*(?:.|\n)*?\*/|\.(?=\s|$|/[/*])')
+
+
+def _clause_bounds(text: str, offset: int) -> tuple[int, int]:
+    """The start and end offsets of the clause holding `offset`, for skipping it."""
+    start = 0
+    try:
+        for token in _lark().lex(text[:offset]):
+            if token.type == "DOT":
+                start = token.end_pos
+    except UnexpectedInput:
+        pass
+    end = len(text)
+    for match in _CLAUSE_END.finditer(text, offset):
+        if match.group(0) == ".":
+            end = match.end()
+            break
+    return start, max(end, offset + 1)
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
+
+
+def parse(text: str, path: str = "<input>") -> ast.RuleFile:
+    """Parse one file's text; raise RuleSyntaxError with every syntax error found."""
+    diagnostics: list[Diagnostic] = []
+    working = text
+    while len(diagnostics) < MAX_SYNTAX_ERRORS:
+        try:
+            tree = _lark().parse(working)
+        except UnexpectedInput as error:
+            diagnostics.append(_diagnose(error, text, path))
+            offset = _offset(working, error.line or 1, error.column or 1)
+            if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+                offset = error.token.start_pos
+            start, end = _clause_bounds(working, offset)
+            working = _blank(working, start, end)
+            continue
+        try:
+            items = _ToAst(path).transform(tree)
+        except VisitError as wrapped:
+            problem = wrapped.orig_exc
+            if not isinstance(problem, _SyntaxProblem):
+                raise
+            diagnostics.append(_diagnostic(text, path, problem.line, problem.column,
+                                           problem.message, problem.hint))
+            start, end = _clause_bounds(working, _offset(working, problem.line, problem.column))
+            working = _blank(working, start, end)
+            continue
+        if diagnostics:
+            break
+        return ast.RuleFile(path, items, text)
+    raise RuleSyntaxError(diagnostics)
+
+
+def parse_file(path: str | Path) -> ast.RuleFile:
+    path = Path(path)
+    return parse(path.read_text(encoding="utf-8"), str(path))
