@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Aggregate:
     pos: Pos = _pos()
 
 
-Term = Union[Var, Wildcard, Const, BinOp, Negate, Aggregate]
+Term = Var | Wildcard | Const | BinOp | Negate | Aggregate
 
 
 # ---- literals ------------------------------------------------------------
@@ -96,7 +95,7 @@ class Comparison:
     pos: Pos = _pos()
 
 
-Literal = Union[Atom, Negation, Comparison]
+Literal = Atom | Negation | Comparison
 
 
 # ---- items of a file -----------------------------------------------------
@@ -155,7 +154,7 @@ class Directive:
     pos: Pos = _pos()
 
 
-Item = Union[Declaration, Rule, Invariant, Include, Directive]
+Item = Declaration | Rule | Invariant | Include | Directive
 
 
 @dataclass(frozen=True)

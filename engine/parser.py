@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
-from lark import UnexpectedToken, v_args
+from lark import (
+    Lark,
+    Token,
+    Transformer,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    v_args,
+)
 from lark.exceptions import VisitError
 
 from engine import ast
@@ -20,16 +29,19 @@ TOKEN_NAMES = {
     "DOT": "'.'", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "COLON": "':'",
     "IF": "':-'", "LBRACE": "'{'", "RBRACE": "'}'", "NAME": "a name",
     "STRING": "a string", "INT": "a number", "FLOAT": "a number", "COMPARE": "a comparison",
-    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'", "BANG": "'!'", "NOT": "'not'", "MINUS": "'-'",
-    "UNDERSCORE": "'_'", "COUNT": "'count'", "SUM": "'sum'", "MIN": "'min'", "MAX": "'max'", "MEAN": "'mean'",
-    "DIRECTIVE": "a directive", "$END": "end of file",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'", "BANG": "'!'", "NOT": "'not'",
+    "MINUS": "'-'", "UNDERSCORE": "'_'", "COUNT": "'count'", "SUM": "'sum'", "MIN": "'min'",
+    "MAX": "'max'", "MEAN": "'mean'",
+    "DIRECTIVE": "a directive", "DECL": "'.decl'", "EVENT": "'.event'",
+    "INCLUDE": "'.include'", "NEVER": "'.never'", "$END": "end of file",
 }
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                start=["start", "query"])
 
 
 # ---- tree to AST ------------------------------------------------------------
@@ -73,10 +85,13 @@ class _ToAst(Transformer):
     def start(self, meta, *items):
         return tuple(items)
 
-    def declaration(self, meta, name, fields=()):
+    def query(self, meta, body):
+        return body
+
+    def declaration(self, meta, _keyword, name, fields=()):
         return ast.Declaration(str(name), tuple(fields), False, self._pos(meta))
 
-    def event_declaration(self, meta, name, fields=()):
+    def event_declaration(self, meta, _keyword, name, fields=()):
         return ast.Declaration(str(name), tuple(fields), True, self._pos(meta))
 
     def fields(self, meta, *fields):
@@ -85,10 +100,10 @@ class _ToAst(Transformer):
     def field(self, meta, name, type_):
         return ast.Field(str(name), str(type_), self._tok_pos(name))
 
-    def include(self, meta, path):
+    def include(self, meta, _keyword, path):
         return ast.Include(unescape(str(path)), self._pos(meta))
 
-    def invariant(self, meta, name, body):
+    def invariant(self, meta, _keyword, name, body):
         return ast.Invariant(str(name), body, self._pos(meta))
 
     def directive(self, meta, kind, *names):
@@ -138,7 +153,7 @@ class _ToAst(Transformer):
         except _BadEscape as bad:
             raise _SyntaxProblem(
                 token.line, token.column + 1 + bad.offset,
-                f"unknown escape sequence {bad.text!r} in string",
+                f"unknown escape sequence {bad.text} in string",
                 'use \\" \\\\ \\n \\t \\r or \\uXXXX',
             ) from None
         return ast.Const(value, "symbol", self._tok_pos(token))
@@ -230,6 +245,13 @@ def _diagnose(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
         return _diagnostic(text, path, line or 1, column or 1, message, "finish the clause")
 
     assert token is not None
+    if token.type == "DOT" and re.match(r"\.\w", text[token.start_pos:]):
+        word = re.match(r"\.\w*", text[token.start_pos:]).group(0)
+        known = [".decl", ".event", ".never", ".include", ".input", ".output"]
+        guess = difflib.get_close_matches(word, known, n=1)
+        return _diagnostic(text, path, line, column, f"unknown directive {word!r}",
+                           f"did you mean {guess[0]}?" if guess else
+                           "directives are " + " ".join(known))
     if "DOT" in expected and token.type not in ("COMMA",):
         end = _previous_token_end(text, token.start_pos)
         if end and end[0] < token.line:
@@ -263,22 +285,36 @@ def _diagnostic(text, path, line, column, message, hint) -> Diagnostic:
 
 # ---- recovery: blank out a broken clause and parse the rest ------------------
 
-_CLAUSE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*(?:.|\n)*?\*/|\.(?=\s|$|/[/*])')
+_CLAUSE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*(?:.|\n)*?\*/|\.(?=\s|$|/[/*])'
+                         r'|^[ \t]*(?=\.[A-Za-z])', re.MULTILINE)
+_OPENS_ITEM = {"DECL", "EVENT", "INCLUDE", "DIRECTIVE"}
 
 
 def _clause_bounds(text: str, offset: int) -> tuple[int, int]:
-    """The start and end offsets of the clause holding `offset`, for skipping it."""
-    start = 0
+    """The start and end offsets of the clause holding `offset`, for skipping it.
+
+    Clauses end with '.', except declarations (at their closing ')'), includes (at the
+    path) and directives (at the end of the line)."""
+    start, depth, opener = 0, 0, None
     try:
         for token in _lark().lex(text[:offset]):
-            if token.type == "DOT":
-                start = token.end_pos
+            if token.type in _OPENS_ITEM:
+                opener = token.type
+            depth += {"LPAR": 1, "RPAR": -1}.get(token.type, 0)
+            ends_item = (token.type == "DOT" or opener in ("DECL", "EVENT")
+                         and token.type == "RPAR" and depth == 0
+                         or opener == "INCLUDE" and token.type == "STRING")
+            if ends_item:
+                start, opener = token.end_pos, None
     except UnexpectedInput:
         pass
+    if re.match(r"\s*\.[A-Za-z]", text[start:]):  # a directive: no '.' ends it
+        newline = text.find("\n", offset)
+        return start, newline if newline > offset else len(text)
     end = len(text)
-    for match in _CLAUSE_END.finditer(text, offset):
-        if match.group(0) == ".":
-            end = match.end()
+    for match in _CLAUSE_END.finditer(text, offset + 1):
+        if match.group(0).strip() in (".", ""):
+            end = match.end() if match.group(0) == "." else match.start()
             break
     return start, max(end, offset + 1)
 
@@ -289,18 +325,27 @@ def _blank(text: str, start: int, end: int) -> str:
 
 def parse(text: str, path: str = "<input>") -> ast.RuleFile:
     """Parse one file's text; raise RuleSyntaxError with every syntax error found."""
+    return ast.RuleFile(path, _parse(text, path, "start"), text)
+
+
+def parse_query(text: str, path: str = "<query>") -> tuple[ast.Literal, ...]:
+    """Parse a query body such as `pending_order(o, c, "AAPL", s, q, p), q > 10`."""
+    return _parse(text, path, "query")
+
+
+def _parse(text: str, path: str, start: str):
     diagnostics: list[Diagnostic] = []
     working = text
     while len(diagnostics) < MAX_SYNTAX_ERRORS:
         try:
-            tree = _lark().parse(working)
+            tree = _lark().parse(working, start=start)
         except UnexpectedInput as error:
             diagnostics.append(_diagnose(error, text, path))
             offset = _offset(working, error.line or 1, error.column or 1)
             if isinstance(error, UnexpectedToken) and error.token.type != "$END":
                 offset = error.token.start_pos
-            start, end = _clause_bounds(working, offset)
-            working = _blank(working, start, end)
+            clause_start, clause_end = _clause_bounds(working, offset)
+            working = _blank(working, clause_start, clause_end)
             continue
         try:
             items = _ToAst(path).transform(tree)
@@ -310,12 +355,13 @@ def parse(text: str, path: str = "<input>") -> ast.RuleFile:
                 raise
             diagnostics.append(_diagnostic(text, path, problem.line, problem.column,
                                            problem.message, problem.hint))
-            start, end = _clause_bounds(working, _offset(working, problem.line, problem.column))
-            working = _blank(working, start, end)
+            offset = _offset(working, problem.line, problem.column)
+            clause_start, clause_end = _clause_bounds(working, offset)
+            working = _blank(working, clause_start, clause_end)
             continue
         if diagnostics:
             break
-        return ast.RuleFile(path, items, text)
+        return items
     raise RuleSyntaxError(diagnostics)
 
 

@@ -1,0 +1,285 @@
+"""Stage 2, analyse: parsed files to a checked Program, or every mistake found in them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import ast
+from engine.errors import Diagnostic, RuleAnalysisError
+from engine.loader import load_files, source_line
+from engine.parser import parse, parse_query
+from engine.program import TYPES, Program, Relation
+from engine.safety import Unsafe, plan_body, plan_rule
+from engine.stratify import dependency_edges, stratify
+from engine.typecheck import TypeChecker
+
+UNSAFE_TEXT = {
+    "head": ("variable {v} in the head is not bound by the body",
+             "bind {v} with a positive atom of the body, or write a constant"),
+    "negation": ("variable {v} appears only in a negated atom, so it has no value to test",
+                 "bind {v} with a positive atom before the negation, or replace it with _"),
+    "comparison": ("variable {v} is compared or computed but never bound",
+                   "bind {v} with a positive atom, or assign it first with `{v} = …`"),
+    "group": ("variable {v} is shared with an aggregate but bound nowhere outside it",
+              "bind {v} with a positive atom outside the aggregate, or rename it inside"),
+    "aggregate": ("variable {v} of the aggregated expression is not bound in the aggregate",
+                  "use a variable bound by an atom inside the braces"),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """An analysed query: its body in evaluation order and its answer columns."""
+
+    body: tuple[ast.Literal, ...]
+    columns: tuple[str, ...]
+    text: str
+
+
+class _Analysis:
+    def __init__(self, files: list[ast.RuleFile], extra: Mapping[str, int]):
+        self.files = files
+        self.sources = {f.path: f for f in files}
+        self.extra = dict(extra)
+        self.diagnostics: list[Diagnostic] = []
+        self.declarations: dict[str, ast.Declaration] = {}
+        self.arity: dict[str, tuple[int, ast.Pos | None]] = {}
+
+    def error(self, code: str, pos: ast.Pos, message: str, hint: str, notes=()) -> None:
+        file = self.sources.get(pos.path)
+        line = source_line(file, pos.line) if file else ""
+        self.diagnostics.append(
+            Diagnostic(code, message, pos.path, pos.line, pos.column, hint, line, tuple(notes)))
+
+    def items(self, kind: type) -> list:
+        return [item for f in self.files for item in f.of_type(kind)]
+
+    # ---- declarations and arity
+
+    def declare(self) -> None:
+        for decl in self.items(ast.Declaration):
+            first = self.declarations.get(decl.relation)
+            if first is not None:
+                self.error("duplicate-declaration", decl.pos,
+                           f"relation {decl.relation} is declared twice",
+                           "remove one of the declarations", [f"first declared at {first.pos}"])
+                continue
+            self.declarations[decl.relation] = decl
+            self.arity[decl.relation] = (len(decl.fields), decl.pos)
+            for f in decl.fields:
+                if f.type not in TYPES:
+                    guess = difflib.get_close_matches(f.type, TYPES, n=1)
+                    self.error("unknown-type", f.pos, f"unknown type {f.type!r}",
+                               f"did you mean {guess[0]!r}?" if guess else
+                               "types are " + ", ".join(TYPES))
+            times = [f for f in decl.fields if f.type == "time"]
+            if decl.is_event and len(times) != 1:
+                self.error("event-time-column", decl.pos,
+                           f"event relation {decl.relation} has {len(times)} time columns",
+                           "an .event relation needs exactly one column of type time, "
+                           "its valid time")
+        for name, arity in self.extra.items():
+            self.arity.setdefault(name, (arity, None))
+
+    def check_arity(self, atom: ast.Atom) -> None:
+        known = self.arity.get(atom.relation)
+        if known is None:
+            self.arity[atom.relation] = (len(atom.args), atom.pos)
+            return
+        arity, where = known
+        if arity != len(atom.args):
+            origin = (f"declared at {where}" if atom.relation in self.declarations
+                      else f"first used at {where}" if where else "given as input")
+            self.error("arity-mismatch", atom.pos,
+                       f"{atom.relation} takes {arity} argument{'s' * (arity != 1)} "
+                       f"({origin}) but is given {len(atom.args)} here",
+                       f"give {atom.relation} exactly {arity} arguments")
+
+    # ---- rules
+
+    def check_rules(self, rules: list[ast.Rule], defined: set[str]) -> list[ast.Rule]:
+        planned = []
+        for rule in rules:
+            self.check_arity(rule.head)
+            decl = self.declarations.get(rule.head.relation)
+            if decl is not None and decl.is_event:
+                self.error("event-head", rule.head.pos,
+                           f"{rule.head.relation} is an event relation and cannot be derived",
+                           "events come from the event store; derive a new relation instead")
+            for arg in rule.head.args:
+                if isinstance(arg, ast.Wildcard):
+                    self.error("wildcard-in-head", arg.pos, "'_' cannot stand in a rule's head",
+                               "name the variable and bind it in the body, or write a constant")
+            self.check_literals(rule.body, defined)
+            plan, unsafe = plan_rule(rule)
+            self.report_unsafe(unsafe)
+            planned.append(plan)
+        return planned
+
+    def check_literals(self, body: tuple[ast.Literal, ...], defined: set[str]) -> None:
+        for atom, _ in ast.body_atoms(body):
+            self.check_arity(atom)
+            if atom.relation not in defined:
+                guess = difflib.get_close_matches(atom.relation, sorted(defined), n=1)
+                self.error("undefined-relation", atom.pos,
+                           f"relation {atom.relation} is not defined",
+                           f"did you mean {guess[0]}?" if guess else
+                           f"declare it with `.decl {atom.relation}(…)` or give it a rule")
+        for literal in body:
+            if isinstance(literal, ast.Comparison):
+                for side in (literal.left, literal.right):
+                    self.check_wildcards(side)
+
+    def check_wildcards(self, term: ast.Term) -> None:
+        if isinstance(term, ast.Wildcard):
+            self.error("wildcard-in-expression", term.pos,
+                       "'_' cannot stand in a comparison or arithmetic",
+                       "use '_' only as an argument of an atom")
+        elif isinstance(term, ast.BinOp):
+            self.check_wildcards(term.left)
+            self.check_wildcards(term.right)
+        elif isinstance(term, ast.Negate):
+            self.check_wildcards(term.operand)
+        elif isinstance(term, ast.Aggregate):
+            if term.target is not None:
+                self.check_wildcards(term.target)
+            self.check_literals(term.body, self.defined)
+
+    def report_unsafe(self, unsafe: list[Unsafe]) -> None:
+        for problem in unsafe:
+            message, hint = UNSAFE_TEXT[problem.where]
+            self.error("unsafe-variable", problem.var.pos,
+                       message.format(v=problem.var.name), hint.format(v=problem.var.name))
+
+    def check_invariants(self) -> list[ast.Invariant]:
+        seen: dict[str, ast.Invariant] = {}
+        planned = []
+        for inv in self.items(ast.Invariant):
+            if inv.name in seen:
+                self.error("duplicate-invariant", inv.pos, f"invariant {inv.name} is defined twice",
+                           "give each .never invariant its own name",
+                           [f"first defined at {seen[inv.name].pos}"])
+            seen.setdefault(inv.name, inv)
+            self.check_literals(inv.body, self.defined)
+            body, unsafe = plan_body(inv.body)
+            self.report_unsafe(unsafe)
+            planned.append(ast.Invariant(inv.name, body, inv.pos))
+        return planned
+
+    # ---- stratification
+
+    def check_strata(self, rules: list[ast.Rule]) -> list[list[str]]:
+        derived = list(dict.fromkeys(r.head.relation for r in rules))
+        strata, cycles = stratify(derived, dependency_edges(rules))
+        for cycle in cycles:
+            first = cycle[0]
+            names = " -> ".join([first.head] + [edge.body for edge in cycle])
+            code = "negation-cycle" if first.kind == "negation" else "aggregate-cycle"
+            self.error(code, first.pos, f"{first.kind} inside a recursive cycle: {names}",
+                       f"{first.head} cannot depend on itself through {first.kind}; "
+                       "break the cycle or move the " + first.kind + " to a later relation",
+                       [f"{e.head} depends on {e.body} ({e.kind}) at {e.pos}" for e in cycle])
+        return strata
+
+    # ---- types and relations
+
+    def relations(self, rules, invariants) -> dict[str, Relation]:
+        columns: dict[str, list[str | None]] = {}
+        for name, decl in self.declarations.items():
+            columns[name] = [f.type if f.type in TYPES else None for f in decl.fields]
+        for name, (arity, _) in self.arity.items():
+            columns.setdefault(name, [None] * arity)
+        checker = TypeChecker(columns, set(self.declarations), self._type_error)
+        for final in (False, False, True):  # two passes to infer through recursion, then check
+            for rule in rules:
+                checker.check_rule(rule, final)
+        for inv in invariants:
+            checker.check_body(inv.body)
+        relations = {}
+        for name, types in columns.items():
+            decl = self.declarations.get(name)
+            if decl is not None:
+                fields = tuple(f.name for f in decl.fields)
+            else:
+                fields = _field_names(name, len(types), rules)
+            relations[name] = Relation(name, fields, tuple(types),
+                                       bool(decl and decl.is_event), decl.pos if decl else None)
+        return relations
+
+    def _type_error(self, pos: ast.Pos, message: str, hint: str) -> None:
+        self.error("type-mismatch", pos, message, hint)
+
+    def run(self) -> Program:
+        self.declare()
+        rules = self.items(ast.Rule)
+        self.defined = set(self.declarations) | set(self.extra) | {r.head.relation for r in rules}
+        planned = self.check_rules(rules, self.defined)
+        invariants = self.check_invariants()
+        strata = self.check_strata(planned)
+        relations = self.relations(planned, invariants)
+        if self.diagnostics:
+            raise RuleAnalysisError(_unique(self.diagnostics))
+        return Program(relations, tuple(planned), tuple(invariants),
+                       tuple(tuple(s) for s in strata), tuple(self.files))
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(diagnostics))
+
+
+def _field_names(relation: str, arity: int, rules: list[ast.Rule]) -> tuple[str, ...]:
+    """Names for an undeclared relation's columns: its first rule's head variables."""
+    for rule in rules:
+        if rule.head.relation == relation:
+            names = [a.name if isinstance(a, ast.Var) and not a.name.startswith("_") else ""
+                     for a in rule.head.args]
+            if all(names) and len(set(names)) == len(names):
+                return tuple(names)
+    return tuple(f"c{i + 1}" for i in range(arity))
+
+
+# ---- entry points ---------------------------------------------------------------------
+
+def analyse(files: list[ast.RuleFile], extra_relations: Mapping[str, int] | None = None
+            ) -> Program:
+    """Check parsed files together; `extra_relations` are inputs known only by arity."""
+    return _Analysis(files, extra_relations or {}).run()
+
+
+def load_program(paths: list[str | Path]) -> Program:
+    return analyse(load_files(list(paths)))
+
+
+def program_from_source(text: str, path: str = "<input>",
+                        extra_relations: Mapping[str, int] | None = None) -> Program:
+    """Analyse source text; its `.include`s are read relative to `path`'s folder."""
+    root = parse(text, path)
+    included = []
+    base = Path(path).parent
+    if root.of_type(ast.Include):
+        included = load_files([base / inc.path for inc in root.of_type(ast.Include)])
+    return analyse(included + [root], extra_relations)
+
+
+def analyse_query(program: Program, text: str, path: str = "<query>") -> Query:
+    """Check a query body against a program; raise positioned errors for every mistake."""
+    body = parse_query(text, path)
+    query_file = ast.RuleFile(path, (), text)
+    analysis = _Analysis([query_file], {n: r.arity for n, r in program.relations.items()})
+    analysis.arity = {n: (r.arity, r.declared_at) for n, r in program.relations.items()}
+    analysis.declarations = {n: ast.Declaration(n, (), r.is_event, r.declared_at)
+                             for n, r in program.relations.items() if r.declared_at}
+    analysis.defined = set(program.relations)
+    analysis.check_literals(body, analysis.defined)
+    planned, unsafe = plan_body(body)
+    analysis.report_unsafe(unsafe)
+    columns = {n: list(r.types) for n, r in program.relations.items()}
+    TypeChecker(columns, set(columns), analysis._type_error).check_body(planned)
+    if analysis.diagnostics:
+        raise RuleAnalysisError(_unique(analysis.diagnostics))
+    columns = tuple(dict.fromkeys(
+        v.name for literal in body for v in ast.literal_vars(literal)))
+    return Query(planned, columns, text)

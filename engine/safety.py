@@ -1,0 +1,274 @@
+"""Safety: every variable has a value before it is used; bodies put in evaluation order.
+
+Planning also normalises a rule for the compilers, so that they stay simple:
+- atom arguments are only variables, wildcards and constants (an expression argument
+  becomes a fresh variable and an `=` after the atom, or before it when negated);
+- an aggregate stands only as `Var = Aggregate`, the variable fresh (bound nowhere else);
+- head arguments that are expressions become fresh variables assigned at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+
+from engine import ast
+
+SIMPLE_ARGS = (ast.Var, ast.Wildcard, ast.Const)
+
+
+@dataclass
+class Unsafe:
+    """A variable that never gets a value where it is used."""
+
+    var: ast.Var
+    where: str  # head | negation | comparison | aggregate | group
+
+
+@dataclass
+class _Fresh:
+    taken: set[str]
+    numbers: count = field(default_factory=lambda: count(1))
+
+    def var(self, stem: str, pos: ast.Pos) -> ast.Var:
+        while True:
+            name = f"_{stem}{next(self.numbers)}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return ast.Var(name, pos)
+
+
+def all_var_names(node) -> set[str]:
+    """Every variable name anywhere under a node, aggregates included."""
+    if isinstance(node, ast.Var):
+        return {node.name}
+    if isinstance(node, tuple):
+        return set().union(*(all_var_names(n) for n in node)) if node else set()
+    if isinstance(node, ast.Atom):
+        return all_var_names(node.args)
+    if isinstance(node, ast.Negation):
+        return all_var_names(node.atom)
+    if isinstance(node, (ast.Comparison, ast.BinOp)):
+        return all_var_names(node.left) | all_var_names(node.right)
+    if isinstance(node, ast.Negate):
+        return all_var_names(node.operand)
+    if isinstance(node, ast.Aggregate):
+        target = all_var_names(node.target) if node.target is not None else set()
+        return target | all_var_names(node.body)
+    if isinstance(node, ast.Rule):
+        return all_var_names(node.head) | all_var_names(node.body)
+    return set()
+
+
+def _first_var(node, names: set[str]) -> ast.Var | None:
+    """The first occurrence (in source order) of any of `names` under node."""
+    if isinstance(node, ast.Var):
+        return node if node.name in names else None
+    children: tuple = ()
+    if isinstance(node, tuple):
+        children = node
+    elif isinstance(node, ast.Atom):
+        children = node.args
+    elif isinstance(node, ast.Negation):
+        children = (node.atom,)
+    elif isinstance(node, (ast.Comparison, ast.BinOp)):
+        children = (node.left, node.right)
+    elif isinstance(node, ast.Negate):
+        children = (node.operand,)
+    elif isinstance(node, ast.Aggregate):
+        children = ((node.target,) if node.target is not None else ()) + node.body
+    for child in children:
+        found = _first_var(child, names)
+        if found is not None:
+            return found
+    return None
+
+
+# ---- normalisation ----------------------------------------------------------------
+
+def _normalise(body: tuple[ast.Literal, ...], fresh: _Fresh) -> list[ast.Literal]:
+    out: list[ast.Literal] = []
+    for literal in body:
+        if isinstance(literal, ast.Atom):
+            atom, checks = _simple_args(literal, fresh)
+            out.append(atom)
+            out.extend(checks)
+        elif isinstance(literal, ast.Negation):
+            atom, assigns = _simple_args(literal.atom, fresh)
+            out.extend(assigns)
+            out.append(ast.Negation(atom, literal.pos))
+        else:
+            out.extend(_lift_aggregates(literal, fresh))
+    return out
+
+
+def _simple_args(atom: ast.Atom, fresh: _Fresh) -> tuple[ast.Atom, list[ast.Comparison]]:
+    args, checks = [], []
+    for arg in atom.args:
+        if isinstance(arg, SIMPLE_ARGS):
+            args.append(arg)
+        else:
+            var = fresh.var("arg", arg.pos)
+            args.append(var)
+            checks.append(ast.Comparison("=", var, arg, arg.pos))
+    return ast.Atom(atom.relation, tuple(args), atom.pos), checks
+
+
+def _lift_aggregates(comparison: ast.Comparison, fresh: _Fresh) -> list[ast.Literal]:
+    """Every aggregate becomes a fresh variable assigned just before the comparison."""
+    left, right = comparison.left, comparison.right
+    lifted: list[ast.Literal] = []
+
+    def lift(term):
+        if isinstance(term, ast.Aggregate):
+            agg = ast.Aggregate(term.func, term.target,
+                                tuple(_normalise(term.body, fresh)), term.pos)
+            var = fresh.var("agg", term.pos)
+            lifted.append(ast.Comparison("=", var, agg, term.pos))
+            return var
+        if isinstance(term, ast.BinOp):
+            return ast.BinOp(term.op, lift(term.left), lift(term.right), term.pos)
+        if isinstance(term, ast.Negate):
+            return ast.Negate(lift(term.operand), term.pos)
+        return term
+
+    new_left, new_right = lift(left), lift(right)
+    return lifted + [ast.Comparison(comparison.op, new_left, new_right, comparison.pos)]
+
+
+# ---- ordering -----------------------------------------------------------------------
+
+def _needs(literal: ast.Literal, bound: set[str]) -> tuple[set[str], set[str]]:
+    """(variables that must be bound first, variables it binds) for a non-atom literal."""
+    if isinstance(literal, ast.Negation):
+        return all_var_names(literal.atom), set()
+    left, right = literal.left, literal.right
+    if literal.op == "=":
+        for target, source in ((left, right), (right, left)):
+            source_unbound = isinstance(source, ast.Var) and source.name not in bound
+            if isinstance(target, ast.Var) and target.name not in bound and not source_unbound:
+                return all_var_names(source), {target.name}
+    return all_var_names(literal), set()
+
+
+def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
+           outer_of: dict[int, set[str]]) -> tuple[list[ast.Literal], set[str]]:
+    ordered: list[ast.Literal] = []
+    pending: list[ast.Literal] = []
+    bound = set(bound)
+
+    def needs(literal):
+        if (isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)
+                and isinstance(literal.left, ast.Var) and literal.left.name not in bound):
+            return outer_of[id(literal.right)], {literal.left.name}
+        return _needs(literal, bound)
+
+    def flush():
+        progress = True
+        while progress:
+            progress = False
+            for literal in pending:
+                required, binds = needs(literal)
+                if required <= bound:
+                    pending.remove(literal)
+                    ordered.append(_plan_aggregate(literal, bound, unsafe, outer_of))
+                    bound.update(binds)
+                    progress = True
+                    break
+
+    for literal in body:
+        if isinstance(literal, ast.Atom):
+            ordered.append(literal)
+            bound.update(all_var_names(literal))
+        else:
+            pending.append(literal)
+        flush()
+    for literal in pending:  # never ready: report each variable that never got a value
+        required, binds = needs(literal)
+        missing = required - bound
+        where = _where(literal)
+        for name in sorted(missing, key=lambda n: _position_key(_first_var(literal, {n}))):
+            unsafe.append(Unsafe(_first_var(literal, {name}) or ast.Var(name), where))
+        bound.update(binds)
+        ordered.append(literal)
+    return ordered, bound
+
+
+def _position_key(var: ast.Var | None) -> tuple[int, int]:
+    return (var.pos.line, var.pos.column) if var else (0, 0)
+
+
+def _where(literal: ast.Literal) -> str:
+    if isinstance(literal, ast.Negation):
+        return "negation"
+    if isinstance(literal.right, ast.Aggregate):
+        return "group"
+    return "comparison"
+
+
+def _plan_aggregate(literal, bound, unsafe, outer_of):
+    """Order an aggregate's own body, with the enclosing rule's bound variables given."""
+    if not (isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)):
+        return literal
+    agg = literal.right
+    outer = outer_of[id(agg)]
+    inner, inner_bound = _order(list(agg.body), outer & bound, unsafe, outer_of)
+    if agg.target is not None:
+        missing = all_var_names(agg.target) - inner_bound
+        for name in sorted(missing):
+            unsafe.append(Unsafe(_first_var(agg.target, {name}) or ast.Var(name), "aggregate"))
+    planned = ast.Aggregate(agg.func, agg.target, tuple(inner), agg.pos)
+    return ast.Comparison("=", literal.left, planned, literal.pos)
+
+
+def _outer_variables(body: list[ast.Literal], head_vars: set[str],
+                     outer_of: dict[int, set[str]]) -> None:
+    """For each aggregate, the variables it shares with the rest of its rule (group keys)."""
+    for i, literal in enumerate(body):
+        if isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate):
+            agg = literal.right
+            rest = head_vars | all_var_names(literal.left)
+            rest |= all_var_names(tuple(body[:i] + body[i + 1:]))
+            outer_of[id(agg)] = all_var_names(agg) & rest
+            inner = list(agg.body)
+            _outer_variables(inner, rest | (all_var_names(agg.target) if agg.target else set()),
+                             outer_of)
+
+
+# ---- entry points -------------------------------------------------------------------
+
+def plan_rule(rule: ast.Rule) -> tuple[ast.Rule, list[Unsafe]]:
+    """The rule normalised and in evaluation order, and every unsafe variable of it."""
+    fresh = _Fresh(all_var_names(rule))
+    body = _normalise(rule.body, fresh)
+    head_args, head_assigns = [], []
+    for arg in rule.head.args:
+        if isinstance(arg, SIMPLE_ARGS):
+            head_args.append(arg)
+        else:
+            var = fresh.var("head", arg.pos)
+            head_args.append(var)
+            head_assigns.append(ast.Comparison("=", var, arg, arg.pos))
+    body += head_assigns
+    head = ast.Atom(rule.head.relation, tuple(head_args), rule.head.pos)
+    outer_of: dict[int, set[str]] = {}
+    _outer_variables(body, all_var_names(head), outer_of)
+    unsafe: list[Unsafe] = []
+    ordered, bound = _order(body, set(), unsafe, outer_of)
+    reported = {problem.var.name for problem in unsafe}
+    for name in sorted(all_var_names(head) - bound - reported,
+                       key=lambda n: _position_key(_first_var(rule.head, {n}))):
+        var = _first_var(rule.head, {name}) or _first_var(tuple(head_assigns), {name})
+        unsafe.append(Unsafe(var or ast.Var(name, rule.head.pos), "head"))
+    return ast.Rule(head, tuple(ordered), rule.pos), unsafe
+
+
+def plan_body(body: tuple[ast.Literal, ...]) -> tuple[tuple[ast.Literal, ...], list[Unsafe]]:
+    """A query or invariant body normalised and in evaluation order."""
+    fresh = _Fresh(all_var_names(body))
+    normalised = _normalise(body, fresh)
+    outer_of: dict[int, set[str]] = {}
+    _outer_variables(normalised, set(), outer_of)
+    unsafe: list[Unsafe] = []
+    ordered, _ = _order(normalised, set(), unsafe, outer_of)
+    return tuple(ordered), unsafe
