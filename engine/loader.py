@@ -20,19 +20,20 @@ def load_files(paths: list[str | Path]) -> list[ast.RuleFile]:
     order: list[ast.RuleFile] = []
     diagnostics: list[Diagnostic] = []
 
+    # chain: (resolved path, the .include line, the including file) from the root down
     def visit(path: Path, chain: list[tuple[Path, ast.Include, ast.RuleFile]]) -> None:
         resolved = path.resolve()
-        if resolved in loaded:
-            return
         if any(resolved == seen for seen, _, _ in chain):
             _, include, parent = chain[-1]
-            cycle = [str(p) for p, _, _ in chain] + [str(path)]
+            cycle = [f.path for _, _, f in chain] + [str(path)]
             start = next(i for i, (p, _, _) in enumerate(chain) if p == resolved)
             diagnostics.append(Diagnostic(
                 "include-cycle", "include cycle: " + " -> ".join(cycle[start:]),
                 parent.path, include.pos.line, include.pos.column,
                 "remove one of the .include lines of the cycle",
                 source_line(parent, include.pos.line)))
+            return
+        if resolved in loaded:
             return
         try:
             text = path.read_text(encoding="utf-8")

@@ -112,7 +112,7 @@ class _ToAst(Transformer):
     def fact(self, meta, head):
         return ast.Rule(head, (), self._pos(meta))
 
-    def rule(self, meta, head, body):
+    def rule(self, meta, head, _if, body):
         return ast.Rule(head, body, self._pos(meta))
 
     def body(self, meta, *literals):
@@ -257,6 +257,16 @@ def _diagnose(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
         if end and end[0] < token.line:
             return _diagnostic(text, path, end[0], end[1], "missing '.' at the end of the clause",
                                "end every fact, rule and invariant with '.'")
+    if token.value == "/" and text.startswith("/*", token.start_pos):
+        return _diagnostic(text, path, line, column, "unterminated comment",
+                           "close the comment with */")
+    if {"COMMA", "DOT"} <= expected and token.type in ("NAME", "BANG", "NOT"):
+        return _diagnostic(text, path, line, column,
+                           f"unexpected {_describe(token)}; expected ',' or '.'",
+                           "separate literals with ',' and end the clause with '.'")
+    if token.type == "DOT" and "BANG" in expected:
+        return _diagnostic(text, path, line, column, "expected a literal after ','",
+                           "remove the trailing ',' or add a literal after it")
     if token.type == "COMPARE" and token.value == "=" and "IF" in expected:
         return _diagnostic(text, path, line, column, "expected ':-' between head and body",
                            "write a rule as `head(x) :- body(x).`")
@@ -341,10 +351,18 @@ def _parse(text: str, path: str, start: str):
             tree = _lark().parse(working, start=start)
         except UnexpectedInput as error:
             diagnostics.append(_diagnose(error, text, path))
+            at_end = isinstance(error, UnexpectedEOF) or (
+                isinstance(error, UnexpectedToken) and error.token.type == "$END")
+            if start == "query" or at_end:
+                break  # one clause, or nothing left after the error to recover to
             offset = _offset(working, error.line or 1, error.column or 1)
             if isinstance(error, UnexpectedToken) and error.token.type != "$END":
                 offset = error.token.start_pos
             clause_start, clause_end = _clause_bounds(working, offset)
+            if diagnostics[-1].message.startswith("missing '.'"):
+                clause_end = offset  # the clause ended before this token: resume at it
+            elif isinstance(error, UnexpectedToken) and error.token.type == "DOT":
+                clause_end = error.token.end_pos  # the clause ends at this very '.'
             working = _blank(working, clause_start, clause_end)
             continue
         try:

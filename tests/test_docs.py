@@ -1,0 +1,32 @@
+"""Docs that show rules have those rules checked: every example in docs/errors.md runs."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.analysis import program_from_source
+from engine.errors import DiagnosticError
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def _sections():
+    text = (DOCS / "errors.md").read_text()
+    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        code = section.split("\n", 1)[0].strip(" `")
+        blocks = re.findall(r"```dl\n(.*?)```", section, flags=re.DOTALL)
+        yield code, blocks
+
+
+SECTIONS = [(code, blocks) for code, blocks in _sections() if blocks]  # others need files
+
+
+@pytest.mark.parametrize("code,blocks", SECTIONS, ids=[c for c, _ in SECTIONS])
+def test_error_example_fails_with_its_code_and_its_fix_passes(code, blocks):
+    broken, *fixed = blocks
+    with pytest.raises(DiagnosticError) as caught:
+        program_from_source(broken, "example.dl")
+    assert code in {d.code for d in caught.value.diagnostics}
+    for text in fixed:
+        program_from_source(text, "example.dl")

@@ -1,0 +1,48 @@
+"""Golden lint cases: `neg_*` directories must fail with their `.err`; `lint_*` must pass."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.analysis import load_program
+from engine.errors import DiagnosticError
+
+CASES = Path(__file__).parent / "cases"
+NEGATIVE = sorted(p.name for p in CASES.iterdir() if (p / f"{p.name}.err").exists())
+POSITIVE = sorted(p.name for p in CASES.iterdir() if (p / f"{p.name}.ok").exists())
+
+
+@pytest.mark.parametrize("name", NEGATIVE)
+def test_negative_case_reports_expected_errors(name, monkeypatch):
+    monkeypatch.chdir(CASES / name)  # paths in messages are relative, as a user types them
+    with pytest.raises(DiagnosticError) as caught:
+        load_program([f"{name}.dl"])
+    expected = (CASES / name / f"{name}.err").read_text()
+    assert caught.value.format().strip() == expected.strip()
+
+
+@pytest.mark.parametrize("name", POSITIVE)
+def test_positive_case_lints_clean(name, monkeypatch):
+    monkeypatch.chdir(CASES / name)
+    program = load_program([f"{name}.dl"])
+    assert program.summary() == (CASES / name / f"{name}.ok").read_text().strip()
+
+
+def test_negative_cases_are_named_and_explained():
+    assert len(NEGATIVE) >= 20
+    for name in NEGATIVE:
+        assert name.startswith("neg_"), f"{name} must fail, so its name starts with neg_"
+
+
+def test_every_documented_error_code_has_a_case():
+    documented = set(_documented_codes())
+    seen = set()
+    for name in NEGATIVE:
+        text = (CASES / name / f"{name}.err").read_text()
+        seen |= {code for code in documented if f"error[{code}]" in text}
+    assert documented - {"file-not-found"} <= seen
+
+
+def _documented_codes():
+    docs = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    return [line[4:].strip(" `") for line in docs.splitlines() if line.startswith("## `")]
