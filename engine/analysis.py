@@ -198,13 +198,16 @@ class _Analysis:
                 checker.check_rule(rule, final)
         for inv in invariants:
             checker.check_body(inv.body)
+        first_rule = {}
+        for rule in rules:
+            first_rule.setdefault(rule.head.relation, rule)
         relations = {}
         for name, types in columns.items():
             decl = self.declarations.get(name)
             if decl is not None:
                 fields = tuple(f.name for f in decl.fields)
             else:
-                fields = _field_names(name, len(types), rules)
+                fields = _field_names(first_rule.get(name), len(types))
             relations[name] = Relation(name, fields, tuple(types),
                                        bool(decl and decl.is_event), decl.pos if decl else None)
         return relations
@@ -230,14 +233,13 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return list(dict.fromkeys(diagnostics))
 
 
-def _field_names(relation: str, arity: int, rules: list[ast.Rule]) -> tuple[str, ...]:
+def _field_names(rule: ast.Rule | None, arity: int) -> tuple[str, ...]:
     """Names for an undeclared relation's columns: its first rule's head variables."""
-    for rule in rules:
-        if rule.head.relation == relation:
-            names = [a.name if isinstance(a, ast.Var) and not a.name.startswith("_") else ""
-                     for a in rule.head.args]
-            if all(names) and len(set(names)) == len(names):
-                return tuple(names)
+    if rule is not None:
+        names = [a.name if isinstance(a, ast.Var) and not a.name.startswith("_") else ""
+                 for a in rule.head.args]
+        if all(names) and len(set(names)) == len(names):
+            return tuple(names)
     return tuple(f"c{i + 1}" for i in range(arity))
 
 

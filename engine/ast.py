@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Pos:
+class Pos(NamedTuple):
+    """Where a node starts; a NamedTuple because the parser makes hundreds of thousands."""
+
     path: str = "<input>"
     line: int = 0
     column: int = 0

@@ -110,19 +110,20 @@ def stratify(derived: list[str], edges: list[Edge]) -> tuple[list[list[str]], li
     inner = [e for e in edges if e.head in derived_set and e.body in derived_set]
     sccs = components(derived, inner)
     scc_of = {name: i for i, scc in enumerate(sccs) for name in scc}
+    edges_from: dict[int, list[Edge]] = defaultdict(list)
+    for edge in inner:
+        edges_from[scc_of[edge.head]].append(edge)
     bad_cycles = []
-    for i, scc in enumerate(sccs):
-        members = set(scc)
-        for edge in inner:
-            if edge.kind != "positive" and scc_of[edge.head] == i and edge.body in members:
-                bad_cycles.append(cycle_through(edge, inner, members))
-                break
     level = [0] * len(sccs)
-    for i in range(len(sccs)):  # components come dependencies first
-        for edge in inner:
-            if scc_of[edge.head] == i and scc_of[edge.body] != i:
+    for i, scc in enumerate(sccs):  # components come dependencies first
+        members = set(scc)
+        for edge in edges_from[i]:
+            if edge.body not in members:
                 step = 0 if edge.kind == "positive" else 1
                 level[i] = max(level[i], level[scc_of[edge.body]] + step)
+        inside = [e for e in edges_from[i] if e.body in members and e.kind != "positive"]
+        if inside:
+            bad_cycles.append(cycle_through(inside[0], edges_from[i], members))
     strata: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
     for i, scc in enumerate(sccs):
         strata[level[i]].extend(scc)
