@@ -40,24 +40,31 @@ class _Fresh:
 
 def all_var_names(node) -> set[str]:
     """Every variable name anywhere under a node, aggregates included."""
-    if isinstance(node, ast.Var):
-        return {node.name}
-    if isinstance(node, tuple):
-        return set().union(*(all_var_names(n) for n in node)) if node else set()
-    if isinstance(node, ast.Atom):
-        return all_var_names(node.args)
-    if isinstance(node, ast.Negation):
-        return all_var_names(node.atom)
-    if isinstance(node, (ast.Comparison, ast.BinOp)):
-        return all_var_names(node.left) | all_var_names(node.right)
-    if isinstance(node, ast.Negate):
-        return all_var_names(node.operand)
-    if isinstance(node, ast.Aggregate):
-        target = all_var_names(node.target) if node.target is not None else set()
-        return target | all_var_names(node.body)
-    if isinstance(node, ast.Rule):
-        return all_var_names(node.head) | all_var_names(node.body)
-    return set()
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Var):
+            names.add(node.name)
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif isinstance(node, ast.Atom):
+            stack.extend(node.args)
+        elif isinstance(node, (ast.Comparison, ast.BinOp)):
+            stack.append(node.left)
+            stack.append(node.right)
+        elif isinstance(node, ast.Negation):
+            stack.append(node.atom)
+        elif isinstance(node, ast.Negate):
+            stack.append(node.operand)
+        elif isinstance(node, ast.Aggregate):
+            stack.extend(node.body)
+            if node.target is not None:
+                stack.append(node.target)
+        elif isinstance(node, ast.Rule):
+            stack.append(node.head)
+            stack.extend(node.body)
+    return names
 
 
 def _first_var(node, names: set[str]) -> ast.Var | None:
@@ -138,17 +145,17 @@ def _lift_aggregates(comparison: ast.Comparison, fresh: _Fresh) -> list[ast.Lite
 
 # ---- ordering -----------------------------------------------------------------------
 
-def _needs(literal: ast.Literal, bound: set[str]) -> tuple[set[str], set[str]]:
+def _needs(literal: ast.Literal, bound: set[str], names) -> tuple[set[str], set[str]]:
     """(variables that must be bound first, variables it binds) for a non-atom literal."""
     if isinstance(literal, ast.Negation):
-        return all_var_names(literal.atom), set()
+        return names(literal.atom), set()
     left, right = literal.left, literal.right
     if literal.op == "=":
         for target, source in ((left, right), (right, left)):
             source_unbound = isinstance(source, ast.Var) and source.name not in bound
             if isinstance(target, ast.Var) and target.name not in bound and not source_unbound:
-                return all_var_names(source), {target.name}
-    return all_var_names(literal), set()
+                return names(source), {target.name}
+    return names(literal), set()
 
 
 def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
@@ -156,12 +163,19 @@ def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
     ordered: list[ast.Literal] = []
     pending: list[ast.Literal] = []
     bound = set(bound)
+    known: dict[int, set[str]] = {}  # variables under a node, computed once per node
+
+    def names(node) -> set[str]:
+        found = known.get(id(node))
+        if found is None:
+            found = known[id(node)] = all_var_names(node)
+        return found
 
     def needs(literal):
         if (isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)
                 and isinstance(literal.left, ast.Var) and literal.left.name not in bound):
             return outer_of[id(literal.right)], {literal.left.name}
-        return _needs(literal, bound)
+        return _needs(literal, bound, names)
 
     def flush():
         progress = True
@@ -179,7 +193,7 @@ def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
     for literal in body:
         if isinstance(literal, ast.Atom):
             ordered.append(literal)
-            bound.update(all_var_names(literal))
+            bound.update(arg.name for arg in literal.args if isinstance(arg, ast.Var))
         else:
             pending.append(literal)
         flush()
