@@ -30,3 +30,14 @@ def test_error_example_fails_with_its_code_and_its_fix_passes(code, blocks):
     assert code in {d.code for d in caught.value.diagnostics}
     for text in fixed:
         program_from_source(text, "example.dl")
+
+
+def _valid_examples():
+    for path in (DOCS / "language.md", DOCS.parent / "README.md"):
+        for i, block in enumerate(re.findall(r"```dl\n(.*?)```", path.read_text(), re.DOTALL)):
+            yield pytest.param(block, id=f"{path.name}-{i + 1}")
+
+
+@pytest.mark.parametrize("text", _valid_examples())
+def test_language_and_readme_examples_are_valid_programs(text):
+    program_from_source(text, "example.dl")
