@@ -38,6 +38,6 @@ def _valid_examples():
             yield pytest.param(block, id=f"{path.name}-{i + 1}")
 
 
-@pytest.mark.parametrize("text", _valid_examples())
+@pytest.mark.parametrize("text", list(_valid_examples()))
 def test_language_and_readme_examples_are_valid_programs(text):
     program_from_source(text, "example.dl")
