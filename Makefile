@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: swipl $(STAMP)
-	$(VENV)/bin/tempolog lint rules/*.dl
+	@for f in $$(find rules -name '*.dl' | sort); do $(VENV)/bin/tempolog lint $$f || exit 1; done
 
 test: swipl $(STAMP)
 	$(VENV)/bin/ruff check engine sim api tests bench

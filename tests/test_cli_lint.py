@@ -1,0 +1,51 @@
+"""`tempolog lint`: exit codes, every error with its caret, JSON for tools, no tracebacks."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+
+CASES = Path(__file__).parent / "cases"
+runner = CliRunner()
+
+
+def test_clean_file_exits_0_with_a_summary():
+    result = runner.invoke(app, ["lint", str(CASES / "lint_souffle_style/lint_souffle_style.dl")])
+    assert result.exit_code == 0
+    assert "ok — 12 relations (1 event), 11 rules, 5 facts, 2 invariants, 2 strata" in result.stdout
+
+
+def test_file_with_several_mistakes_prints_each_and_exits_1():
+    path = CASES / "neg_many_syntax_errors/neg_many_syntax_errors.dl"
+    result = runner.invoke(app, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.count("error[syntax]") == 4
+    assert result.stderr.count("^") == 4 and result.stderr.count("hint:") == 4
+    assert result.stderr.rstrip().endswith("4 errors generated")
+
+
+def test_json_format_lists_errors_with_positions():
+    path = CASES / "neg_unsafe_comparison/neg_unsafe_comparison.dl"
+    result = runner.invoke(app, ["lint", "--format", "json", str(path)])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert [(e["code"], e["line"], e["column"]) for e in report["errors"]] == [
+        ("unsafe-variable", 2, 15), ("unsafe-variable", 3, 22)]
+
+
+def test_json_format_for_a_clean_file():
+    path = CASES / "lint_include/lint_include.dl"
+    result = runner.invoke(app, ["lint", "--format", "json", str(path)])
+    assert json.loads(result.stdout) == {
+        "ok": True, "relations": 2, "rules": 1, "facts": 0, "invariants": 0, "strata": 1}
+
+
+def test_missing_file_and_directory_get_a_message_not_a_traceback(tmp_path):
+    for target in (tmp_path / "missing.dl", tmp_path):
+        result = runner.invoke(app, ["lint", str(target)])
+        assert result.exit_code == 1
+        assert "error[file-not-found]" in result.stderr
+        assert "Traceback" not in result.output
