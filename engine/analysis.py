@@ -186,15 +186,17 @@ class _Analysis:
 
     # ---- types and relations
 
-    def relations(self, rules, invariants) -> dict[str, Relation]:
+    def relations(self, rules, invariants, strata) -> dict[str, Relation]:
         columns: dict[str, list[str | None]] = {}
         for name, decl in self.declarations.items():
             columns[name] = [f.type if f.type in TYPES else None for f in decl.fields]
         for name, (arity, _) in self.arity.items():
             columns.setdefault(name, [None] * arity)
         checker = TypeChecker(columns, set(self.declarations), self._type_error)
-        for final in (False, False, True):  # two passes to infer through recursion, then check
-            for rule in rules:
+        rank = {name: i for i, name in enumerate(n for stratum in strata for n in stratum)}
+        in_order = sorted(rules, key=lambda rule: rank.get(rule.head.relation, -1))
+        for final in (False, True):  # infer in dependency order, then check with all known
+            for rule in in_order:
                 checker.check_rule(rule, final)
         for inv in invariants:
             checker.check_body(inv.body)
@@ -222,7 +224,7 @@ class _Analysis:
         planned = self.check_rules(rules, self.defined)
         invariants = self.check_invariants()
         strata = self.check_strata(planned)
-        relations = self.relations(planned, invariants)
+        relations = self.relations(planned, invariants, strata)
         if self.diagnostics:
             raise RuleAnalysisError(_unique(self.diagnostics))
         return Program(relations, tuple(planned), tuple(invariants),

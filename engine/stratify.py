@@ -105,7 +105,9 @@ def cycle_through(edge: Edge, edges: list[Edge], members: set[str]) -> list[Edge
 
 
 def stratify(derived: list[str], edges: list[Edge]) -> tuple[list[list[str]], list[list[Edge]]]:
-    """(strata in evaluation order, cycles that go through a negation or an aggregate)."""
+    """(strata in evaluation order, cycles that go through a negation or an aggregate).
+
+    Within a stratum, relations stand after those they depend on (recursion aside)."""
     derived_set = set(derived)
     inner = [e for e in edges if e.head in derived_set and e.body in derived_set]
     sccs = components(derived, inner)
@@ -127,4 +129,4 @@ def stratify(derived: list[str], edges: list[Edge]) -> tuple[list[list[str]], li
     strata: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
     for i, scc in enumerate(sccs):
         strata[level[i]].extend(scc)
-    return [sorted(s) for s in strata if s], bad_cycles
+    return [s for s in strata if s], bad_cycles
