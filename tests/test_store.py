@@ -1,0 +1,294 @@
+"""The event store: append-only, hash-chained, all-or-nothing batches, idempotent, concurrent."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted
+from sim.config import SimConfig
+from sim.events import Event
+from sim.ids import GENESIS_HASH
+from sim.simulator import simulate
+from sim.store import EventStore, open_store
+
+
+@pytest.fixture(scope="module")
+def sim_events() -> list[Event]:
+    return simulate(SimConfig(ticks=300, seed=7))
+
+
+@pytest.fixture
+def store(tmp_path):
+    with EventStore(tmp_path / "events.db") as store:
+        yield store
+
+
+@pytest.fixture
+def filled(store, sim_events):
+    store.append(sim_events)
+    return store
+
+
+def price(symbol="AAPL", cents=19_000, time=0, **envelope) -> Event:
+    return Event("PriceUpdated", time, "market-" + symbol, {"symbol": symbol, "price": cents},
+                 **envelope)
+
+
+def test_append_numbers_events_gaplessly_and_the_chain_verifies(store, sim_events):
+    seqs = store.append(sim_events[:100])
+    seqs += store.append(sim_events[100:])
+    assert seqs == list(range(1, len(sim_events) + 1))
+    result = store.verify()
+    assert result.ok and result.events == len(sim_events)
+    assert (result.last_seq, result.last_hash) == store.head()
+    assert store.head()[1] != GENESIS_HASH
+
+
+def test_stored_events_read_back_as_appended(filled, sim_events):
+    stored = list(filled.read())
+    assert [e.event_id for e in stored] == [e.event_id for e in sim_events]
+    assert [e.payload for e in stored] == [e.payload for e in sim_events]
+    assert [(e.stream_id, e.version) for e in stored] == [
+        (e.stream_id, e.version) for e in sim_events]
+
+
+def test_update_and_delete_are_refused(filled):
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        filled.conn.execute("UPDATE events SET payload = '{}' WHERE seq = 3")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        filled.conn.execute("DELETE FROM events WHERE seq = 3")
+    assert filled.verify().ok
+
+
+@pytest.mark.parametrize("tamper, bad_seq", [
+    ("UPDATE events SET payload = replace(payload, '\"', ' \"') WHERE seq = 57", 57),
+    ("UPDATE events SET time = time + 1 WHERE seq = 120", 120),
+    ("UPDATE events SET hash = '00' || substr(hash, 3) WHERE seq = 200", 200),
+    ("UPDATE events SET type = 'OrderAccepted' WHERE seq = 31", 31),
+    ("DELETE FROM events WHERE seq = 88", 88),
+])
+def test_verify_names_the_first_tampered_seq(filled, tamper, bad_seq):
+    filled.conn.executescript("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
+    filled.conn.execute(tamper)
+    result = filled.verify()
+    assert not result.ok
+    assert result.bad_seq == bad_seq
+    assert result.last_seq == bad_seq - 1
+
+
+# ---- all or nothing --------------------------------------------------------------
+
+def _valid(n: int) -> list[Event]:
+    return [price(time=i, cents=19_000 + i) for i in range(n)]
+
+
+@pytest.mark.parametrize("bad, field", [
+    (Event("PriceWobbled", 5, "market-AAPL", {"symbol": "AAPL"}), "type"),
+    (Event("PriceUpdated", 5, "market-AAPL", {"symbol": "AAPL"}), "payload.price"),
+    (Event("PriceUpdated", 5, "market-AAPL", {"symbol": "AAPL", "price": "190.00"}),
+     "payload.price"),
+    (Event("PriceUpdated", 5, "market-AAPL", {"symbol": "AAPL", "price": 190.0}),
+     "payload.price"),
+    (Event("PriceUpdated", 5, "market-AAPL", {"symbol": "AAPL", "price": 1, "x": 1}),
+     "payload.x"),
+    (Event("VolumeUpdated", 5, "market-AAPL", {"symbol": "AAPL", "volume": -3,
+                                               "day_volume": 3}), "payload.volume"),
+    (Event("PriceUpdated", -1, "market-AAPL", {"symbol": "AAPL", "price": 1}), "time"),
+    (Event("PriceUpdated", 5, "", {"symbol": "AAPL", "price": 1}), "stream_id"),
+    (price(time=1), "time"),  # the stream is at time 2 by then: time may not go back
+])
+def test_an_invalid_event_rejects_its_whole_batch_naming_event_and_field(store, bad, field):
+    store.append([price(time=0)])
+    before = store.head()
+    batch = _valid(3) + [bad] + _valid(2)
+    batch = [e._replace(time=max(e.time, 2)) if e is not bad else e for e in batch]
+    with pytest.raises(EventRejected) as caught:
+        store.append(batch)
+    message = str(caught.value)
+    assert message.startswith("event 3 (")
+    assert f"{field} " in message
+    assert caught.value.field == field and caught.value.index == 3
+    assert store.head() == before
+    assert store.verify().ok
+
+
+def test_appends_from_dicts_are_checked_too(store):
+    with pytest.raises(EventRejected, match="colour is not a field of an event"):
+        store.append([{**price()._asdict(), "colour": "red"}])
+    with pytest.raises(EventRejected, match="payload is missing"):
+        store.append([{"type": "PriceUpdated", "time": 0, "stream_id": "market-AAPL"}])
+    assert store.append([price()._asdict()]) == [1]
+
+
+def test_an_id_already_stored_rejects_the_batch(store):
+    store.append([price(event_id="e-1")])
+    with pytest.raises(EventRejected, match="event 1 .*event_id is already in the store"):
+        store.append([price(time=1), price(time=2, event_id="e-1")])
+    assert store.head()[0] == 1
+
+
+# ---- idempotency and concurrency --------------------------------------------------
+
+def test_a_repeated_idempotency_key_returns_the_original_seq(store):
+    assert store.append(_valid(2)) == [1, 2]
+    assert store.append([price(time=5, idempotency_key="k1")]) == [3]
+    assert store.append([price(time=6), price(time=7, idempotency_key="k1")]) == [4, 3]
+    assert store.append([price(time=8, idempotency_key="k2"),
+                         price(time=9, idempotency_key="k2")]) == [5, 5]
+    assert store.head()[0] == 5 and store.verify().ok
+
+
+def test_expected_versions_guard_against_lost_updates(store):
+    store.append([price(time=1), price(time=2)])
+    assert store.stream_version("market-AAPL") == 2
+    with pytest.raises(ConcurrencyConflict, match="at version 2, not the expected 1"):
+        store.append([price(time=3)], expected_versions={"market-AAPL": 1})
+    with pytest.raises(ConcurrencyConflict, match="expects stream market-AAPL at version 4"):
+        store.append([price(time=3), price(time=4, version=5)])
+    assert store.head()[0] == 2
+    assert store.append([price(time=3, version=3)],
+                        expected_versions={"market-AAPL": 2, "market-MSFT": 0}) == [3]
+
+
+def test_two_writers_interleave_without_breaking_the_chain(tmp_path):
+    path = tmp_path / "shared.db"
+    with EventStore(path) as one, EventStore(path) as two:
+        for i in range(5):
+            one.append([price("AAPL", time=i)])
+            two.append([price("MSFT", time=i)])
+        with pytest.raises(ConcurrencyConflict):
+            one.append([price("MSFT", time=9, version=5)])  # two wrote version 5 already
+        one.append([price("MSFT", time=9, version=6)])
+        assert one.verify().ok and two.verify().ok
+        assert one.head() == two.head() == (11, one.head()[1])
+
+
+# ---- reads ---------------------------------------------------------------------
+
+def test_reads_by_range_type_stream_and_correlation(filled, sim_events):
+    assert [e.seq for e in filled.read(from_seq=10, to_seq=14)] == [10, 11, 12, 13, 14]
+    in_time = list(filled.read(from_time=100, to_time=110))
+    assert in_time and all(100 <= e.time <= 110 for e in in_time)
+    assert len(in_time) == sum(1 for e in sim_events if 100 <= e.time <= 110)
+    fills = list(filled.read(types=["OrderFilled", "OrderPartiallyFilled"]))
+    assert fills and {e.type for e in fills} == {"OrderFilled", "OrderPartiallyFilled"}
+    order = fills[0].payload["order"]
+    stream = list(filled.read(stream_id="order-" + order))
+    assert [e.version for e in stream] == list(range(1, len(stream) + 1))
+    assert stream[0].type == "OrderSubmitted"
+    chain = list(filled.read(correlation_id=stream[0].event_id))
+    assert chain[0].event_id == stream[0].event_id
+    assert {"OrderValidated", "RiskChecked", "OrderAccepted"} <= {e.type for e in chain}
+    assert len(list(filled.read(types=["OrderFilled"], limit=2))) == 2
+
+
+def test_causation_chain_walks_back_to_the_root(filled):
+    position = next(filled.read(types=["PositionIncreased", "PositionOpened"]))
+    chain = filled.causation_chain(position.event_id)
+    assert chain[-1] == position
+    assert chain[0].causation_id is None
+    assert chain[0].type == "OrderSubmitted"
+    for cause, effect in zip(chain, chain[1:]):
+        assert effect.causation_id == cause.event_id
+        assert effect.correlation_id == chain[0].event_id
+    assert [e.type for e in chain[:2]] == ["OrderSubmitted", "OrderValidated"]
+    assert "TradeExecuted" in [e.type for e in chain]
+
+
+def test_stats_count_each_type_with_its_first_and_last_time(filled, sim_events):
+    stats = {s.type: s for s in filled.stats()}
+    assert sum(s.count for s in stats.values()) == len(sim_events)
+    submitted = [e for e in sim_events if e.type == "OrderSubmitted"]
+    assert stats["OrderSubmitted"].count == len(submitted)
+    assert stats["OrderSubmitted"].first_time == submitted[0].time
+    assert stats["OrderSubmitted"].last_time == submitted[-1].time
+
+
+# ---- export and import ------------------------------------------------------------
+
+def test_jsonl_export_and_import_round_trip(filled, tmp_path):
+    exported = io.StringIO()
+    count = filled.export_jsonl(exported)
+    text = exported.getvalue()
+    with EventStore(tmp_path / "copy.db") as copy:
+        assert copy.import_jsonl(io.StringIO(text)) == count
+        again = io.StringIO()
+        copy.export_jsonl(again)
+        assert again.getvalue() == text
+        assert copy.head() == filled.head()
+        assert copy.verify().ok
+        # and the copy takes new events on the same chain
+        copy.append([price(time=10_000)])
+        assert copy.verify().ok
+
+
+def test_import_re_verifies_the_chain_and_writes_nothing_on_failure(filled, tmp_path):
+    lines = io.StringIO()
+    filled.export_jsonl(lines)
+    records = [json.loads(line) for line in lines.getvalue().splitlines()]
+    records[40]["ts"] += 1
+    tampered = "\n".join(json.dumps(r) for r in records)
+    with EventStore(tmp_path / "copy.db") as copy:
+        with pytest.raises(StoreCorrupted, match="line 41: hash of seq 41"):
+            copy.import_jsonl(io.StringIO(tampered))
+        assert copy.head() == (0, GENESIS_HASH)
+        with pytest.raises(StoreCorrupted, match="line 1: seq 2 does not follow 0"):
+            copy.import_jsonl(io.StringIO("\n".join(lines.getvalue().splitlines()[1:])))
+
+
+# ---- opening -------------------------------------------------------------------
+
+def test_opening_what_is_not_a_store_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        open_store(tmp_path / "missing.db")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreCorrupted, match="not an event store"):
+        EventStore(junk)
+
+
+# ---- a writer killed mid-append ------------------------------------------------------
+
+WRITER = """
+import sys
+from sim.events import Event
+from sim.store import EventStore
+
+store, t = EventStore(sys.argv[1]), 0
+while True:
+    batch = []
+    for _ in range(2_000):
+        batch.append(Event("PriceUpdated", t, "market-AAPL", {"symbol": "AAPL", "price": t}))
+        t += 1
+    print(store.append(batch)[-1], flush=True)
+"""
+
+
+def test_a_writer_killed_mid_append_leaves_a_valid_chain_and_its_commits(tmp_path):
+    path = tmp_path / "killed.db"
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
+                             text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    committed = [int(child.stdout.readline()) for _ in range(4)]
+    child.send_signal(signal.SIGKILL)  # most likely in the middle of the fifth batch
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    with open_store(path) as store:
+        result = store.verify()
+        assert result.ok, result.reason
+        assert result.last_seq >= committed[-1]
+        assert result.last_seq % 2_000 == 0  # whole batches only
+        assert [e.payload["price"] for e in store.read(from_seq=committed[-1] - 1,
+                                                       to_seq=committed[-1])] == [
+            committed[-1] - 2, committed[-1] - 1]
+        store.append([price(time=10**6)])  # and it takes appends again
+        assert store.verify().ok
