@@ -1,0 +1,104 @@
+"""Events become facts: each event type's relation row, streamed into an engine or replayed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from engine.errors import TempologError
+from sim.events import EVENT_TYPES, EventType
+
+REPLAY_BATCH = 50_000
+
+
+def fact_of(type: str, payload: dict, time: int) -> tuple[str, tuple]:
+    """The event's relation and row: the payload's fields in table order, then the time."""
+    event_type = EVENT_TYPES[type]
+    return event_type.relation, event_type.fact_row(payload, time)
+
+
+def event_relations(engine) -> dict[str, EventType]:
+    """The event types whose relation the engine's program declares, by type name. A
+    relation declared with other columns than the table's is an error: regenerate
+    rules/events.dl (`python -m sim.events > rules/events.dl`)."""
+    declared = engine.relations()
+    found = {}
+    for event_type in EVENT_TYPES.values():
+        relation = declared.get(event_type.relation)
+        if relation is None:
+            continue
+        expected = (*event_type.field_names, "t")
+        if relation.arity != len(expected) or not relation.is_event:
+            raise TempologError(
+                f"the rules declare {event_type.relation} as {relation.name}"
+                f"({', '.join(relation.fields)}), but its events carry ({', '.join(expected)})"
+                "; include rules/events.dl rather than declaring event relations by hand",
+                code="event-schema")
+        found[event_type.name] = event_type
+    return found
+
+
+class FactBatch:
+    """Rows and seqs per relation, gathered until flushed into an engine in one call each."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.types = event_relations(engine)
+        self.rows: dict[str, list[tuple]] = {}
+        self.seqs: dict[str, list[int]] = {}
+        self.size = 0
+
+    def add(self, type: str, payload: dict, time: int, seq: int) -> None:
+        event_type = self.types.get(type)
+        if event_type is None:  # the rules do not use this event type
+            return
+        relation = event_type.relation
+        rows = self.rows.get(relation)
+        if rows is None:
+            rows = self.rows[relation] = []
+            self.seqs[relation] = []
+        rows.append(event_type.fact_row(payload, time))
+        self.seqs[relation].append(seq)
+        self.size += 1
+
+    def flush(self) -> int:
+        """Assert everything gathered; returns how many facts were new."""
+        added = 0
+        for relation, rows in self.rows.items():
+            added += self.engine.assert_facts(relation, rows, seqs=self.seqs[relation])
+        self.rows, self.seqs, self.size = {}, {}, 0
+        return added
+
+
+def replay(store, engine, *, to_time: int | None = None, from_seq: int | None = None,
+           batch_size: int = REPLAY_BATCH) -> int:
+    """Load a store's events into an engine as facts, in seq order; returns how many events
+    were read. The same facts, with the same seqs, as streaming them during the run."""
+    batch = FactBatch(engine)
+    where, args = [], []
+    if from_seq is not None:
+        where.append("seq >= ?")
+        args.append(from_seq)
+    if to_time is not None:
+        where.append("time <= ?")
+        args.append(to_time)
+    sql = "SELECT seq, type, time, payload FROM events"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+    count = 0
+    loads, add = json.loads, batch.add
+    for seq, type, time, payload in store.conn.execute(sql, args):
+        add(type, loads(payload), time, seq)
+        count += 1
+        if batch.size >= batch_size:
+            batch.flush()
+    batch.flush()
+    return count
+
+
+def assert_events(engine, events: Iterable, first_seq: int = 1) -> int:
+    """Assert events (Event or StoredEvent) as facts; seqs count up from `first_seq`
+    unless the events carry their own."""
+    batch = FactBatch(engine)
+    for seq, event in enumerate(events, first_seq):
+        batch.add(event.type, event.payload, event.time, getattr(event, "seq", seq))
+    return batch.flush()
