@@ -10,12 +10,15 @@ from sim.orders import BUY, Order
 
 
 class Fill(NamedTuple):
-    """`qty` shares of `incoming` traded against `resting` at the resting order's price."""
+    """`qty` shares of `incoming` traded against `resting` at the resting order's price;
+    each order's open quantity right after this fill (an order may fill many times)."""
 
     resting: Order
     incoming: Order
     qty: int
     price: int
+    resting_left: int
+    incoming_left: int
 
 
 class Side:
@@ -128,7 +131,7 @@ class OrderBook:
             order.filled += qty
             resting.qty -= qty
             resting.filled += qty
-            fills.append(Fill(resting, order, qty, price))
+            fills.append(Fill(resting, order, qty, price, resting.qty, order.qty))
             if resting.qty == 0:
                 self._drop_head(other, key, level)
         return fills, cancelled

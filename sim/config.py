@@ -30,7 +30,7 @@ class ClientConfig:
     balance: int
     risk_limit: int  # largest notional position per symbol, cents
     velocity_limit: int  # orders per velocity window
-    loss_limit: int = 0  # daily realized loss that stops new orders, cents; 0: risk_limit / 5
+    loss_limit: int = 0  # daily realized loss that stops new orders, cents; 0: risk_limit / 10
     weight: int = 25  # share of the order flow, relative to the other clients
     cancel_rate: float = 0.05
     modify_rate: float = 0.05
@@ -38,7 +38,7 @@ class ClientConfig:
 
     @property
     def daily_loss_limit(self) -> int:
-        return self.loss_limit or self.risk_limit // 5
+        return self.loss_limit or self.risk_limit // 10
 
 
 def _client(id, balance, risk, velocity, **rest) -> ClientConfig:
@@ -46,7 +46,7 @@ def _client(id, balance, risk, velocity, **rest) -> ClientConfig:
 
 
 DEFAULT_CLIENTS = (
-    _client("client-1", 100_000, 10_000, 100, weight=15),
+    _client("client-1", 100_000, 10_000, 100, weight=15, overrides=("loss",)),
     _client("client-2", 500_000, 50_000, 200, weight=34, cancel_rate=0.04, modify_rate=0.03,
             overrides=("concentration",)),
     # The two clients the audit rules should notice: one cancels, one modifies, a lot.

@@ -64,12 +64,13 @@ class Gateway(Actor):
         return None
 
     def expiry(self, request: OrderRequest, now: int) -> int:
-        """The last tick the order may live: the session's close for a day order."""
+        """The last tick the order may live: the (next) session's close for a day order."""
         if request.tif == "ioc":
             return now
         if request.tif == "gtt":
             return now + request.ttl
-        return now - now % self.day_ticks + self.session_ticks - 1
+        close = now - now % self.day_ticks + self.session_ticks - 1
+        return close if now <= close else close + self.day_ticks
 
     def on_cancel(self, client: str, order_id: str) -> None:
         self.bus.post(self.bus.now, Priority.ORDER, self.matching.on_cancel, client, order_id)

@@ -96,7 +96,7 @@ class MatchingEngine(Actor):
             "order": order.id, "reason": reason, "remaining": order.qty}, cause, self.latency())
 
     def _trade(self, fill: Fill, cause) -> None:
-        resting, incoming, qty, price = fill
+        resting, incoming, qty, price, resting_left, incoming_left = fill
         self.trades += 1
         trade_id = f"T{self.trades:06d}"
         buy, sell = (incoming, resting) if incoming.side == BUY else (resting, incoming)
@@ -106,11 +106,11 @@ class MatchingEngine(Actor):
             "sell_order": sell.id, "buyer": buy.client, "seller": sell.client, "qty": qty,
             "price": price, "aggressor": incoming.side,
         }, cause, latency())
-        for order in (resting, incoming):
-            if order.qty:
+        for order, left in ((resting, resting_left), (incoming, incoming_left)):
+            if left:
                 order.last = emit("OrderPartiallyFilled", order.stream, {
                     "order": order.id, "trade": trade_id, "qty": qty, "price": price,
-                    "remaining": order.qty}, trade, latency())
+                    "remaining": left}, trade, latency())
             else:
                 order.last = emit("OrderFilled", order.stream, {
                     "order": order.id, "trade": trade_id, "qty": qty, "price": price},
