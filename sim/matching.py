@@ -47,8 +47,10 @@ class MatchingEngine(Actor):
             self._cancelled(order, "client_request", order.last)
 
     def on_modify(self, client: str, order_id: str, qty: int, price: int) -> None:
+        # A change may lower the open quantity or move the price; more shares take a new
+        # order. A refused or empty change leaves the order as it was, without an event.
         order = self.working[client].get(order_id)
-        if order is None or (qty == order.qty and price == order.price) or qty <= 0:
+        if order is None or not 0 < qty <= order.qty or (qty, price) == (order.qty, order.price):
             return
         order.modifications += 1
         modified = self.log.emit("OrderModified", order.stream, {
