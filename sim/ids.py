@@ -7,7 +7,8 @@ import json
 from json.encoder import encode_basestring_ascii as _quote
 
 GENESIS_HASH = "0" * 64
-_SEQ_LOW_BITS = 30
+SEQ_LOW_BITS = 30
+VARIANT = 0b10 << 62
 
 
 def seed_bits(seed: int | str, salt: str = "events") -> int:
@@ -25,9 +26,9 @@ def event_id(unix_ms: int, seq: int, run_bits: int) -> str:
     value = (
         (unix_ms & 0xFFFF_FFFF_FFFF) << 80
         | 0x7 << 76
-        | (seq >> _SEQ_LOW_BITS & 0xFFF) << 64
-        | 0b10 << 62
-        | (seq & (1 << _SEQ_LOW_BITS) - 1) << 32
+        | (seq >> SEQ_LOW_BITS & 0xFFF) << 64
+        | VARIANT
+        | (seq & (1 << SEQ_LOW_BITS) - 1) << 32
         | run_bits & 0xFFFF_FFFF
     )
     h = f"{value:032x}"

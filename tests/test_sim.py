@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
 from engine.parser import parse
-from sim.config import SimConfig, SimConfigError, load_config
+from sim.config import DEFAULT_CLIENTS, SimConfig, SimConfigError, load_config
+from sim.eventlog import EventLog
 from sim.events import EVENT_TYPES, render_dl
+from sim.ids import event_id, seed_bits
 from sim.simulator import Simulation, simulate
 from sim.store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
-# Seed 3 over 1,000 ticks, with settlement after 100, brings out every event type.
-FULL = SimConfig(ticks=1_000, seed=3, settlement_ticks=100)
+# 1,000 ticks with settlement after 100 and a client that overrides its frequent position
+# breaches bring out every event type.
+FULL = SimConfig(ticks=1_000, seed=3, settlement_ticks=100, clients=tuple(
+    dataclasses.replace(c, overrides=("position", "concentration")) if c.id == "client-2" else c
+    for c in DEFAULT_CLIENTS))
 TERMINAL = {"OrderRejected", "OrderFilled", "OrderCancelled", "OrderExpired"}
 
 
@@ -247,3 +254,12 @@ def test_bad_config_is_one_clear_error(tmp_path, text, message):
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(SimConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("tick", [0, 1, 12_345])
+@pytest.mark.parametrize("seq", [1, 2**30 - 1, 2**30, 2**31 + 77, 5 * 2**40])
+def test_the_logs_fast_event_ids_equal_the_reference_layout(tick, seq):
+    log = EventLog(5, FULL.epoch_us, FULL.tick_us)
+    log.start_tick(tick)
+    assert log._event_id(seq) == event_id(log.tick_start // 1000, seq, seed_bits(5))
+    assert uuid.UUID(log._event_id(seq)).version == 7

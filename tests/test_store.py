@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted
 from sim.config import SimConfig
-from sim.events import Event
-from sim.ids import GENESIS_HASH
+from sim.events import EVENT_TYPES, KINDS, Event, payload_problem
+from sim.ids import GENESIS_HASH, canonical_json, row_bytes
 from sim.simulator import simulate
 from sim.store import EventStore, open_store
 
@@ -292,3 +294,30 @@ def test_a_writer_killed_mid_append_leaves_a_valid_chain_and_its_commits(tmp_pat
             committed[-1] - 2, committed[-1] - 1]
         store.append([price(time=10**6)])  # and it takes appends again
         assert store.verify().ok
+
+
+# ---- the canonical form ----------------------------------------------------------------
+
+texts = st.text(min_size=1, max_size=12)
+numbers = st.integers(0, 2**63 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(EVENT_TYPES)), st.data())
+def test_the_fast_payload_encoding_is_canonical_json(type_name, data):
+    event_type = EVENT_TYPES[type_name]
+    payload = {name: data.draw(numbers if KINDS[kind].python is int else texts)
+               for name, kind in event_type.fields}
+    assert event_type.encode(payload) == canonical_json(payload)
+    assert payload_problem(event_type, payload) is None
+    broken = dict(payload, **{event_type.fields[0][0]: None})
+    assert event_type.encode(broken) is None and payload_problem(event_type, broken)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10**9), texts, texts, st.integers(0, 10**6), st.one_of(st.none(), texts))
+def test_row_bytes_are_canonical_json_of_the_row(seq, event_id, stream, time, key):
+    payload = canonical_json({"symbol": stream, "price": time})
+    row = [seq, event_id, "PriceUpdated", time, time * 7, stream, seq, None, event_id, key]
+    expected = canonical_json(row)[:-1] + "," + payload + "]"
+    assert row_bytes(*row, payload) == expected.encode("ascii")

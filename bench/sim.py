@@ -1,0 +1,141 @@
+"""Benchmark the simulator, the event store and replay; prints a markdown table of medians.
+
+    .venv/bin/python bench/sim.py [--ticks 10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import engine_from_files  # noqa: E402
+from sim.config import SimConfig  # noqa: E402
+from sim.facts import replay  # noqa: E402
+from sim.simulator import Simulation, simulate  # noqa: E402
+from sim.sinks import EngineSink, StoreSink  # noqa: E402
+from sim.store import _INSERT, EventStore  # noqa: E402
+
+RULES = [ROOT / "rules" / "trading.dl"]
+BATCH = 5_000
+
+
+def _fresh(directory: str, name: str) -> Path:
+    path = Path(directory) / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return path
+
+
+def _median(runs: int, measure) -> tuple[float, int]:
+    """Median seconds of `runs` calls of measure() -> (seconds, events)."""
+    results = [measure() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), results[0][1]
+
+
+def bench_run(config: SimConfig, directory: str, store: bool, engine: bool, every: int = 1):
+    sinks, opened = [], []
+    if store:
+        events = EventStore(_fresh(directory, "run.db"))
+        opened.append(events)
+        sinks.append(StoreSink(events, process=True))
+    if engine:
+        facts = engine_from_files(RULES)
+        opened.append(facts)
+        sinks.append(EngineSink(facts, every=every))
+    started = time.perf_counter()
+    summary = Simulation(config).run(sinks)
+    elapsed = time.perf_counter() - started
+    for thing in opened:
+        thing.close()
+    return elapsed, summary.events
+
+
+def bench_append(events, directory: str) -> tuple[float, int]:
+    with EventStore(_fresh(directory, "append.db")) as store:
+        started = time.perf_counter()
+        for i in range(0, len(events), BATCH):
+            store.append(events[i:i + BATCH])
+        return time.perf_counter() - started, len(events)
+
+
+def bench_raw(rows, directory: str) -> tuple[float, int]:
+    """Raw sqlite3.executemany of the very rows the store wrote, into the same schema."""
+    EventStore(_fresh(directory, "raw.db")).close()  # the same table, indexes and triggers
+    conn = sqlite3.connect(Path(directory) / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA synchronous = FULL")
+    started = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_INSERT, rows[i:i + BATCH])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed, len(rows)
+
+
+def bench_replay(path: Path) -> tuple[float, int]:
+    with EventStore(path) as store, engine_from_files(RULES) as engine:
+        started = time.perf_counter()
+        count = replay(store, engine)
+        return time.perf_counter() - started, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    config = SimConfig(ticks=args.ticks)
+    rows: list[tuple[str, str]] = []
+
+    def report(name: str, seconds: float, count: int, note: str = "") -> float:
+        rate = count / seconds
+        rows.append((name, f"{seconds:.2f} s", f"{rate:,.0f}/s", note))
+        print(f"{name}: {count:,} in {seconds:.2f} s = {rate:,.0f}/s {note}", file=sys.stderr)
+        return rate
+
+    with tempfile.TemporaryDirectory() as directory:
+        sim_only = report("simulate, no store", *_median(
+            args.runs, lambda: bench_run(config, directory, False, False)))
+        with_store = report("simulate into the store", *_median(
+            args.runs, lambda: bench_run(config, directory, True, False)))
+        full = _median(args.runs, lambda: bench_run(config, directory, True, True))
+        report("simulate into the store, streaming facts tick by tick", *full,
+               "target: default run <= 10 s")
+        batched = _median(args.runs, lambda: bench_run(config, directory, True, True, 100))
+        report("… streaming facts every 100 ticks", *batched)
+
+        events = simulate(config)
+        append = report("EventStore.append (batches of 5,000)", *_median(
+            args.runs, lambda: bench_append(events, directory)), "target >= 50,000/s")
+        with sqlite3.connect(Path(directory) / "append.db") as conn:
+            stored = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+        raw = report("raw sqlite3.executemany, same rows and schema", *_median(
+            args.runs, lambda: bench_raw(stored, directory)))
+        replayed = _median(args.runs, lambda: bench_replay(Path(directory) / "append.db"))
+        per_minute = replayed[1] / replayed[0] * 60
+        report("replay store -> engine", *replayed,
+               f"= {per_minute:,.0f} events/min (target >= 1,000,000)")
+
+    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
+          f"{args.ticks:,} ticks, median of {args.runs}.\n")
+    print("| measurement | time | rate | note |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\nRatios: store on / off {with_store / sim_only:.2f}; append / raw executemany "
+          f"{append / raw:.2f}.")
+
+
+if __name__ == "__main__":
+    main()
