@@ -163,33 +163,46 @@ def _progress(console: Console, ticks: int):
         yield advance
 
 
-def expected_counts(config) -> dict[str, int]:
-    """What the design fixes for a run: orders, price updates, sessions."""
+def expected_counts(config, counts) -> dict[str, str]:
+    """Beside each type, what the design fixes (orders, prices, sessions) or what the
+    other counts imply: a summary that checks itself."""
     days = -(-config.ticks // config.day_ticks)
     closes = 0
     if config.ticks >= config.session_ticks:
         closes = (config.ticks - config.session_ticks) // config.day_ticks + 1
+    submitted = config.ticks * config.orders_per_tick
+    updates = -(-config.ticks // config.price_interval) * len(config.symbols)
+    trades, validated = counts.get("TradeExecuted", 0), counts.get("OrderValidated", 0)
     return {
-        "OrderSubmitted": config.ticks * config.orders_per_tick,
-        "PriceUpdated": -(-config.ticks // config.price_interval) * len(config.symbols),
-        "MarketOpened": days,
-        "MarketClosed": closes,
+        "OrderSubmitted": f"{submitted:,}",
+        "OrderValidated": f"<= {submitted:,}",
+        "OrderRejected": f"<= {submitted:,}",
+        "OrderAccepted": f"<= {validated:,} validated",
+        "OrderFilled": f"+ partial = {2 * trades:,} (2/trade)",
+        "TradeReported": f"= {trades:,} trades",
+        "TradeSettled": f"<= {trades:,} trades",
+        "PositionIncreased": f"4 kinds >= {2 * trades:,}",
+        "RiskChecked": f"= {validated:,} validated",
+        "LimitOverridden": "<= breaches",
+        "PriceUpdated": f"{updates:,}",
+        "VolumeUpdated": f"<= {updates:,}",
+        "MarketOpened": f"{days:,}",
+        "MarketClosed": f"{closes:,}",
     }
 
 
 def _summary_table(counts, config) -> Table:
     from sim.events import EVENT_TYPES
 
-    expected = expected_counts(config)
+    expected = expected_counts(config, counts)
     table = Table(title=f"{config.ticks:,} ticks, seed {config.seed}")
     table.add_column("event type")
     table.add_column("relation")
     table.add_column("events", justify="right")
     table.add_column("expected", justify="right")
     for name, event_type in EVENT_TYPES.items():
-        want = expected.get(name)
         table.add_row(name, event_type.relation, f"{counts.get(name, 0):,}",
-                      f"{want:,}" if want is not None else "")
+                      expected.get(name, ""))
     total = sum(counts.values())
     is_default = (config.ticks, config.orders_per_tick) == (10_000, 5)
     table.add_row("total", "", f"{total:,}",
