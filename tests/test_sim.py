@@ -263,3 +263,23 @@ def test_the_logs_fast_event_ids_equal_the_reference_layout(tick, seq):
     log.start_tick(tick)
     assert log._event_id(seq) == event_id(log.tick_start // 1000, seq, seed_bits(5))
     assert uuid.UUID(log._event_id(seq)).version == 7
+
+
+# ---- the documentation ---------------------------------------------------------------
+
+DOC = (ROOT / "docs" / "sim.md").read_text()
+
+
+def test_the_docs_toml_example_loads_and_runs(tmp_path):
+    example = DOC.split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example)
+    config = load_config(path, ticks=50)
+    assert config.seed == 42 and not config.self_match
+    assert [c.id for c in config.clients] == ["client-1", "client-3"]
+    assert simulate(config)
+
+
+def test_the_docs_list_every_event_type_with_its_relation():
+    for event_type in EVENT_TYPES.values():
+        assert f"| {event_type.name} | `{event_type.relation}(" in DOC, event_type.name
