@@ -15,11 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted
+from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted, TempologError
 from sim.config import SimConfig
 from sim.events import EVENT_TYPES, KINDS, Event, payload_problem
 from sim.ids import GENESIS_HASH, canonical_json, row_bytes
-from sim.simulator import simulate
+from sim.simulator import Simulation, simulate
+from sim.sinks import StoreSink
 from sim.store import EventStore, open_store
 
 
@@ -321,3 +322,31 @@ def test_row_bytes_are_canonical_json_of_the_row(seq, event_id, stream, time, ke
     row = [seq, event_id, "PriceUpdated", time, time * 7, stream, seq, None, event_id, key]
     expected = canonical_json(row)[:-1] + "," + payload + "]"
     assert row_bytes(*row, payload) == expected.encode("ascii")
+
+
+# ---- the writer process ----------------------------------------------------------------
+
+def test_the_writer_process_stores_what_an_inline_append_would(tmp_path):
+    config = SimConfig(ticks=150, seed=3)
+    heads = []
+    for process in (False, True):
+        with EventStore(tmp_path / f"run-{process}.db") as store:
+            Simulation(config).run([StoreSink(store, batch_size=700, process=process)])
+            heads.append(store.head())
+            assert store.verify().ok
+    assert heads[0] == heads[1] and heads[0][0] > 1_000
+
+
+def test_the_writer_process_reports_a_rejected_batch(tmp_path):
+    with EventStore(tmp_path / "bad.db") as store:
+        sink = StoreSink(store, batch_size=1, process=True)
+        sink.on_tick(0, [price(time=0)])
+        sink.on_tick(1, [price(time=1)._replace(payload={"symbol": "AAPL", "price": -1})])
+        with pytest.raises(EventRejected, match="payload.price must not be negative"):
+            sink.close()
+        assert store.head()[0] == 1
+
+
+def test_a_sink_refuses_a_store_that_is_not_empty(filled):
+    with pytest.raises(TempologError, match="already holds"):
+        StoreSink(filled)
