@@ -57,17 +57,24 @@ class TypeStats:
 
 class _Heads:
     """What an append must know about the log: its last seq and hash, each stream's version
-    and time, and every idempotency key. Loaded once, trusted while no other connection
-    has written (SQLite's data_version tells)."""
+    and time, and every idempotency key. Loaded once; when another connection has written
+    (SQLite's data_version tells), the rows after our last seq are all that can be new."""
 
     def __init__(self, conn: sqlite3.Connection):
-        row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        self.seq, self.hash = row if row else (0, GENESIS_HASH)
-        self.streams: dict[str, tuple[int, int]] = {
-            stream: (version, time) for stream, version, time in conn.execute(
-                "SELECT stream_id, max(version), max(time) FROM events GROUP BY stream_id")}
-        self.keys: dict[str, int] = dict(conn.execute(
-            "SELECT idempotency_key, seq FROM events WHERE idempotency_key IS NOT NULL"))
+        self.seq, self.hash = 0, GENESIS_HASH
+        self.streams: dict[str, tuple[int, int]] = {}
+        self.keys: dict[str, int] = {}
+        self.catch_up(conn)
+
+    def catch_up(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute("SELECT seq, stream_id, version, time, idempotency_key, hash "
+                            "FROM events WHERE seq > ? ORDER BY seq", (self.seq,))
+        streams, keys = self.streams, self.keys
+        for seq, stream, version, time, key, hash in rows:
+            streams[stream] = (version, time)
+            if key is not None:
+                keys[key] = seq
+            self.seq, self.hash = seq, hash
 
 
 class EventStore:
@@ -132,8 +139,11 @@ class EventStore:
     def _current_heads(self) -> _Heads:
         """Call inside a write transaction: nobody else can commit until it ends."""
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._heads is None or version != self._data_version:
-            self._heads, self._data_version = _Heads(self.conn), version
+        if self._heads is None:
+            self._heads = _Heads(self.conn)
+        elif version != self._data_version:
+            self._heads.catch_up(self.conn)
+        self._data_version = version
         return self._heads
 
     # ---- writing ------------------------------------------------------------------------
