@@ -1,0 +1,29 @@
+"""tempolog's engine: parse -> analyse -> compile -> backend, behind one Python API."""
+
+from engine.analysis import Query, analyse, analyse_query, load_program, program_from_source
+from engine.backend import Engine, Result
+from engine.engines import BACKENDS, engine_from_files, open_engine
+from engine.errors import (
+    BackendUnavailable,
+    ConcurrencyConflict,
+    Diagnostic,
+    DiagnosticError,
+    EventRejected,
+    QueryError,
+    QueryTimeout,
+    RuleAnalysisError,
+    RuleSyntaxError,
+    StoreCorrupted,
+    TempologError,
+)
+from engine.evaluate import evaluate
+from engine.parser import parse
+from engine.program import Program, Relation
+
+__all__ = [
+    "BACKENDS", "BackendUnavailable", "ConcurrencyConflict", "Diagnostic", "DiagnosticError",
+    "Engine", "EventRejected", "Program", "Query", "QueryError", "QueryTimeout", "Relation",
+    "Result", "RuleAnalysisError", "RuleSyntaxError", "StoreCorrupted", "TempologError",
+    "analyse", "analyse_query", "engine_from_files", "evaluate", "load_program", "open_engine",
+    "parse", "program_from_source",
+]

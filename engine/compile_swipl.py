@@ -1,0 +1,619 @@
+"""Stage 3, compile: an analysed Program to the text of one SWI-Prolog module.
+
+Every relation becomes a few predicates, named `'<kind>:<relation>'`:
+
+* event relation `r`: dynamic facts `'e:r'(Args…, Seq)`; the valid time is its own column;
+* timed view `v` (see engine/time_index.py): dynamic facts `'v:v'(Args…, ValidFrom)` kept up to
+  date as facts arrive;
+* any other relation `p`: a tabled predicate `'t:p'(AsOf, Args…)` over its rules, plus dynamic
+  facts `'b:p'(Args…)` for facts asserted into it.
+
+`AsOf` is threaded through every tabled predicate, so each as-of time has its own tables and
+every event read is filtered by `Time =< AsOf` (`AsOf` is `inf` for "now"). Aggregates use
+`aggregate_all`/`findall`, never moded tabling (wrong with incremental tabling in SWI 9.0.4);
+negation is `\\+` on tables of a lower stratum, never `tnot`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine import ast
+from engine import prolog_text as pl
+from engine.errors import TempologError
+from engine.program import Program
+from engine.time_index import PrefixShape, prefix_shape, timed_views
+
+CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
+AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}
+
+
+class CompileError(TempologError):
+    """A construct the SWI-Prolog compiler cannot translate (the analyser should reject it)."""
+
+    code = "compile"
+
+
+@dataclass(frozen=True)
+class CompiledProgram:
+    module: str
+    text: str
+    kinds: Mapping[str, str]  # relation -> "event" | "view" | "tabled" | "base"
+    tabled: tuple[str, ...]
+    views: tuple[str, ...]
+    site_count: int
+    initial_facts: tuple[tuple[str, tuple], ...]  # the program's own ground facts
+    invalidates: Mapping[str, tuple[str, ...]]  # relation -> tabled relations that read it
+    incremental: bool
+
+
+def compile_program(program: Program, module: str, *, incremental: bool = True,
+                    time_index: bool = True) -> CompiledProgram:
+    """Compile `program` into the text of module `module`.
+
+    `incremental`: tables are `as incremental` and SWI-Prolog invalidates them as facts
+    arrive; otherwise the engine abolishes the tables of the relations a batch can change.
+    `time_index`: keep timed views and prefix aggregates (off only to test that it changes
+    nothing)."""
+    return _ProgramCompiler(program, module, incremental, time_index).run()
+
+
+def compile_query(compiled: CompiledProgram, program: Program,
+                  body: Sequence[ast.Literal], columns: Sequence[str]) -> tuple[str, str]:
+    """A query body as (goal, row) Prolog texts; the goal reads the variable `AsOf`."""
+    compiler = _ProgramCompiler(program, compiled.module, compiled.incremental, False)
+    compiler.kinds = dict(compiled.kinds)
+    clause = _Clause(compiler, sites=False)
+    goals = clause.body(body, clause.scope, set())
+    row = "[" + ", ".join(clause.scope[name] for name in columns) + "]"
+    return _conj(goals), row
+
+
+# ---- the program -------------------------------------------------------------
+
+@dataclass
+class _Site:
+    ident: int
+    shape: PrefixShape
+    source: str
+    on_clause: str
+    src_clause: str
+
+
+@dataclass
+class _ProgramCompiler:
+    program: Program
+    module: str
+    incremental: bool
+    time_index: bool
+    kinds: dict[str, str] = field(default_factory=dict)
+    clauses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    dynamic: dict[str, int] = field(default_factory=dict)
+    sites: dict[str, _Site] = field(default_factory=dict)
+    initial: list[tuple[str, tuple]] = field(default_factory=list)
+
+    def run(self) -> CompiledProgram:
+        program = self.program
+        views = timed_views(program) if self.time_index else ()
+        for rel in program.relations.values():
+            if rel.is_event:
+                self.kinds[rel.name] = "event"
+            elif rel.name in views:
+                self.kinds[rel.name] = "view"
+            elif any(not _ground_fact(rule) for rule in program.rules_for(rel.name)):
+                self.kinds[rel.name] = "tabled"
+            else:
+                self.kinds[rel.name] = "base"
+        for rule in program.rules:
+            if _ground_fact(rule) and self.kinds[rule.head.relation] != "view":
+                self.initial.append((rule.head.relation,
+                                     tuple(arg.value for arg in rule.head.args)))
+        for rel in program.relations.values():
+            getattr(self, "_" + self.kinds[rel.name])(rel.name, rel.arity)
+        tabled = tuple(n for n, k in self.kinds.items() if k == "tabled")
+        for name in tabled:
+            for rule in program.rules_for(name):
+                if not _ground_fact(rule):
+                    self.clauses[_q("t", name)].append(self._rule(rule))
+        for name in views:
+            for rule in program.rules_for(name):
+                self._view_rule(name, rule)
+        for site in self.sites.values():
+            self._site(site)
+        invalidates = self._invalidates(tabled)
+        self._maintenance(tabled, invalidates)
+        return CompiledProgram(
+            module=self.module, text=self._text(tabled), kinds=dict(self.kinds),
+            tabled=tabled, views=tuple(views), site_count=len(self.sites),
+            initial_facts=tuple(self.initial), invalidates=invalidates,
+            incremental=self.incremental)
+
+    # -- storage and fact loading per kind of relation
+
+    def _event(self, name: str, arity: int) -> None:
+        rel = self.program.relations[name]
+        if any(not _ground_fact(rule) for rule in self.program.rules_for(name)):
+            raise CompileError(f"event relation {name} cannot be derived by rules")
+        args = _vars("A", arity)
+        stored = _call("e", name, args + ["Seq"])
+        self.dynamic[_q("e", name)] = arity + 1
+        fire = f", forall({_call('on', name, args + [args[rel.time_column], 'new'])}, true)"
+        self.clauses[_q("add", name)].append(
+            f"{_call('add', name, args + ['Seq', 'D'])} :-\n"
+            f"    (   {_call('e', name, args + ['_'])}\n    ->  D = 0\n"
+            f"    ;   assertz({stored}), D = 1{fire}\n    ).")
+
+    def _base(self, name: str, arity: int) -> None:
+        args = _vars("A", arity)
+        self.dynamic[_q("b", name)] = arity
+        stored = _call("b", name, args)
+        self.clauses[_q("add", name)].append(
+            f"{_call('add', name, args + ['_', 'D'])} :-\n"
+            f"    (   {stored}\n    ->  D = 0\n    ;   assertz({stored}), D = 1\n    ).")
+
+    def _tabled(self, name: str, arity: int) -> None:
+        self._base(name, arity)
+        args = _vars("A", arity)
+        self.clauses[_q("t", name)].append(
+            f"{_call('t', name, ['_'] + args)} :- {_call('b', name, args)}.")
+
+    def _view(self, name: str, arity: int) -> None:
+        args = _vars("A", arity)
+        self.dynamic[_q("v", name)] = arity + 1
+        self.clauses[_q("put", name)].append(
+            f"{_call('put', name, args + ['T'])} :-\n"
+            f"    (   {_call('v', name, args + ['F'])}\n"
+            f"    ->  (   F =< T\n        ->  true\n"
+            f"        ;   retract({_call('v', name, args + ['F'])}),\n"
+            f"            assertz({_call('v', name, args + ['T'])}),\n"
+            f"            forall({_call('on', name, args + ['T', 'moved'])}, true)\n        )\n"
+            f"    ;   assertz({_call('v', name, args + ['T'])}),\n"
+            f"        forall({_call('on', name, args + ['T', 'new'])}, true)\n    ).")
+        # A fact asserted into a view holds at every time.
+        self.clauses[_q("add", name)].append(
+            f"{_call('add', name, args + ['_', 'D'])} :-\n"
+            f"    (   {_call('v', name, args + ['F'])}, F =:= -inf\n    ->  D = 0\n"
+            f"    ;   {_call('put', name, args + ['-inf'])}, D = 1\n    ).")
+
+    # -- rules
+
+    def _rule(self, rule: ast.Rule) -> str:
+        clause = _Clause(self, sites=self.time_index)
+        bound: set[str] = set()
+        goals = clause.body(rule.body, clause.scope, bound)
+        more, head_args = clause.head(rule.head, bound)
+        goals += more
+        body = _conj(goals)
+        as_of = "AsOf" if re.search(r"\bAsOf\b", body) else "_"
+        head = _call("t", rule.head.relation, [as_of] + head_args)
+        return f"{head} :-\n    {_indent(body)}." if goals else f"{head}."
+
+    def _view_rule(self, name: str, rule: ast.Rule) -> None:
+        """Propagation: each new fact of the source relation may add a view tuple."""
+        clause = _Clause(self, sites=False)
+        atom = next(lit for lit in rule.body if isinstance(lit, ast.Atom))
+        pattern, goals, bound = clause.pattern(atom)
+        rest = [lit for lit in rule.body if lit is not atom]
+        goals += clause.body(tuple(rest), clause.scope, bound)
+        more, head = clause.head(rule.head, bound)
+        goals += more
+        goals.append(_call("put", name, head + ["T"]))
+        self.clauses[_q("on", atom.relation)].append(
+            f"{_call('on', atom.relation, pattern + ['T', '_'])} :-\n    {_indent(_conj(goals))}.")
+
+    # -- prefix aggregates
+
+    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> _Site:
+        """The prefix-aggregate index answering `aggregate`, shared by identical aggregates."""
+        clause = _Clause(self, sites=False)
+        pattern, goals, bound = clause.pattern(shape.atom)
+        goals += clause.body(shape.conditions, clause.scope, bound)
+        if aggregate.target is not None:
+            more, target = clause.value(aggregate.target, clause.scope, bound)
+            goals += more
+        else:
+            target = "1"
+        keys = [clause.scope[name] for name in shape.keys]
+        source = shape.atom.relation
+        on_body = _conj(goals + [_call("px", "@", keys + ["T", target, "Kind"])])
+        on_clause = f"{_call('on', source, pattern + ['T', 'Kind'])} :-\n    {_indent(on_body)}."
+        if self.kinds[source] == "event":
+            stored, col = list(pattern), self.program.relations[source].time_column
+            read = [_call("e", source, stored + ["_"]), f"T = {stored[col]}"]
+            if stored[col] == "_":
+                stored[col] = "T"
+                read = [_call("e", source, stored + ["_"])]
+        else:
+            read = [_call("v", source, pattern + ["T"])]
+        src_body = _conj(read + goals + [f"V = {target}"])
+        src_clause = f"{_call('src', '@', keys + ['T', 'V'])} :-\n    {_indent(src_body)}."
+        signature = on_clause + src_clause
+        if signature not in self.sites:
+            self.sites[signature] = _Site(len(self.sites) + 1, shape, source,
+                                          on_clause, src_clause)
+        return self.sites[signature]
+
+    def _site(self, site: _Site) -> None:
+        k = str(site.ident)
+        self.clauses[_q("on", site.source)].append(site.on_clause.replace("'px:@'", _q("px", k)))
+        self.clauses[_q("src", k)].append(site.src_clause.replace("'src:@'", _q("src", k)))
+        keys = _vars("K", len(site.shape.keys))
+        for kind, arity in (("k", len(keys) + 1), ("n", 2), ("x", 7)):
+            self.dynamic[_q(kind, k)] = arity
+        self.dynamic[_q("d", k)] = 1
+        text = _SITE_TEMPLATE
+        for kind in ("px", "pq", "bs", "rb", "src", "k", "n", "x", "d"):
+            text = text.replace(f"<{kind}>", _q(kind, k))
+        text = text.replace("<KEYS>", "".join(key + ", " for key in keys))
+        self.clauses[f"site {k}"].append(text.strip())
+
+    # -- maintenance predicates called by the engine
+
+    def _invalidates(self, tabled: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        readers: dict[str, set[str]] = defaultdict(set)
+        for rule in self.program.rules:
+            for atom, _negated in ast.body_atoms(rule.body):
+                readers[atom.relation].add(rule.head.relation)
+        result = {}
+        for name in self.kinds:
+            seen, todo = set(), [name]
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                todo.extend(readers[current])
+            result[name] = tuple(sorted(n for n in seen if self.kinds.get(n) == "tabled"))
+        return result
+
+    def _maintenance(self, tabled: tuple[str, ...], invalidates: Mapping[str, tuple]) -> None:
+        arity = {name: self.program.relations[name].arity for name in self.kinds}
+        for name in self.kinds:
+            args = _vars("A", arity[name])
+            self.clauses[_q("batch", name)] += [
+                f"{_q('batch', name)}([], N, N).",
+                f"{_q('batch', name)}([f({', '.join(args + ['Seq'])})|Fs], N0, N) :-\n"
+                f"    {_call('add', name, args + ['Seq', 'D'])}, N1 is N0 + D,\n"
+                f"    {_q('batch', name)}(Fs, N1, N).",
+            ]
+            drops = [f"abolish_table_subgoals({_call('t', t, ['_'] * (arity[t] + 1))})"
+                     for t in invalidates[name]]
+            body = _conj(drops) if drops and not self.incremental else "true"
+            self.clauses[_q("inv", name)].append(f"{_q('inv', name)} :- {body}.")
+        rebuilds = [_q("rb", str(site.ident)) for site in self.sites.values()]
+        self.clauses["tl_rebuild/0"].append(f"tl_rebuild :- {_conj(rebuilds) or 'true'}.")
+        drops = [f"abolish_table_subgoals({_call('t', t, ['T'] + ['_'] * arity[t])})"
+                 for t in tabled]
+        self.clauses["tl_drop_as_of/1"].append(
+            f"tl_drop_as_of(T) :- {_conj(drops) or 'T = T'}.")
+        for name in self.kinds:  # every event/view has an `on:` hook, possibly empty
+            n = arity[name] + 2
+            if not self.clauses.get(_q("on", name)):
+                self.clauses[_q("on", name)].append(
+                    f"{_call('on', name, ['_'] * n)} :- fail.")
+
+    def _text(self, tabled: tuple[str, ...]) -> str:
+        # User rules may name a variable once (`p(x) :- q(x, y).`): not worth a warning here.
+        lines = [f"% tempolog program compiled for module {self.module}",
+                 ":- style_check(-singleton)."]
+        mode = " as incremental" if self.incremental else ""
+        # One declaration per predicate: `:- dynamic a/1, b/1 as incremental` would make only
+        # b/1 incremental (operator priority; SWI-NOTES trap 5).
+        for name, arity in self.dynamic.items():
+            incremental = mode if not name.startswith("'d:") else ""
+            lines.append(f":- dynamic(({name}/{arity}){incremental}).")
+        for name in tabled:
+            arity = self.program.relations[name].arity + 1
+            lines.append(f":- table {_q('t', name)}/{arity}{mode}.")
+        for clauses in self.clauses.values():
+            lines.extend(clauses)
+        return "\n".join(lines) + "\n"
+
+
+_SITE_TEMPLATE = r"""
+<px>(<KEYS>T, V, Kind) :-
+    (   <k>(<KEYS>Gid0)
+    ->  Gid = Gid0
+    ;   flag(tl_gid, Gid, Gid + 1), assertz(<k>(<KEYS>Gid)), assertz(<n>(Gid, 0))
+    ),
+    (   Kind == new, \+ <d>(Gid), <n>(Gid, Len),
+        (   Len =:= 0
+        ->  tl_px_first(V, C, S, Mn, Mx)
+        ;   I0 is Len - 1, <x>(Gid, I0, T0, C0, S0, Mn0, Mx0), T >= T0,
+            tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx)
+        )
+    ->  assertz(<x>(Gid, Len, T, C, S, Mn, Mx)),
+        retract(<n>(Gid, Len)), Len1 is Len + 1, assertz(<n>(Gid, Len1))
+    ;   (   <d>(Gid) -> true ; assertz(<d>(Gid)) )
+    ).
+
+<pq>(<KEYS>AsOf, C, S, Mn, Mx) :-
+    (   <k>(<KEYS>Gid), <n>(Gid, Len), Len > 0,
+        <x>(Gid, 0, T0, _, _, _, _), T0 =< AsOf
+    ->  Last is Len - 1,
+        (   <x>(Gid, Last, TL, _, _, _, _), TL =< AsOf
+        ->  I = Last
+        ;   <bs>(Gid, 0, Last, AsOf, I)
+        ),
+        <x>(Gid, I, _, C, S, Mn, Mx)
+    ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
+    ).
+
+<bs>(Gid, Lo, Hi, AsOf, I) :-
+    (   Hi - Lo =< 1
+    ->  I = Lo
+    ;   Mid is (Lo + Hi) // 2, <x>(Gid, Mid, T, _, _, _, _),
+        (   T =< AsOf
+        ->  <bs>(Gid, Mid, Hi, AsOf, I)
+        ;   <bs>(Gid, Lo, Mid, AsOf, I)
+        )
+    ).
+
+<rb> :-
+    forall(retract(<d>(Gid)), <rb>(Gid)).
+
+<rb>(Gid) :-
+    <k>(<KEYS>Gid),
+    findall(T-V, <src>(<KEYS>T, V), Pairs),
+    msort(Pairs, Sorted),
+    retractall(<x>(Gid, _, _, _, _, _, _)),
+    retractall(<n>(Gid, _)),
+    tl_px_entries(Sorted, Entries),
+    forall(member(e(I, T, C, S, Mn, Mx), Entries), assertz(<x>(Gid, I, T, C, S, Mn, Mx))),
+    length(Entries, Len),
+    assertz(<n>(Gid, Len)).
+"""
+
+
+# ---- one clause ----------------------------------------------------------------
+
+class _Scope:
+    """Prolog variable names for the user variables of one rule or aggregate body."""
+
+    def __init__(self, prefix: str, inherited: Mapping[str, str] | None = None):
+        self.prefix = prefix
+        self.names = dict(inherited or {})
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.names:
+            self.names[name] = self.prefix + name
+        return self.names[name]
+
+
+class _Clause:
+    """Compiles one body left to right, tracking which variables already have values."""
+
+    _aggregate_scopes = itertools.count(1)
+
+    def __init__(self, program: _ProgramCompiler, *, sites: bool):
+        self.program = program
+        self.sites = sites
+        self.scope = _Scope("V_")
+        self._temps = itertools.count(1)
+
+    def temp(self) -> str:
+        return f"G{next(self._temps)}"
+
+    def body(self, literals: Sequence[ast.Literal], scope: _Scope, bound: set[str]) -> list[str]:
+        """Goals for `literals`; adds the variables they bind to `bound`."""
+        goals: list[str] = []
+        for literal in literals:
+            if isinstance(literal, ast.Atom):
+                goals += self.atom(literal, scope, bound)
+                bound |= {a.name for a in literal.args if isinstance(a, ast.Var)}
+            elif isinstance(literal, ast.Negation):
+                inner = self.atom(literal.atom, scope, bound)
+                goals.append(f"\\+ ( {_conj(inner)} )")
+            else:
+                goals += self.comparison(literal, scope, bound)
+        return goals
+
+    def atom(self, atom: ast.Atom, scope: _Scope, bound: set[str]) -> list[str]:
+        before, args, after = [], [], []
+        types = self.program.program.relations[atom.relation].types
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Wildcard):
+                args.append("_")
+            elif isinstance(arg, ast.Var):
+                args.append(scope[arg.name])
+            elif isinstance(arg, ast.Const):
+                args.append(_const(arg, type_))
+            elif all(v.name in bound for v in ast.term_vars(arg)) and not ast.aggregates_in(arg):
+                more, text = self.value(arg, scope, bound)
+                before += more
+                args.append(text)
+            else:  # an expression over variables this very atom binds: check it afterwards
+                slot = self.temp()
+                args.append(slot)
+                after_bound = bound | {a.name for a in atom.args if isinstance(a, ast.Var)}
+                more, text = self.value(arg, scope, after_bound)
+                after += more + [f"tl_eq({slot}, {text})"]
+        return before + self.read(atom.relation, args) + after
+
+    def read(self, relation: str, args: list[str]) -> list[str]:
+        """Goals reading `relation` as of `AsOf`."""
+        kind = self.program.kinds.get(relation)
+        if kind == "event":
+            args = list(args)
+            col = self.program.program.relations[relation].time_column
+            if args[col] == "_":
+                args[col] = self.temp()
+            elif args[col].startswith("'"):
+                return ["fail"]  # a symbol is never a valid time
+            return [_call("e", relation, args + ["_"]), f"{args[col]} =< AsOf"]
+        if kind == "view":
+            valid_from = self.temp()
+            return [_call("v", relation, args + [valid_from]), f"{valid_from} =< AsOf"]
+        if kind == "tabled":
+            return [_call("t", relation, ["AsOf"] + args)]
+        if kind == "base":
+            return [_call("b", relation, args)]
+        raise CompileError(f"unknown relation {relation}")
+
+    def head(self, atom: ast.Atom, bound: set[str]) -> tuple[list[str], list[str]]:
+        """Goals computing a head's arguments, and their texts; float columns get floats."""
+        types = self.program.program.relations[atom.relation].types
+        goals, args = [], []
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Const):
+                args.append(_const(arg, type_))
+                continue
+            more, text = self.value(arg, self.scope, bound)
+            goals += more
+            if type_ == "float":
+                floated = self.temp()
+                goals.append(f"tl_float({text}, {floated})")
+                text = floated
+            args.append(text)
+        return goals, args
+
+    def pattern(self, atom: ast.Atom) -> tuple[list[str], list[str], set[str]]:
+        """An atom's arguments as a clause-head pattern, checks for its expression
+        arguments, and the variables it binds."""
+        args, checks = [], []
+        plain = {a.name for a in atom.args if isinstance(a, ast.Var)}
+        types = self.program.program.relations[atom.relation].types
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Wildcard):
+                args.append("_")
+            elif isinstance(arg, ast.Var):
+                args.append(self.scope[arg.name])
+            elif isinstance(arg, ast.Const):
+                args.append(_const(arg, type_))
+            else:
+                slot = self.temp()
+                args.append(slot)
+                more, text = self.value(arg, self.scope, plain)
+                checks += more + [f"tl_eq({slot}, {text})"]
+        return args, checks, plain
+
+    def comparison(self, comparison: ast.Comparison, scope: _Scope, bound: set[str]) -> list[str]:
+        if comparison.op == "=":
+            for target, other in ((comparison.left, comparison.right),
+                                  (comparison.right, comparison.left)):
+                if isinstance(target, ast.Var) and target.name not in bound:
+                    goals = self.assign(scope[target.name], other, scope, bound)
+                    bound.add(target.name)
+                    return goals
+        left_goals, left = self.value(comparison.left, scope, bound)
+        right_goals, right = self.value(comparison.right, scope, bound)
+        return left_goals + right_goals + [f"{CMP[comparison.op]}({left}, {right})"]
+
+    def assign(self, var: str, term: ast.Term, scope: _Scope, bound: set[str]) -> list[str]:
+        if isinstance(term, ast.Aggregate):
+            return self.aggregate(term, var, scope, bound)
+        if isinstance(term, (ast.Var, ast.Const)):
+            return [f"{var} = {self.value(term, scope, bound)[1]}"]
+        goals, expression = self.expression(term, scope, bound)
+        return goals + [f"tl_eval({expression}, {var})"]
+
+    def value(self, term: ast.Term, scope: _Scope, bound: set[str]) -> tuple[list[str], str]:
+        """Goals that compute `term`, and the Prolog text of its value."""
+        if isinstance(term, ast.Var):
+            if term.name not in bound:
+                raise CompileError(f"{term.pos}: variable {term.name} has no value here")
+            return [], scope[term.name]
+        if isinstance(term, ast.Const):
+            return [], _const(term)
+        if isinstance(term, ast.Wildcard):
+            raise CompileError(f"{term.pos}: '_' cannot stand in an expression")
+        result = self.temp()
+        if isinstance(term, ast.Aggregate):
+            return self.aggregate(term, result, scope, bound), result
+        goals, expression = self.expression(term, scope, bound)
+        return goals + [f"tl_eval({expression}, {result})"], result
+
+    def expression(self, term: ast.Term, scope: _Scope, bound: set[str]) -> tuple[list[str], str]:
+        """An arithmetic expression text for `is`; `/` and `%` become goals of their own."""
+        if isinstance(term, ast.BinOp):
+            left_goals, left = self.expression(term.left, scope, bound)
+            right_goals, right = self.expression(term.right, scope, bound)
+            goals = left_goals + right_goals
+            if term.op in "/%":
+                result = self.temp()
+                helper = "tl_div" if term.op == "/" else "tl_mod"
+                return goals + [f"{helper}({left}, {right}, {result})"], result
+            return goals, f"({left} {term.op} {right})"
+        if isinstance(term, ast.Negate):
+            goals, operand = self.expression(term.operand, scope, bound)
+            return goals, f"(-{operand})"
+        return self.value(term, scope, bound)
+
+    def aggregate(self, agg: ast.Aggregate, result: str, scope: _Scope,
+                  bound: set[str]) -> list[str]:
+        if self.sites:
+            shape = prefix_shape(agg, bound, {n for n, k in self.program.kinds.items()
+                                              if k in ("event", "view")})
+            if shape is not None:
+                site = self.program.site_for(agg, shape)
+                keys = [scope[name] for name in shape.keys]
+                return _site_read(_q("pq", str(site.ident)), keys, agg.func, result,
+                                  next(self._temps))
+        inner = _Scope(f"L{next(self._aggregate_scopes)}_",
+                       {name: scope[name] for name in bound})
+        inner_bound = set(bound)
+        goals = self.body(agg.body, inner, inner_bound)
+        if agg.func == "count":
+            return [f"aggregate_all(count, ( {_conj(goals)} ), {result})"]
+        if agg.target is None:
+            raise CompileError(f"{agg.pos}: {agg.func} needs a value to aggregate")
+        more, target = self.value(agg.target, inner, inner_bound)
+        return [f"{AGGREGATORS[agg.func]}({target}, ( {_conj(goals + more)} ), {result})"]
+
+
+def _site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
+    """Goals reading a prefix-aggregate index; `n` keeps two reads in one clause apart."""
+    count, total = f"C{n}", f"S{n}"
+    if func == "count":
+        return [f"{pq}({', '.join(keys + ['AsOf', result, '_', '_', '_'])})"]
+    if func == "sum":
+        return [f"{pq}({', '.join(keys + ['AsOf', '_', result, '_', '_'])})",
+                f"number({result})"]
+    if func in ("min", "max"):
+        extreme = [result, "_"] if func == "min" else ["_", result]
+        return [f"{pq}({', '.join(keys + ['AsOf', count, '_'] + extreme)})", f"{count} > 0"]
+    return [f"{pq}({', '.join(keys + ['AsOf', count, total, '_', '_'])})",
+            f"{count} > 0", f"number({total})", f"tl_mean_of({total}, {count}, {result})"]
+
+
+# ---- text helpers ----------------------------------------------------------------
+
+def _ground_fact(rule: ast.Rule) -> bool:
+    return rule.is_fact and all(isinstance(a, ast.Const) for a in rule.head.args)
+
+
+def _const(const: ast.Const, column_type: str | None = None) -> str:
+    """A constant's text; in a float column a number is stored, and matched, as a float."""
+    if const.type == "symbol":
+        return pl.atom(const.value)
+    return pl.number(float(const.value) if column_type == "float" else const.value)
+
+
+def _q(kind: str, name: str) -> str:
+    return pl.predicate(kind, name)
+
+
+def _call(kind: str, name: str, args: Sequence[str]) -> str:
+    return f"{_q(kind, name)}({', '.join(args)})" if args else _q(kind, name)
+
+
+def _vars(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(1, n + 1)]
+
+
+def _conj(goals: Sequence[str]) -> str:
+    return ",\n".join(goals) if goals else "true"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n    ")
+
+
+def iter_dynamic(text: str) -> Iterator[str]:
+    """The predicate indicators a compiled text declares dynamic (for tests of trap 5)."""
+    for match in re.finditer(r"^:- dynamic\(\((.+)/(\d+)\)", text, re.M):
+        yield f"{match.group(1)}/{match.group(2)}"

@@ -1,0 +1,35 @@
+"""`evaluate(source, facts)`: parse, analyse and run a program once, answering every relation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from engine.analysis import program_from_source
+from engine.backend import Value
+from engine.engines import open_engine
+
+
+def evaluate(source: str, facts: Mapping[str, Iterable[tuple]] | None = None, *,
+             backend: str | None = None, path: str = "<input>"
+             ) -> dict[str, set[tuple[Value, ...]]]:
+    """Every relation of the program, input and derived, as a set of tuples of str/int/float.
+
+    Relations that appear only in `facts` are inferred from the rows' width. Event rows carry
+    their valid time in the relation's `time` column and get seqs in the order given.
+    Errors raise the TempologError tree."""
+    facts = {name: [tuple(row) for row in rows] for name, rows in (facts or {}).items()}
+    extra = {}
+    for name, rows in facts.items():
+        if rows:
+            extra[name] = len(rows[0])
+    program = program_from_source(source, path, extra_relations=extra)
+    with open_engine(program, backend) as engine:
+        for name, rows in facts.items():
+            if rows or name in program.relations:
+                engine.assert_facts(name, rows)
+        return {name: set(engine.query(_all(name, relation.arity), timeout=None).rows)
+                for name, relation in program.relations.items()}
+
+
+def _all(name: str, arity: int) -> str:
+    return f"{name}({', '.join(f'c{i}' for i in range(arity))})"

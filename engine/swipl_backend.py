@@ -1,0 +1,190 @@
+"""Stage 4, the SWI-Prolog backend: a compiled program in its own module of the Prolog thread."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from functools import lru_cache
+
+from engine import prolog_text as pl
+from engine.analysis import analyse_query
+from engine.backend import Engine, Result, Row
+from engine.compile_swipl import CompiledProgram, CompileError, compile_program, compile_query
+from engine.errors import QueryError
+from engine.program import Program, Relation
+from engine.swipl_thread import PrologThread
+
+log = logging.getLogger(__name__)
+
+BATCH = 5_000  # facts per Prolog request: one term read per batch (SWI-NOTES: ~500k facts/s)
+KEPT_AS_OF = 16  # as-of times whose tables are kept; older ones are abolished
+_modules = itertools.count(1)
+
+
+class SwiplEngine(Engine):
+    """Engine over SWI-Prolog. `SwiplEngine(program)`; safe to call from many threads.
+
+    `incremental=False` swaps SWI-Prolog's incremental tabling for explicit invalidation
+    (the engine abolishes the tables a batch of facts can change); `time_index=False` turns
+    off timed views and prefix aggregates. Both exist to be measured and tested against."""
+
+    def __init__(self, program: Program, *, incremental: bool = True, time_index: bool = True):
+        self.program = program
+        self._prolog = PrologThread.shared()
+        self.module = f"tempolog_{next(_modules)}"
+        self.compiled: CompiledProgram = compile_program(
+            program, self.module, incremental=incremental, time_index=time_index)
+        answer = self._prolog.request(f"tl_load_program({self.module})", self.compiled.text)
+        problems = [m for m in answer["messages"] if m["kind"] == "error"]
+        for message in answer["messages"]:
+            if message["kind"] != "error":
+                log.warning("compiled program %s: %s", self.module, message["message"])
+        if problems:
+            self._prolog.request(f"tl_drop_module({self.module})")
+            raise CompileError("SWI-Prolog rejected the compiled program: "
+                               + "; ".join(m["message"] for m in problems))
+        self._lock = threading.Lock()  # guards the fields below
+        self._next_seq = 1
+        self._as_of_tables: OrderedDict[int, None] = OrderedDict()
+        self._closed = False
+        self._query_cache = lru_cache(maxsize=512)(self._compile_query)
+        initial: dict[str, list[tuple]] = {}
+        for relation, row in self.compiled.initial_facts:
+            initial.setdefault(relation, []).append(row)
+        for relation, rows in initial.items():
+            self.assert_facts(relation, rows)
+
+    # ---- facts
+
+    def assert_facts(self, relation: str, rows: Iterable[Row], *,
+                     seqs: Iterable[int] | None = None) -> int:
+        signature = self._relation(relation)
+        checked = [_checked_row(signature, row) for row in rows]
+        with self._lock:
+            self._check_open()
+            if seqs is None:
+                numbers = list(range(self._next_seq, self._next_seq + len(checked)))
+            else:
+                numbers = list(seqs)
+                if len(numbers) != len(checked):
+                    raise QueryError(f"{len(checked)} rows of {relation} but {len(numbers)} seqs")
+            if numbers:
+                self._next_seq = max(self._next_seq, max(numbers) + 1)
+        facts = list(zip(checked, numbers))
+        if signature.is_event:  # in time order, prefix aggregates append instead of rebuild
+            column = signature.time_column
+            facts.sort(key=lambda fact: (fact[0][column], fact[1]))
+        batches = [_facts_text(facts[i:i + BATCH]) for i in range(0, len(facts), BATCH)]
+        batch_goal = f"tl_batch({self.module}, {pl.predicate('batch', relation)})"
+        finish_goal = f"tl_finish({self.module}, [{pl.atom(relation)}])"
+
+        def load(call) -> int:
+            new = sum(call(batch_goal, text)["new"] for text in batches)
+            call(finish_goal, "")
+            return new
+
+        return self._prolog.run(load)
+
+    # ---- queries
+
+    def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+              timeout: float | None = 5.0) -> Result:
+        if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
+            raise QueryError(f"as_of must be an integer time, not {as_of!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):
+            raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
+        if timeout is not None and not timeout > 0:
+            raise QueryError(f"timeout must be positive, not {timeout!r}")
+        columns, goal, row = self._query_cache(text)
+        goal_text = (f"tl_query({self.module}, {'none' if timeout is None else float(timeout)}, "
+                     f"{'none' if limit is None else limit}, "
+                     f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal}))")
+        evict = self._note_as_of(as_of)
+
+        def ask(call) -> list:
+            rows = call(goal_text, "")
+            for time in evict:
+                call(f"tl_drop_as_of({self.module}, {pl.number(time)})", "")
+            return rows
+
+        with self._lock:
+            self._check_open()
+        rows = self._prolog.run(ask)
+        return Result(columns, tuple(sorted((tuple(r) for r in rows), key=_row_key)))
+
+    def _compile_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
+        query = analyse_query(self.program, text)
+        goal, row = compile_query(self.compiled, self.program, query.body, query.columns)
+        return query.columns, goal, row
+
+    def _note_as_of(self, as_of: int | None) -> list[int]:
+        """Remember that `as_of` has tables now; the as-of times to free, oldest first."""
+        if as_of is None:
+            return []
+        with self._lock:
+            self._as_of_tables[as_of] = None
+            self._as_of_tables.move_to_end(as_of)
+            evict = []
+            while len(self._as_of_tables) > KEPT_AS_OF:
+                evict.append(self._as_of_tables.popitem(last=False)[0])
+            return evict
+
+    # ---- lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._prolog.request(f"tl_drop_module({self.module})")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise QueryError("this engine is closed")
+
+    def _relation(self, name: str) -> Relation:
+        relation = self.program.relations.get(name)
+        if relation is None:
+            raise QueryError(f"unknown relation {name!r}")
+        return relation
+
+
+def _facts_text(facts: list[tuple[Row, int]]) -> str:
+    return "[" + ",".join(
+        f"f({','.join(map(pl.value, row))}{',' if row else ''}{seq})" for row, seq in facts) + "]"
+
+
+def _checked_row(relation: Relation, row: Iterable) -> Row:
+    values = tuple(row)
+    if len(values) != relation.arity:
+        raise QueryError(f"{relation.name} takes {relation.arity} values, "
+                         f"not {len(values)}: {values!r}")
+    for value, type_, field in zip(values, relation.types, relation.fields):
+        if not _fits(value, type_):
+            raise QueryError(f"column {field} of {relation.name} holds a {type_}, "
+                             f"not {value!r}")
+    if relation.is_event and not isinstance(values[relation.time_column], int):
+        raise QueryError(f"the time of an event of {relation.name} must be an integer, "
+                         f"not {values[relation.time_column]!r}")
+    return tuple(float(v) if t == "float" else v for v, t in zip(values, relation.types))
+
+
+def _fits(value: object, type_: str | None) -> bool:
+    if isinstance(value, bool):
+        return False
+    if type_ == "symbol":
+        return isinstance(value, str)
+    if type_ in ("number", "time"):
+        return isinstance(value, int)
+    if type_ == "float":
+        return isinstance(value, (int, float))
+    return isinstance(value, (str, int, float))
+
+
+def _row_key(row: Row) -> tuple:
+    # numbers before symbols, as in Prolog's standard order of terms
+    return tuple((isinstance(v, str), v) for v in row)

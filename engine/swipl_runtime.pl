@@ -1,0 +1,226 @@
+/*  tempolog's SWI-Prolog runtime: arithmetic and comparison semantics, aggregates, the
+    prefix-aggregate helpers, loading compiled programs, and the one entry point that the
+    Python engine thread calls. Every call returns a JSON text; nothing here throws.
+*/
+:- module(tempolog_rt,
+          [ tl_entry/3,
+            tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
+            tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
+            tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3,
+            tl_px_first/5, tl_px_next/9, tl_px_entries/2
+          ]).
+:- use_module(library(http/json)).
+:- use_module(library(time)).
+:- use_module(library(lists)).
+:- use_module(library(apply)).
+:- use_module(library(aggregate)).
+
+% ---- arithmetic -------------------------------------------------------------
+% Integers are unbounded (GMP) and stay integers under + - *. An expression that cannot be
+% evaluated (division by zero, float overflow, a symbol in arithmetic) has no value: the
+% rule produces no answer for that binding.
+
+tl_eval(Expr, Value) :-
+    catch(Value is Expr, error(_, _), fail).
+
+% `/`: integer division truncating toward zero on two integers, float division otherwise.
+tl_div(A0, B0, X) :-
+    catch(tl_div_(A0, B0, X), error(_, _), fail).
+tl_div_(A0, B0, X) :-
+    A is A0, B is B0,
+    (   integer(A), integer(B)
+    ->  B =\= 0, X is A // B
+    ;   X is A / B
+    ).
+
+% `%`: the remainder with the sign of the dividend, as C's `%` and `fmod` (on floats it is
+% computed as A - B * trunc(A / B)).
+tl_mod(A0, B0, X) :-
+    catch(tl_mod_(A0, B0, X), error(_, _), fail).
+tl_mod_(A0, B0, X) :-
+    A is A0, B is B0,
+    B =\= 0,
+    (   integer(A), integer(B)
+    ->  X is A rem B
+    ;   X is A - B * float_integer_part(A / B)
+    ).
+
+% A float column holds floats, even when a rule computes an integer for it.
+tl_float(V, F) :- ( number(V) -> F is float(V) ; F = V ).
+
+% ---- comparison: numbers by value, symbols by code point, numbers before symbols
+
+tl_eq(A, B) :- ( number(A), number(B) -> A =:= B ; A == B ).
+tl_ne(A, B) :- \+ tl_eq(A, B).
+tl_lt(A, B) :- ( number(A), number(B) -> A < B ; A @< B ).
+tl_le(A, B) :- ( number(A), number(B) -> A =< B ; A @=< B ).
+tl_gt(A, B) :- tl_lt(B, A).
+tl_ge(A, B) :- tl_le(B, A).
+
+% ---- aggregates: count is aggregate_all(count, …) in the compiled code; sum of nothing is
+% 0; min, max and mean of nothing have no value. A symbol in a sum or mean: no value.
+
+:- meta_predicate tl_sum(?, 0, -), tl_min(?, 0, -), tl_max(?, 0, -), tl_mean(?, 0, -).
+
+tl_sum(T, Goal, Sum) :-
+    findall(T, Goal, Values),
+    maplist(number, Values),
+    sum_list(Values, Sum).
+tl_min(T, Goal, Min) :-
+    findall(T, Goal, [First|Rest]),
+    foldl(tl_min2, Rest, First, Min).
+tl_max(T, Goal, Max) :-
+    findall(T, Goal, [First|Rest]),
+    foldl(tl_max2, Rest, First, Max).
+tl_mean(T, Goal, Mean) :-
+    findall(T, Goal, Values),
+    Values \== [],
+    maplist(number, Values),
+    sum_list(Values, Sum),
+    length(Values, Count),
+    tl_mean_of(Sum, Count, Mean).
+
+tl_mean_of(Sum, Count, Mean) :-
+    catch(( Mean0 is Sum / Count, Mean is float(Mean0) ), error(_, _), fail).
+
+tl_min2(X, M0, M) :- ( tl_lt(X, M0) -> M = X ; M = M0 ).
+tl_max2(X, M0, M) :- ( tl_gt(X, M0) -> M = X ; M = M0 ).
+
+% ---- prefix aggregates: running count, sum, min and max of a group's values in time order.
+% A sum over a symbol becomes '$nan' and reads as "no value".
+
+tl_px_first(V, 1, S, V, V) :-
+    ( number(V) -> S = V ; S = '$nan' ).
+tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx) :-
+    C is C0 + 1,
+    ( number(V), number(S0) -> S is S0 + V ; S = '$nan' ),
+    tl_min2(V, Mn0, Mn),
+    tl_max2(V, Mx0, Mx).
+
+%   tl_px_entries(+SortedTimeValuePairs, -Entries) numbers running entries e(I,T,C,S,Mn,Mx).
+tl_px_entries([], []).
+tl_px_entries([T-V|Rest], [e(0, T, C, S, Mn, Mx)|Entries]) :-
+    tl_px_first(V, C, S, Mn, Mx),
+    tl_px_entries_(Rest, 1, C, S, Mn, Mx, Entries).
+tl_px_entries_([], _, _, _, _, _, []).
+tl_px_entries_([T-V|Rest], I, C0, S0, Mn0, Mx0, [e(I, T, C, S, Mn, Mx)|Entries]) :-
+    tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx),
+    I1 is I + 1,
+    tl_px_entries_(Rest, I1, C, S, Mn, Mx, Entries).
+
+% ---- the entry point --------------------------------------------------------
+%   tl_entry(+GoalText, +Arg, -Json): read GoalText, call it with Arg and an output
+%   variable, and return its JSON text, or {"error": Kind, "message": Text}.
+
+tl_entry(GoalText, Arg, Json) :-
+    catch(tl_entry_(GoalText, Arg, Json), Error, tl_error_json(Error, Json)),
+    !.
+tl_entry(_, _, "{\"error\":\"failed\",\"message\":\"the request failed\"}").
+
+tl_entry_(GoalText, Arg, Json) :-
+    term_string(Goal, GoalText),
+    (   call(Goal, Arg, Json)
+    ->  true
+    ;   Json = "{\"error\":\"failed\",\"message\":\"the request failed\"}"
+    ).
+
+tl_error_json(time_limit_exceeded, Json) :-
+    !,
+    tl_json(json([error=timeout, message="the query ran past its time limit"]), Json).
+tl_error_json(Error, Json) :-
+    tl_message(Error, Message),
+    tl_json(json([error=prolog, message=Message]), Json).
+
+tl_message(Error, Message) :-
+    catch(( phrase('$messages':translate_message(Error), Lines),
+            with_output_to(string(Message0), print_message_lines(current_output, '', Lines)),
+            split_string(Message0, "", "\n ", [Message])
+          ), _, fail),
+    !.
+tl_message(Error, Message) :-
+    term_string(Error, Message).
+
+tl_json(Term, Json) :-
+    with_output_to(string(Json), json_write(current_output, Term, [width(0)])).
+
+% ---- requests ---------------------------------------------------------------
+
+%   tl_load_program(+Module, +Text, -Json): compile a program's text into Module. Errors and
+%   warnings are collected (a load does not raise on a syntax error; SWI-NOTES trap 2).
+:- dynamic tl_load_message/2.
+
+tl_load_program(Module, Text, Json) :-
+    retractall(tl_load_message(_, _)),
+    add_import_module(Module, tempolog_rt, start),
+    setup_call_cleanup(
+        ( open_string(Text, Stream), nb_setval(tl_loading, true) ),
+        load_files(Module:Module, [stream(Stream), module(Module), silent(true)]),
+        ( close(Stream), nb_setval(tl_loading, false) )),
+    findall(json([kind=Kind, message=Message]),
+            ( tl_load_message(Kind, Term), tl_message(Term, Message) ),
+            Messages),
+    tl_json(json([messages=Messages]), Json).
+
+:- multifile user:message_hook/3.
+user:message_hook(Term, Kind, _Lines) :-
+    memberchk(Kind, [error, warning]),
+    nb_current(tl_loading, true),
+    assertz(tl_load_message(Kind, Term)).
+
+%   tl_batch(+Module, +BatchPredicate, +FactsText, -Json): assert a list of facts
+%   f(A1, …, An, Seq); answers {"new": N}.
+tl_batch(Module, Batch, FactsText, Json) :-
+    term_string(Facts, FactsText),
+    call(Module:Batch, Facts, 0, New),
+    tl_json(json([new=New]), Json).
+
+%   tl_finish(+Module, +Relations, _, -Json): after a group of batches, rebuild the prefix
+%   aggregates that saw facts out of time order, and (explicit invalidation) abolish the
+%   tables the new facts can change.
+tl_finish(Module, Relations, _, Json) :-
+    call(Module:tl_rebuild),
+    forall(member(Relation, Relations),
+           ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) )),
+    tl_json(json([ok= @(true)]), Json).
+
+%   tl_query(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
+%   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
+tl_query(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
+    AsOf = AsOfValue,
+    (   Timeout == none
+    ->  findall(Row, Module:Goal, Rows0)
+    ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
+    ),
+    sort(Rows0, Rows1),
+    tl_take(Limit, Rows1, Rows),
+    maplist(tl_json_row, Rows, JsonRows),
+    tl_json(JsonRows, Json).
+
+tl_take(none, Rows, Rows) :- !.
+tl_take(N, Rows, Taken) :-
+    length(Rows, Len),
+    (   Len =< N
+    ->  Taken = Rows
+    ;   length(Taken, N), append(Taken, _, Rows)
+    ).
+
+tl_json_row(Row, JsonRow) :- maplist(tl_json_value, Row, JsonRow).
+tl_json_value(V, S) :- ( atom(V) -> atom_string(V, S) ; S = V ).
+
+%   tl_drop_as_of(+Module, +Time, _, -Json): free the tables of one as-of time.
+tl_drop_as_of(Module, Time, _, Json) :-
+    call(Module:tl_drop_as_of, Time),
+    tl_json(json([ok= @(true)]), Json).
+
+%   tl_drop_module(+Module, _, -Json): free everything a closed engine held.
+tl_drop_module(Module, _, Json) :-
+    abolish_module_tables(Module),
+    forall(( current_predicate(Module:Name/Arity), functor(Head, Name, Arity),
+             \+ predicate_property(Module:Head, imported_from(_)) ),
+           abolish(Module:Name/Arity)),
+    tl_json(json([ok= @(true)]), Json).
+
+%   tl_call_json(+Goal, _, -Json): run a Goal and report whether it succeeded.
+tl_call_json(Goal, _, Json) :-
+    ( call(Goal) -> Ok = true ; Ok = false ),
+    tl_json(json([ok= @(Ok)]), Json).

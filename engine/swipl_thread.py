@@ -1,0 +1,162 @@
+"""The one OS thread that owns SWI-Prolog; callers on any thread hand it their requests.
+
+pyswip is not thread-safe (one class-level "query open" flag), every OS thread that touches
+Prolog gets an engine of its own that is never freed, and tables are private to a thread
+(SWI-NOTES traps 3 and 4). So one long-lived thread imports pyswip, owns every Prolog call
+and serves a queue; callers block on their own request only.
+
+Requests go through one entry predicate, `tempolog_rt:tl_entry/3`, opened with the flags of
+pyswip's `catcherrors=True` (PL_Q_NODEBUG | PL_Q_CATCH_EXCEPTION). It catches every error
+and answers JSON built in Prolog, which is ~20x cheaper than pyswip's term conversion and
+carries integers beyond 64 bits and Unicode intact (SWI-NOTES trap 8).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.errors import BackendUnavailable, QueryError, QueryTimeout
+
+RUNTIME = Path(__file__).with_name("swipl_runtime.pl")
+
+Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON answer
+
+
+class _Job:
+    __slots__ = ("fn", "result", "error", "done")
+
+    def __init__(self, fn: Callable[[Call], Any]):
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()
+
+
+class PrologThread:
+    """The process's SWI-Prolog, behind one thread. `PrologThread.shared()` starts it once."""
+
+    _shared: PrologThread | None = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> PrologThread:
+        """The running thread; raises BackendUnavailable when SWI-Prolog cannot start."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="tempolog-prolog", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise BackendUnavailable(
+                f"SWI-Prolog could not start: {self._startup_error}") from self._startup_error
+        # Registered after pyswip's own atexit hook, so it runs first: Prolog is shut down
+        # by the thread that owns it, while that thread still exists.
+        atexit.register(self.stop)
+
+    @property
+    def ident(self) -> int | None:
+        return self._thread.ident
+
+    # ---- for callers (any thread)
+
+    def run(self, fn: Callable[[Call], Any]) -> Any:
+        """Run `fn(call)` on the Prolog thread; `call(goal, arg)` makes one request. Requests
+        of one `fn` run back to back: no other caller's request comes between them."""
+        if threading.current_thread() is self._thread:
+            return fn(self._call)
+        if not self._thread.is_alive():
+            raise BackendUnavailable("the SWI-Prolog thread has stopped")
+        job = _Job(fn)
+        self._jobs.put(job)
+        job.done.acquire()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def request(self, goal: str, arg: str = "") -> Any:
+        """One request: `goal` is a callable term text, called as `call(Goal, Arg, Json)`."""
+        return self.run(lambda call: call(goal, arg))
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+
+    # ---- inside the thread
+
+    def _serve(self) -> None:
+        try:
+            self._start()
+        except BaseException as error:  # noqa: BLE001 - reported to the starting caller
+            self._startup_error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        while (job := self._jobs.get()) is not None:
+            try:
+                job.result = job.fn(self._call)
+            except BaseException as error:  # noqa: BLE001 - handed back to the caller
+                job.error = error
+            finally:
+                job.done.release()
+        self._core.PL_cleanup(0)
+
+    def _start(self) -> None:
+        # Importing pyswip initialises SWI-Prolog in this thread.
+        from pyswip import Prolog, core
+
+        self._core = core
+        # Never open the debugger on an error: it reads stdin and, at EOF, exits the whole
+        # process with status 4 (SWI-NOTES trap 1).
+        list(Prolog.query("set_prolog_flag(debug_on_error, false)", catcherrors=True))
+        list(Prolog.query("set_prolog_flag(report_error, false)", catcherrors=True))
+        runtime = str(RUNTIME).replace("\\", "\\\\").replace("'", "\\'")
+        list(Prolog.query(f"load_files('{runtime}', [silent(true)])", catcherrors=True))
+        self._entry = core.PL_predicate("tl_entry", 3, "tempolog_rt")
+        if self._call("tl_call_json(true)", "") != {"ok": True}:
+            raise RuntimeError(f"the runtime {RUNTIME} did not load")
+
+    def _call(self, goal: str, arg: str) -> Any:
+        """Call tl_entry(Goal, Arg, Json) and parse its JSON; errors become TempologErrors."""
+        core = self._core
+        frame = core.PL_open_foreign_frame()
+        try:
+            terms = core.PL_new_term_refs(3)
+            goal_bytes, arg_bytes = goal.encode("utf-8"), arg.encode("utf-8")
+            core.PL_put_chars(terms, core.PL_STRING | core.REP_UTF8, len(goal_bytes), goal_bytes)
+            core.PL_put_chars(terms + 1, core.PL_STRING | core.REP_UTF8, len(arg_bytes), arg_bytes)
+            flags = core.PL_Q_NODEBUG | core.PL_Q_CATCH_EXCEPTION
+            query = core.PL_open_query(None, flags, self._entry, terms)
+            try:
+                text = None
+                if core.PL_next_solution(query):
+                    out = core.c_char_p()
+                    if core.PL_get_chars(terms + 2, core.byref(out),
+                                         core.CVT_STRING | core.REP_UTF8 | core.BUF_STACK):
+                        text = out.value.decode("utf-8")
+            finally:
+                core.PL_cut_query(query)
+        finally:
+            core.PL_discard_foreign_frame(frame)
+        if text is None:
+            raise QueryError("SWI-Prolog gave no answer to a request", code="prolog-error")
+        answer = json.loads(text)
+        if isinstance(answer, dict) and "error" in answer:
+            if answer["error"] == "timeout":
+                raise QueryTimeout(answer["message"])
+            raise QueryError(f"SWI-Prolog: {answer['message']}", code="prolog-error")
+        return answer

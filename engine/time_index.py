@@ -1,0 +1,83 @@
+"""The time index plan: which derived relations and aggregates can be kept ordered by valid time.
+
+An as-of query must not replay history. Two shapes of rule are common in event-sourced
+programs and can be answered from indexes kept up to date as facts arrive:
+
+* a *timed view*: a relation whose every rule reads exactly one fact of an event relation (or
+  of another timed view) and otherwise only compares and computes. Each of its tuples holds
+  from the earliest valid time of a fact that produces it, so "is it true as of T" is one
+  lookup of that time;
+* a *prefix aggregate*: `sum`/`count`/`min`/`max`/`mean` over a body that reads one timed
+  relation, grouped by variables that are all plain arguments of that atom. As of T it equals
+  the running aggregate of the group's facts ordered by time, up to the last one with time <= T:
+  a binary search, not a scan.
+
+Everything else is evaluated the general way. Both paths give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+
+from engine import ast
+from engine.program import Program
+
+
+def timed_views(program: Program) -> tuple[str, ...]:
+    """Derived relations that are timed views, each after the relations it reads."""
+    timed = {r.name for r in program.event_relations}
+    found: list[str] = []
+    candidates = [name for name in program.derived_relations if name not in timed]
+    changed = True
+    while changed:
+        changed = False
+        for name in candidates:
+            if name in found:
+                continue
+            rules = program.rules_for(name)
+            if rules and all(_single_timed_atom(rule.body, timed) for rule in rules):
+                found.append(name)
+                timed.add(name)
+                changed = True
+    return tuple(found)
+
+
+def _single_timed_atom(body: tuple[ast.Literal, ...], timed: Set[str]) -> ast.Atom | None:
+    """The one atom of a body made of one positive timed atom and plain comparisons."""
+    atoms = [lit for lit in body if isinstance(lit, ast.Atom)]
+    if len(atoms) != 1 or atoms[0].relation not in timed:
+        return None
+    for literal in body:
+        if isinstance(literal, ast.Negation):
+            return None
+        if isinstance(literal, ast.Comparison) and (
+                ast.aggregates_in(literal.left) or ast.aggregates_in(literal.right)):
+            return None
+    return atoms[0]
+
+
+@dataclass(frozen=True)
+class PrefixShape:
+    """An aggregate that a running, time-ordered index can answer."""
+
+    atom: ast.Atom
+    conditions: tuple[ast.Comparison, ...]
+    keys: tuple[str, ...]  # group-key variables, in order of first appearance in `atom`
+
+
+def prefix_shape(aggregate: ast.Aggregate, bound: Set[str], timed: Set[str]) -> PrefixShape | None:
+    """How `aggregate`, met where the variables `bound` have values, reads one timed relation
+    grouped by plain arguments of that relation; None if it does not."""
+    atom = _single_timed_atom(aggregate.body, timed)
+    if atom is None:
+        return None
+    plain = [arg.name for arg in atom.args if isinstance(arg, ast.Var)]
+    used = {v.name for lit in aggregate.body for v in ast.literal_vars(lit)}
+    if aggregate.target is not None:
+        used |= {v.name for v in ast.term_vars(aggregate.target)}
+    keys = tuple(dict.fromkeys(name for name in plain if name in bound))
+    if any(name in bound and name not in keys for name in used):
+        return None  # a group key that is not a plain argument: the index cannot key on it
+    conditions = tuple(lit for lit in aggregate.body if isinstance(lit, ast.Comparison))
+    return PrefixShape(atom, conditions, keys)
