@@ -37,6 +37,18 @@ class Engine(ABC):
 
     program: Program
 
+    @classmethod
+    def from_files(cls, paths, backend: str | None = None) -> Engine:
+        """An engine over the .dl files at `paths` on `backend` (default: TEMPOLOG_BACKEND,
+        else swipl with the pyDatalog fallback); on a backend class, that backend."""
+        from engine.engines import engine_from_files
+
+        if backend is None and cls is not Engine:
+            from engine.analysis import load_program
+
+            return cls(load_program(list(paths)))
+        return engine_from_files(paths, backend)
+
     @abstractmethod
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
