@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from engine.errors import DiagnosticError, TempologError
+from sim import cli as sim_cli
 
 app = typer.Typer(
     help="Temporal Datalog rules over an event-sourced trading system.",
@@ -67,6 +68,9 @@ def lint(
     else:
         names = ", ".join(str(f) for f in files)
         typer.echo(f"{names}: ok — {program.summary()}")
+
+
+sim_cli.register(app)
 
 
 def main() -> None:
