@@ -51,7 +51,7 @@ def bench_run(config: SimConfig, directory: str, store: bool, engine: bool, ever
     if engine:
         facts = engine_from_files(RULES)
         opened.append(facts)
-        sinks.append(EngineSink(facts, every=every))
+        sinks.append(EngineSink(facts, every=every, background=True))
     started = time.perf_counter()
     summary = Simulation(config).run(sinks)
     elapsed = time.perf_counter() - started

@@ -116,7 +116,7 @@ def sim(
             from engine import engine_from_files
 
             facts = engine_from_files(engine, backend)
-            sinks.append(EngineSink(facts, every=stream_every))
+            sinks.append(EngineSink(facts, every=stream_every, background=True))
         simulation = Simulation(settings)
         started = time.perf_counter()
         with _progress(console, settings.ticks) as advance:

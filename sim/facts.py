@@ -61,13 +61,19 @@ class FactBatch:
         self.seqs[relation].append(seq)
         self.size += 1
 
+    def take(self) -> list[tuple[str, list[tuple], list[int]]]:
+        """Everything gathered, as (relation, rows, seqs), and start afresh."""
+        taken = [(relation, rows, self.seqs[relation]) for relation, rows in self.rows.items()]
+        self.rows, self.seqs, self.size = {}, {}, 0
+        return taken
+
     def flush(self) -> int:
         """Assert everything gathered; returns how many facts were new."""
-        added = 0
-        for relation, rows in self.rows.items():
-            added += self.engine.assert_facts(relation, rows, seqs=self.seqs[relation])
-        self.rows, self.seqs, self.size = {}, {}, 0
-        return added
+        return assert_taken(self.engine, self.take())
+
+
+def assert_taken(engine, taken: list[tuple[str, list[tuple], list[int]]]) -> int:
+    return sum(engine.assert_facts(relation, rows, seqs=seqs) for relation, rows, seqs in taken)
 
 
 def replay(store, engine, *, to_time: int | None = None, from_seq: int | None = None,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import queue
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from engine.errors import TempologError
 from sim.events import Event
-from sim.facts import FactBatch
+from sim.facts import FactBatch, assert_taken
 from sim.store import EventStore
 from sim.writer import recv_frame, send_frame
 
@@ -122,13 +124,25 @@ class _WriterProcess:
 
 class EngineSink:
     """Streams each tick's events into an engine as facts: one assert per relation per
-    `every` ticks (1: tick by tick), each fact with its event's seq."""
+    `every` ticks (1: tick by tick), each fact with its event's seq.
 
-    def __init__(self, engine, *, every: int = 1, first_seq: int = 1):
+    With `background`, a feeder thread makes the assertions, in order, while the simulation
+    goes on: the engine's own work then overlaps the simulator's Python. A failed
+    assertion is raised at the next tick, or at close."""
+
+    def __init__(self, engine, *, every: int = 1, first_seq: int = 1,
+                 background: bool = False):
+        self.engine = engine
         self.batch = FactBatch(engine)
         self.every = max(1, every)
         self.seq = first_seq
         self.facts = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=256)
+            self._thread = threading.Thread(target=self._feed, name="fact-feeder", daemon=True)
+            self._thread.start()
 
     def on_tick(self, tick: int, events: list[Event]) -> None:
         add, seq = self.batch.add, self.seq
@@ -137,7 +151,32 @@ class EngineSink:
             seq += 1
         self.seq = seq
         if (tick + 1) % self.every == 0:
-            self.facts += self.batch.flush()
+            self._flush()
 
     def close(self) -> None:
-        self.facts += self.batch.flush()
+        self._flush()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
+        self._raise_pending()
+
+    def _flush(self) -> None:
+        self._raise_pending()
+        if self._queue is None:
+            self.facts += self.batch.flush()
+        elif self.batch.size:
+            self._queue.put(self.batch.take())
+
+    def _feed(self) -> None:
+        while (taken := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.facts += assert_taken(self.engine, taken)
+                except BaseException as error:  # raised in the simulating thread
+                    self.error = error
+
+    def _raise_pending(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error

@@ -77,13 +77,14 @@ def test_an_event_relation_declared_unlike_the_table_is_refused():
         FactBatch(engine)
 
 
-def test_the_streamed_and_the_replayed_engine_give_equal_answers(run, backend):
+@pytest.mark.parametrize("background", [False, True])
+def test_the_streamed_and_the_replayed_engine_give_equal_answers(run, backend, background):
     sim, store = run
     with engine_from_files([RULES / "trading.dl"], backend) as replayed:
         assert replay(store, replayed) == len(store)
         with engine_from_files([RULES / "trading.dl"], backend) as streamed:
             again = Simulation(CONFIG)
-            again.run([EngineSink(streamed)])
+            again.run([EngineSink(streamed, background=background)])
             for query in QUERIES:
                 assert streamed.query(query) == replayed.query(query), query
                 assert streamed.query(query, as_of=150) == replayed.query(query, as_of=150)
@@ -122,3 +123,15 @@ def test_every_event_type_has_a_relation_in_trading_rules():
     for event_type in EVENT_TYPES.values():
         relation = program.relations[event_type.relation]
         assert relation.is_event and relation.arity == len(event_type.fields) + 1
+
+
+def test_a_failed_assertion_in_the_feeder_is_raised_in_the_simulating_thread():
+    class Failing(_Recorder):
+        def assert_facts(self, relation, rows, *, seqs=None):
+            raise TempologError("the engine is closed", code="closed")
+
+    engine = Failing(".event market_opened(day: number, t: time)")
+    sink = EngineSink(engine, background=True)
+    sink.on_tick(0, Simulation(SimConfig(ticks=1)).step())
+    with pytest.raises(TempologError, match="the engine is closed"):
+        sink.close()
