@@ -51,12 +51,13 @@ class CompiledProgram:
     incremental: bool
 
 
-def compile_program(program: Program, module: str, *, incremental: bool = True,
+def compile_program(program: Program, module: str, *, incremental: bool = False,
                     time_index: bool = True) -> CompiledProgram:
     """Compile `program` into the text of module `module`.
 
     `incremental`: tables are `as incremental` and SWI-Prolog invalidates them as facts
-    arrive; otherwise the engine abolishes the tables of the relations a batch can change.
+    arrive; otherwise (the default) the engine abolishes the tables of the relations a batch
+    can change.
     `time_index`: keep timed views and prefix aggregates (off only to test that it changes
     nothing)."""
     return _ProgramCompiler(program, module, incremental, time_index).run()
@@ -135,13 +136,17 @@ class _ProgramCompiler:
     # -- storage and fact loading per kind of relation
 
     def _event(self, name: str, arity: int) -> None:
-        rel = self.program.relations[name]
         if any(not _ground_fact(rule) for rule in self.program.rules_for(name)):
             raise CompileError(f"event relation {name} cannot be derived by rules")
+        self.dynamic[_q("e", name)] = arity + 1
+
+    def _event_add(self, name: str, arity: int) -> None:
+        """`add:` for an event relation; written last, once its hooks (`on:`) are known."""
         args = _vars("A", arity)
         stored = _call("e", name, args + ["Seq"])
-        self.dynamic[_q("e", name)] = arity + 1
-        fire = f", forall({_call('on', name, args + [args[rel.time_column], 'new'])}, true)"
+        time = args[self.program.relations[name].time_column]
+        fire = (f", forall({_call('on', name, args + [time, 'new'])}, true)"
+                if self.clauses.get(_q("on", name)) else "")
         self.clauses[_q("add", name)].append(
             f"{_call('add', name, args + ['Seq', 'D'])} :-\n"
             f"    (   {_call('e', name, args + ['_'])}\n    ->  D = 0\n"
@@ -242,11 +247,11 @@ class _ProgramCompiler:
         self.clauses[_q("on", site.source)].append(site.on_clause.replace("'px:@'", _q("px", k)))
         self.clauses[_q("src", k)].append(site.src_clause.replace("'src:@'", _q("src", k)))
         keys = _vars("K", len(site.shape.keys))
-        for kind, arity in (("k", len(keys) + 1), ("n", 2), ("x", 7)):
+        for kind, arity in (("k", len(keys) + 2), ("x", 7)):
             self.dynamic[_q(kind, k)] = arity
         self.dynamic[_q("d", k)] = 1
         text = _SITE_TEMPLATE
-        for kind in ("px", "pq", "bs", "rb", "src", "k", "n", "x", "d"):
+        for kind in ("px", "pq", "bs", "rb", "src", "k", "x", "d", "forget"):
             text = text.replace(f"<{kind}>", _q(kind, k))
         text = text.replace("<KEYS>", "".join(key + ", " for key in keys))
         self.clauses[f"site {k}"].append(text.strip())
@@ -272,6 +277,9 @@ class _ProgramCompiler:
 
     def _maintenance(self, tabled: tuple[str, ...], invalidates: Mapping[str, tuple]) -> None:
         arity = {name: self.program.relations[name].arity for name in self.kinds}
+        for name, kind in self.kinds.items():
+            if kind == "event":
+                self._event_add(name, arity[name])
         for name in self.kinds:
             args = _vars("A", arity[name])
             self.clauses[_q("batch", name)] += [
@@ -286,6 +294,8 @@ class _ProgramCompiler:
             self.clauses[_q("inv", name)].append(f"{_q('inv', name)} :- {body}.")
         rebuilds = [_q("rb", str(site.ident)) for site in self.sites.values()]
         self.clauses["tl_rebuild/0"].append(f"tl_rebuild :- {_conj(rebuilds) or 'true'}.")
+        forgets = [_q("forget", str(site.ident)) for site in self.sites.values()]
+        self.clauses["tl_forget/0"].append(f"tl_forget :- {_conj(forgets) or 'true'}.")
         drops = [f"abolish_table_subgoals({_call('t', t, ['T'] + ['_'] * arity[t])})"
                  for t in tabled]
         self.clauses["tl_drop_as_of/1"].append(
@@ -314,39 +324,54 @@ class _ProgramCompiler:
         return "\n".join(lines) + "\n"
 
 
+# A prefix-aggregate index. `k` maps a group key to the group's id and the name of a global
+# variable holding its number of entries and latest running values (so "now" is one lookup,
+# and appending rewrites no clause: a retract/assert per fact leaves dead clauses that slow
+# every lookup until clause GC). `x` holds every entry in time order, numbered from 0, so
+# "as of T" is a binary search; reading `x(Gid, _, …)` also makes a table depend on every
+# later entry of the group (incremental tabling). A value that arrives out of time order marks
+# the group dirty (`d`); it is rebuilt from its source facts at the end of the batch.
 _SITE_TEMPLATE = r"""
 <px>(<KEYS>T, V, Kind) :-
-    (   <k>(<KEYS>Gid0)
-    ->  Gid = Gid0
-    ;   flag(tl_gid, Gid, Gid + 1), assertz(<k>(<KEYS>Gid)), assertz(<n>(Gid, 0))
-    ),
-    (   Kind == new, \+ <d>(Gid), <n>(Gid, Len),
-        (   Len =:= 0
-        ->  tl_px_first(V, C, S, Mn, Mx)
-        ;   I0 is Len - 1, <x>(Gid, I0, T0, C0, S0, Mn0, Mx0), T >= T0,
-            tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx)
+    (   <k>(<KEYS>Gid, Key)
+    ->  nb_getval(Key, s(Len, T0, C0, S0, Mn0, Mx0)),
+        (   Kind == new, T >= T0
+        ->  tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx),
+            assertz(<x>(Gid, Len, T, C, S, Mn, Mx)),
+            Len1 is Len + 1,
+            nb_setval(Key, s(Len1, T, C, S, Mn, Mx))
+        ;   <d>(Gid)
+        ->  true
+        ;   assertz(<d>(Gid))
         )
-    ->  assertz(<x>(Gid, Len, T, C, S, Mn, Mx)),
-        retract(<n>(Gid, Len)), Len1 is Len + 1, assertz(<n>(Gid, Len1))
-    ;   (   <d>(Gid) -> true ; assertz(<d>(Gid)) )
+    ;   flag(tl_gid, Gid, Gid + 1),
+        atom_concat(tl_px_, Gid, Key),
+        tl_px_first(V, C, S, Mn, Mx),
+        assertz(<x>(Gid, 0, T, C, S, Mn, Mx)),
+        nb_setval(Key, s(1, T, C, S, Mn, Mx)),
+        assertz(<k>(<KEYS>Gid, Key))
     ).
 
 <pq>(<KEYS>AsOf, C, S, Mn, Mx) :-
-    (   <k>(<KEYS>Gid), <n>(Gid, Len), Len > 0,
-        <x>(Gid, 0, T0, _, _, _, _), T0 =< AsOf
-    ->  Last is Len - 1,
-        (   <x>(Gid, Last, TL, _, _, _, _), TL =< AsOf
-        ->  I = Last
-        ;   <bs>(Gid, 0, Last, AsOf, I)
-        ),
-        <x>(Gid, I, _, C, S, Mn, Mx)
+    (   <k>(<KEYS>Gid, Key),
+        once(<x>(Gid, _, _, _, _, _, _)),
+        nb_getval(Key, s(Len, TL, CL, SL, MnL, MxL))
+    ->  (   TL =< AsOf
+        ->  C = CL, S = SL, Mn = MnL, Mx = MxL
+        ;   <x>(Gid, 0, T0, _, _, _, _), T0 =< AsOf
+        ->  Last is Len - 1,
+            <bs>(Gid, 0, Last, AsOf, I),
+            <x>(Gid, I, _, C, S, Mn, Mx)
+        ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
+        )
     ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
     ).
 
 <bs>(Gid, Lo, Hi, AsOf, I) :-
     (   Hi - Lo =< 1
     ->  I = Lo
-    ;   Mid is (Lo + Hi) // 2, <x>(Gid, Mid, T, _, _, _, _),
+    ;   Mid is (Lo + Hi) // 2,
+        <x>(Gid, Mid, T, _, _, _, _),
         (   T =< AsOf
         ->  <bs>(Gid, Mid, Hi, AsOf, I)
         ;   <bs>(Gid, Lo, Mid, AsOf, I)
@@ -357,15 +382,18 @@ _SITE_TEMPLATE = r"""
     forall(retract(<d>(Gid)), <rb>(Gid)).
 
 <rb>(Gid) :-
-    <k>(<KEYS>Gid),
+    <k>(<KEYS>Gid, Key),
     findall(T-V, <src>(<KEYS>T, V), Pairs),
     msort(Pairs, Sorted),
     retractall(<x>(Gid, _, _, _, _, _, _)),
-    retractall(<n>(Gid, _)),
     tl_px_entries(Sorted, Entries),
     forall(member(e(I, T, C, S, Mn, Mx), Entries), assertz(<x>(Gid, I, T, C, S, Mn, Mx))),
-    length(Entries, Len),
-    assertz(<n>(Gid, Len)).
+    last(Entries, e(Last, TL, CL, SL, MnL, MxL)),
+    Len is Last + 1,
+    nb_setval(Key, s(Len, TL, CL, SL, MnL, MxL)).
+
+<forget> :-
+    forall(<k>(<KEYS>_, Key), nb_delete(Key)).
 """
 
 

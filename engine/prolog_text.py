@@ -8,14 +8,14 @@ from engine.errors import EventRejected
 
 # Symbols are stored as atoms (SWI indexes atoms; it does not index strings). Every atom is
 # written quoted, so names like `[]`, `true` or `is` stay plain atoms.
-_ATOM_ESCAPES = {ord("\\"): "\\\\", ord("'"): "\\'"}
-_ATOM_ESCAPES.update({c: f"\\x{c:x}\\" for c in range(32)})
-_ATOM_ESCAPES[127] = "\\x7f\\"
+ATOM_ESCAPES = {ord("\\"): "\\\\", ord("'"): "\\'"}
+ATOM_ESCAPES.update({c: f"\\x{c:x}\\" for c in range(32)})
+ATOM_ESCAPES[127] = "\\x7f\\"
 
 
 def atom(text: str) -> str:
     """`text` as a quoted Prolog atom that reads back as exactly the same characters."""
-    return "'" + text.translate(_ATOM_ESCAPES) + "'"
+    return "'" + text.translate(ATOM_ESCAPES) + "'"
 
 
 def number(value: int | float) -> str:

@@ -27,11 +27,13 @@ _modules = itertools.count(1)
 class SwiplEngine(Engine):
     """Engine over SWI-Prolog. `SwiplEngine(program)`; safe to call from many threads.
 
-    `incremental=False` swaps SWI-Prolog's incremental tabling for explicit invalidation
-    (the engine abolishes the tables a batch of facts can change); `time_index=False` turns
-    off timed views and prefix aggregates. Both exist to be measured and tested against."""
+    Tables are kept correct by explicit invalidation: after a batch of facts the engine
+    abolishes the tables of the relations it can change (docs/architecture.md says why this
+    beat incremental tabling when measured). `incremental=True` uses SWI-Prolog's incremental
+    tabling instead; `time_index=False` turns off timed views and prefix aggregates. Both
+    exist to be measured and tested against."""
 
-    def __init__(self, program: Program, *, incremental: bool = True, time_index: bool = True):
+    def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True):
         self.program = program
         self._prolog = PrologThread.shared()
         self.module = f"tempolog_{next(_modules)}"
@@ -62,22 +64,25 @@ class SwiplEngine(Engine):
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
         signature = self._relation(relation)
-        checked = [_checked_row(signature, row) for row in rows]
+        rows = rows if isinstance(rows, (list, tuple)) else list(rows)
         with self._lock:
             self._check_open()
             if seqs is None:
-                numbers = list(range(self._next_seq, self._next_seq + len(checked)))
+                numbers = range(self._next_seq, self._next_seq + len(rows))
             else:
                 numbers = list(seqs)
-                if len(numbers) != len(checked):
-                    raise QueryError(f"{len(checked)} rows of {relation} but {len(numbers)} seqs")
+                if len(numbers) != len(rows):
+                    raise QueryError(f"{len(rows)} rows of {relation} but {len(numbers)} seqs")
             if numbers:
                 self._next_seq = max(self._next_seq, max(numbers) + 1)
-        facts = list(zip(checked, numbers))
-        if signature.is_event:  # in time order, prefix aggregates append instead of rebuild
-            column = signature.time_column
-            facts.sort(key=lambda fact: (fact[0][column], fact[1]))
-        batches = [_facts_text(facts[i:i + BATCH]) for i in range(0, len(facts), BATCH)]
+        encode = _encoder(signature)
+        try:  # every row is checked and encoded before anything is written
+            if signature.is_event:  # in time order, prefix aggregates append, not rebuild
+                rows, numbers = _time_ordered(rows, numbers, signature.time_column)
+            batches = [encode(rows[i:i + BATCH], numbers[i:i + BATCH])
+                       for i in range(0, len(rows), BATCH)]
+        except (TypeError, ValueError, IndexError, UnicodeError) as error:
+            raise QueryError(f"bad rows for {relation}: {error}") from None
         batch_goal = f"tl_batch({self.module}, {pl.predicate('batch', relation)})"
         finish_goal = f"tl_finish({self.module}, [{pl.atom(relation)}])"
 
@@ -153,36 +158,54 @@ class SwiplEngine(Engine):
         return relation
 
 
-def _facts_text(facts: list[tuple[Row, int]]) -> str:
-    return "[" + ",".join(
-        f"f({','.join(map(pl.value, row))}{',' if row else ''}{seq})" for row, seq in facts) + "]"
+def _time_ordered(rows, numbers, column: int):
+    times = [row[column] for row in rows]  # an IndexError or TypeError: a bad row
+    if all(a <= b for a, b in zip(times, times[1:])):
+        return rows, numbers
+    order = sorted(range(len(rows)), key=lambda i: (times[i], numbers[i]))
+    return [rows[i] for i in order], [numbers[i] for i in order]
 
 
-def _checked_row(relation: Relation, row: Iterable) -> Row:
-    values = tuple(row)
-    if len(values) != relation.arity:
-        raise QueryError(f"{relation.name} takes {relation.arity} values, "
-                         f"not {len(values)}: {values!r}")
-    for value, type_, field in zip(values, relation.types, relation.fields):
-        if not _fits(value, type_):
-            raise QueryError(f"column {field} of {relation.name} holds a {type_}, "
-                             f"not {value!r}")
-    if relation.is_event and not isinstance(values[relation.time_column], int):
-        raise QueryError(f"the time of an event of {relation.name} must be an integer, "
-                         f"not {values[relation.time_column]!r}")
-    return tuple(float(v) if t == "float" else v for v, t in zip(values, relation.types))
+@lru_cache(maxsize=1024)
+def _encoder(relation: Relation):
+    """A function (rows, seqs) -> Prolog text `[f(A1, …, An, Seq), …]` that checks each value
+    against its column's type on the way (generated per relation: this is the hot loop)."""
+    names = [f"a{i}" for i in range(relation.arity)]
+    lines = ["def encode(rows, seqs):", "    out = []",
+             "    for row, seq in zip(rows, seqs):",
+             f"        if len(row) != {len(names)}: bad(None, row)",
+             f"        {''.join(n + ', ' for n in names)}= row" if names else "        () = row"]
+    parts = []
+    for i, (name, type_) in enumerate(zip(names, relation.types)):
+        if type_ == "symbol":
+            lines.append(f"        if type({name}) is not str: bad({i}, {name})")
+            parts.append(f"'{{{name}.translate(ESC)}}'")
+        elif type_ in ("number", "time"):
+            lines.append(f"        if type({name}) is not int: bad({i}, {name})")
+            parts.append(f"{{{name}}}")
+        elif type_ == "float":
+            lines.append(f"        if type({name}) is int: {name} = float({name})")
+            lines.append(f"        elif type({name}) is not float: bad({i}, {name})")
+            parts.append(f"{{number({name})}}")
+        else:
+            parts.append(f"{{value({name})}}")
+    lines.append(f"        out.append(f\"f({''.join(p + ',' for p in parts)}{{seq}})\")")
+    lines.append("    text = '[' + ','.join(out) + ']'")
+    lines.append("    text.encode('utf-8')  # a lone surrogate fails here, before any write")
+    lines.append("    return text")
+    scope = {"ESC": pl.ATOM_ESCAPES, "number": pl.number, "value": pl.value,
+             "bad": _bad_value(relation)}
+    exec("\n".join(lines), scope)  # noqa: S102 - code generated from the relation's types
+    return scope["encode"]
 
 
-def _fits(value: object, type_: str | None) -> bool:
-    if isinstance(value, bool):
-        return False
-    if type_ == "symbol":
-        return isinstance(value, str)
-    if type_ in ("number", "time"):
-        return isinstance(value, int)
-    if type_ == "float":
-        return isinstance(value, (int, float))
-    return isinstance(value, (str, int, float))
+def _bad_value(relation: Relation):
+    def bad(column: int | None, value: object) -> None:
+        if column is None:
+            raise TypeError(f"{relation.name} takes {relation.arity} values, not {value!r}")
+        raise TypeError(f"column {relation.fields[column]} of {relation.name} holds a "
+                        f"{relation.types[column]}, not {value!r}")
+    return bad
 
 
 def _row_key(row: Row) -> tuple:

@@ -214,6 +214,7 @@ tl_drop_as_of(Module, Time, _, Json) :-
 
 %   tl_drop_module(+Module, _, -Json): free everything a closed engine held.
 tl_drop_module(Module, _, Json) :-
+    catch(call(Module:tl_forget), _, true),  % the prefix aggregates' global variables
     abolish_module_tables(Module),
     forall(( current_predicate(Module:Name/Arity), functor(Head, Name, Arity),
              \+ predicate_property(Module:Head, imported_from(_)) ),

@@ -91,7 +91,7 @@ def test_indexed_and_plain_evaluation_agree(fills, prices, split, times):
     program = program_from_source(PROGRAM)
     engines = [SwiplEngine(program),
                SwiplEngine(program, time_index=False),
-               SwiplEngine(program, incremental=False)]
+               SwiplEngine(program, incremental=True)]
     try:
         for engine in engines:
             engine.assert_facts("vip", [("c1",), ("c3",)])

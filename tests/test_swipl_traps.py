@@ -135,8 +135,8 @@ def test_tables_made_for_one_caller_serve_the_others():
 
 # ---- trap 5: `:- dynamic a/1, b/1 as incremental` makes only b/1 incremental -------------
 
-def test_every_stored_predicate_is_incremental():
-    engine = SwiplEngine(program_from_source(PROGRAM))
+def test_every_stored_predicate_is_incremental_in_incremental_mode():
+    engine = SwiplEngine(program_from_source(PROGRAM), incremental=True)
     declared = list(iter_dynamic(engine.compiled.text))
     assert len(declared) >= 3 and not re.search(r":- dynamic[^\n]*,[^\n]*as", engine.compiled.text)
     for indicator in declared:
@@ -150,8 +150,9 @@ def test_every_stored_predicate_is_incremental():
 
 # ---- trap 6: moded tabling (max, min, lattice) + incremental gives wrong answers ---------
 
-def test_no_moded_tabling_and_max_stays_single_after_new_facts():
-    engine = SwiplEngine(program_from_source(PROGRAM))
+@pytest.mark.parametrize("incremental", [True, False])
+def test_no_moded_tabling_and_max_stays_single_after_new_facts(incremental):
+    engine = SwiplEngine(program_from_source(PROGRAM), incremental=incremental)
     tables = re.findall(r"^:- table .*$", engine.compiled.text, re.M)
     assert tables and not any(re.search(r"\((_|max|min|lattice|po)\b", t) for t in tables)
     engine.assert_facts("placed", [("o1", "c1", 5, 1)])
@@ -222,6 +223,6 @@ def test_closed_engines_leave_no_predicates_behind():
 
 
 def test_explicit_invalidation_mode_compiles_without_incremental():
-    compiled = compile_program(program_from_source(PROGRAM), "m", incremental=False)
+    compiled = compile_program(program_from_source(PROGRAM), "m")
     assert " as incremental" not in compiled.text
     assert compiled.invalidates["filled"] == ("filled_total", "open_order")
