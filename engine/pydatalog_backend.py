@@ -1,0 +1,206 @@
+"""The pyDatalog backend: the Engine interface in pure Python, for when SWI-Prolog is absent.
+
+Evaluation happens in a worker thread per query, with its own pyDatalog state, so that a
+caller can stop waiting at the time limit. pyDatalog cannot be interrupted from outside:
+the worker checks for cancellation between relations and in every builtin (arithmetic,
+comparison, aggregate), so a runaway rule that computes new values stops soon after its
+time limit, while a long pure join finishes its current relation in the background
+first. All relations over a given set of facts are evaluated once and kept (a snapshot
+per `as_of`) until new facts arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from pyDatalog import pyEngine
+
+from engine.analysis import analyse_query
+from engine.backend import Engine, Result, Row
+from engine.errors import QueryError, QueryTimeout
+from engine.program import Program, Relation
+from engine.pydatalog_builtins import Cancelled, watch
+from engine.pydatalog_compile import coerce, compile_program, compile_query
+from engine.pydatalog_eval import Snapshot, answer, materialise
+
+NOW = "now"  # the snapshot key for "all facts"
+KEPT_SNAPSHOTS = 8
+
+
+class PyDatalogEngine(Engine):
+    """Engine over pyDatalog. `PyDatalogEngine(program)`; safe to call from many threads."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self._compiled = compile_program(program)
+        pyEngine.Python_resolvers.update(self._compiled.resolvers)
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict[Row, int | None]] = {}  # row -> event-store seq
+        self._latest_time: int | None = None
+        self._version = 0
+        self._snapshots: OrderedDict[object, Snapshot] = OrderedDict()
+        self._closed = False
+
+    # ---- facts
+
+    def assert_facts(self, relation: str, rows: Iterable[Row], *,
+                     seqs: Iterable[int] | None = None) -> int:
+        signature = self._relation(relation)
+        checked = [_checked_row(signature, row) for row in rows]
+        numbers: list[int | None] = [None] * len(checked)
+        if seqs is not None:
+            numbers = list(seqs)
+            if len(numbers) != len(checked):
+                raise QueryError(f"{len(checked)} rows of {relation} but {len(numbers)} seqs")
+        with self._lock:
+            self._check_open()
+            table = self._rows.setdefault(relation, {})
+            new = 0
+            for row, seq in zip(checked, numbers):
+                if row in table:
+                    continue
+                table[row] = seq
+                new += 1
+                if signature.is_event:
+                    time = row[signature.time_column]
+                    self._latest_time = max(time, self._latest_time or time)
+            if new:
+                self._version += 1
+                self._snapshots.clear()
+        return new
+
+    def _relation(self, name: str) -> Relation:
+        relation = self.program.relations.get(name)
+        if relation is None:
+            raise QueryError(f"unknown relation {name}: the rules do not declare or use it")
+        return relation
+
+    # ---- queries
+
+    def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+              timeout: float = 5.0) -> Result:
+        self._check_open()
+        if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
+            raise QueryError(f"as_of must be an integer time, not {as_of!r}")
+        if limit is not None and limit < 0:
+            raise QueryError(f"limit must not be negative, not {limit}")
+        compiled = compile_query(self.program, analyse_query(self.program, text))
+        with self._lock:
+            key = NOW if self._latest_time is None or as_of is None or \
+                as_of >= self._latest_time else as_of
+            snapshot = self._snapshots.get(key)
+            version = self._version
+            inputs = None if snapshot is not None else self._inputs(as_of)
+
+        def work() -> list[Row]:
+            nonlocal snapshot
+            if snapshot is None:
+                snapshot = materialise(self._compiled, self.program.relations, inputs)
+                self._keep(key, version, snapshot)
+            return answer(snapshot, compiled)
+
+        pyEngine.Python_resolvers.update(compiled.resolvers)
+        try:
+            rows = _run(work, timeout, text)
+        finally:
+            for name in compiled.resolvers:
+                pyEngine.Python_resolvers.pop(name, None)
+        ordered = sorted(set(rows), key=_row_key)
+        return Result(compiled.columns, tuple(ordered if limit is None else ordered[:limit]))
+
+    def _inputs(self, as_of: int | None) -> dict[str, list[Row]]:
+        """Rows of every input relation; events only up to `as_of` (their valid time)."""
+        inputs = {}
+        for name, table in self._rows.items():
+            relation = self.program.relations[name]
+            if relation.is_event and as_of is not None:
+                column = relation.time_column
+                inputs[name] = [row for row in table if row[column] <= as_of]
+            else:
+                inputs[name] = list(table)
+        return inputs
+
+    def _keep(self, key: object, version: int, snapshot: Snapshot) -> None:
+        with self._lock:
+            if version != self._version or self._closed:
+                return  # facts arrived meanwhile: this snapshot is already stale
+            self._snapshots[key] = snapshot
+            self._snapshots.move_to_end(key)
+            while len(self._snapshots) > KEPT_SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+
+    # ---- lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._snapshots.clear()
+            self._rows.clear()
+        for name in self._compiled.resolvers:
+            pyEngine.Python_resolvers.pop(name, None)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise QueryError("this engine is closed")
+
+
+def _run(work, timeout: float | None, text: str) -> list[Row]:
+    """Run `work` in a worker thread; give up waiting, and cancel it, at the time limit."""
+    cancel = threading.Event()
+    done = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def worker() -> None:
+        watch(cancel)
+        try:
+            outcome["rows"] = work()
+        except Cancelled:
+            pass
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=worker, name="tempolog-pydatalog", daemon=True).start()
+    if not done.wait(timeout):
+        cancel.set()
+        raise QueryTimeout(f"query ran past its time limit of {timeout:g}s: {text.strip()}")
+    error = outcome.get("error")
+    if isinstance(error, QueryError):
+        raise error
+    if error is not None:
+        raise QueryError(f"pyDatalog could not evaluate the query: {error}") from error
+    return outcome["rows"]
+
+
+def _row_key(row: Row) -> tuple:
+    # numbers before symbols, as in Prolog's standard order; a column holds one kind anyway
+    return tuple((isinstance(v, str), v) for v in row)
+
+
+def _checked_row(relation: Relation, row: Iterable) -> Row:
+    values = tuple(row)
+    if len(values) != relation.arity:
+        raise QueryError(f"{relation.name} takes {relation.arity} values, "
+                         f"not {len(values)}: {values!r}")
+    for value, type_, field in zip(values, relation.types, relation.fields):
+        if not _fits(value, type_):
+            raise QueryError(f"column {field} of {relation.name} holds a {type_}, "
+                             f"not {value!r}")
+    return tuple(coerce(v, t) for v, t in zip(values, relation.types))
+
+
+def _fits(value: object, type_: str | None) -> bool:
+    if isinstance(value, bool):
+        return False
+    if type_ == "symbol":
+        return isinstance(value, str)
+    if type_ in ("number", "time"):
+        return isinstance(value, int)
+    if type_ == "float":
+        return isinstance(value, (int, float))
+    return isinstance(value, (str, int, float))

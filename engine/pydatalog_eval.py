@@ -1,0 +1,180 @@
+"""Evaluation inside a pyDatalog worker thread: materialise strata, then answer queries.
+
+pyDatalog keeps its state per thread (`Logic`), so everything here runs in the thread
+that calls it. pyDatalog does every join, negation and aggregate body; the recursion is
+driven here, semi-naively, because pyDatalog's own tabling loops forever on some
+mutually recursive programs (three relations in a cycle, for one). Each round asserts
+the stratum's rules with one same-stratum atom reading only the previous round's new
+facts (a "delta" predicate) and the others reading everything so far, so that every
+clause pyDatalog sees is non-recursive. Finished relations are stored as plain facts:
+later strata, negations, aggregates and queries read only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pyDatalog import pyEngine
+from pyDatalog.Logic import Logic
+
+from engine.program import Relation
+from engine.pydatalog_builtins import check_cancelled, install_cancellation_points
+from engine.pydatalog_compile import (
+    ClauseSpec,
+    Compiled,
+    CompiledProgram,
+    CompiledQuery,
+    Lit,
+    coerce,
+    pred,
+)
+
+# pyDatalog rounds floats to 8 significant digits by default; answers must be exact.
+pyEngine.Float_Precision = None
+install_cancellation_points()
+
+Row = tuple
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every relation evaluated over one set of facts: as Python sets and as a pyDatalog
+    state that a query thread copies (`Logic(snapshot.logic)`)."""
+
+    answers: Mapping[str, frozenset[Row]]
+    logic: Logic
+
+
+# ---- pyDatalog objects from specs -----------------------------------------------------
+
+def _term(arg):
+    kind, value = arg
+    return pyEngine.Var(value) if kind == "v" else pyEngine.Const(value)
+
+
+def _literal(lit: Lit):
+    return pyEngine.Literal(lit.pred, [_term(a) for a in lit.args])
+
+
+def _clause(spec: ClauseSpec):
+    return pyEngine.Clause(_literal(spec.head), [_literal(b) for b in spec.body])
+
+
+def _predicate(name: str, arity: int, *, known: bool = False):
+    predicate = pyEngine.Pred(name, arity)
+    predicate.prearity = arity  # Literal() sets it; facts built here need it too
+    if known:
+        # a predicate without facts or rules must still be known, or asking it raises
+        pyEngine.insert(predicate)
+    return predicate
+
+
+def _assert_rows(name: str, arity: int, rows: Iterable[Row]) -> None:
+    predicate = _predicate(name, arity, known=True)
+    for row in rows:
+        head = pyEngine.Literal(predicate, [pyEngine.Const(v) for v in row])
+        pyEngine.assert_(pyEngine.Clause(head, []))
+
+
+def _ask_all(name: str, arity: int) -> list[Row]:
+    """Every tuple of a predicate: ask it with a distinct variable in each column."""
+    answers = pyEngine.Literal(name, [pyEngine.Var(f"#q{i}") for i in range(arity)]).ask()
+    return [()] if answers is True else list(answers)
+
+
+def _assert_helpers(compiled: Compiled) -> None:
+    for spec in compiled.helpers:
+        pyEngine.assert_(_clause(spec))
+
+
+# ---- strata ---------------------------------------------------------------------------
+
+class _Stratum:
+    """Semi-naive evaluation of one stratum's rules over facts already asserted."""
+
+    def __init__(self, names: tuple[str, ...], rules: list[ClauseSpec],
+                 relations: Mapping[str, Relation], answers: dict[str, set[Row]]):
+        self.relations = {n: relations[n] for n in names}
+        self.answers = answers
+        own = {pred(n) for n in names}
+        self.base = []  # rules that read no relation of this stratum: one round is enough
+        self.recursive = []  # (rule, positions of its same-stratum atoms)
+        for rule in rules:
+            positions = [i for i, lit in enumerate(rule.body) if lit.pred in own]
+            (self.recursive if positions else self.base).append((rule, positions))
+
+    def run(self) -> None:
+        self.round(0, [rule for rule, _ in self.base])
+        delta = {name: set(self.answers.get(name, ())) for name in self.relations}
+        number = 0
+        while any(delta.values()):
+            check_cancelled()
+            number += 1
+            self.remember_delta(number - 1, delta)
+            variants = []
+            for rule, positions in self.recursive:
+                for i in positions:
+                    body = list(rule.body)
+                    body[i] = Lit(body[i].pred + f"#d{number - 1}", body[i].args)
+                    variants.append(ClauseSpec(rule.head, tuple(body)))
+            delta = self.round(number, variants)
+            self.forget(f"#d{number - 1}")
+
+    def round(self, number: int, rules: list[ClauseSpec]) -> dict[str, set[Row]]:
+        """Apply `rules` once; store and return the tuples that are new."""
+        suffix = f"#n{number}"
+        heads = set()
+        for rule in rules:
+            heads.add(rule.head.pred)
+            head = Lit(rule.head.pred + suffix, rule.head.args)
+            pyEngine.assert_(_clause(ClauseSpec(head, rule.body)))
+        new: dict[str, set[Row]] = {}
+        for name, relation in self.relations.items():
+            if pred(name) not in heads:
+                new[name] = set()
+                continue
+            rows = {tuple(coerce(v, t) for v, t in zip(row, relation.types))
+                    for row in _ask_all(pred(name) + suffix, relation.arity)}
+            new[name] = rows - self.answers.setdefault(name, set())
+            check_cancelled()
+        self.forget(suffix)
+        for name, rows in new.items():
+            _assert_rows(pred(name), self.relations[name].arity, rows)
+            self.answers[name] |= rows
+        return new
+
+    def remember_delta(self, number: int, delta: dict[str, set[Row]]) -> None:
+        for name, rows in delta.items():
+            _assert_rows(pred(name) + f"#d{number}", self.relations[name].arity, rows)
+
+    def forget(self, suffix: str) -> None:
+        """Drop a round's temporary predicates, with their facts and clauses."""
+        for name, relation in self.relations.items():
+            pyEngine.remove(_predicate(pred(name) + suffix, relation.arity))
+
+
+def materialise(compiled: CompiledProgram, relations: Mapping[str, Relation],
+                inputs: Mapping[str, Iterable[Row]]) -> Snapshot:
+    """Evaluate every stratum over `inputs` (rows per input relation) and the program's facts."""
+    Logic()  # a fresh, empty pyDatalog state for this thread
+    answers: dict[str, set[Row]] = {name: set() for name in relations}
+    for name, rows in list(inputs.items()) + list(compiled.facts.items()):
+        answers[name].update(rows)
+    for name, relation in relations.items():
+        _assert_rows(pred(name), relation.arity, answers[name])
+        check_cancelled()
+    _assert_helpers(compiled)
+    for names, rules in compiled.strata:
+        _Stratum(names, rules, relations, answers).run()
+    frozen = {name: frozenset(rows) for name, rows in answers.items()}
+    return Snapshot(frozen, Logic(True))
+
+
+def answer(snapshot: Snapshot, query: CompiledQuery) -> list[Row]:
+    """The query's answers over a snapshot, on a private copy of its pyDatalog state."""
+    Logic(snapshot.logic)
+    _assert_helpers(query)
+    pyEngine.assert_(_clause(query.clause))
+    head = query.clause.head
+    return _ask_all(head.pred, len(head.args))
