@@ -1,12 +1,13 @@
 """The pyDatalog backend: the Engine interface in pure Python, for when SWI-Prolog is absent.
 
-Evaluation happens in a worker thread per query, with its own pyDatalog state, so that a
-caller can stop waiting at the time limit. pyDatalog cannot be interrupted from outside:
-the worker checks for cancellation between relations and in every builtin (arithmetic,
-comparison, aggregate), so a runaway rule that computes new values stops soon after its
-time limit, while a long pure join finishes its current relation in the background
-first. All relations over a given set of facts are evaluated once and kept (a snapshot
-per `as_of`) until new facts arrive.
+Each query runs in a worker thread with its own pyDatalog state, and the caller stops
+waiting at the time limit. pyDatalog cannot be interrupted from outside, and its compiled
+loop holds the GIL; so the worker checks a cancellation flag wherever pyDatalog calls back
+into Python (every derived fact and tried clause, through its logger hook; every builtin;
+every round) and an abandoned query stops soon after. The time limit can still be
+overrun by one stretch without such a call, e.g. pyDatalog building a large answer list.
+All relations over one set of facts are evaluated once and kept (a snapshot per `as_of`)
+until new facts arrive.
 """
 
 from __future__ import annotations
@@ -80,12 +81,15 @@ class PyDatalogEngine(Engine):
     # ---- queries
 
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
-              timeout: float = 5.0) -> Result:
+              timeout: float | None = 5.0) -> Result:
         self._check_open()
         if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
             raise QueryError(f"as_of must be an integer time, not {as_of!r}")
-        if limit is not None and limit < 0:
-            raise QueryError(f"limit must not be negative, not {limit}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):
+            raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
+        if timeout is not None and not timeout > 0:
+            raise QueryError(f"timeout must be positive, not {timeout!r}")
         compiled = compile_query(self.program, analyse_query(self.program, text))
         with self._lock:
             key = NOW if self._latest_time is None or as_of is None or \
@@ -197,10 +201,18 @@ def _checked_row(relation: Relation, row: Iterable) -> Row:
 def _fits(value: object, type_: str | None) -> bool:
     if isinstance(value, bool):
         return False
-    if type_ == "symbol":
-        return isinstance(value, str)
+    if isinstance(value, str):
+        return type_ in ("symbol", None) and _encodable(value)
     if type_ in ("number", "time"):
         return isinstance(value, int)
     if type_ == "float":
         return isinstance(value, (int, float))
-    return isinstance(value, (str, int, float))
+    return isinstance(value, (int, float)) and type_ is None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone surrogate is no text; SWI-Prolog refuses it too
+    except UnicodeEncodeError:
+        return False
+    return True

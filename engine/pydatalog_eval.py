@@ -72,9 +72,11 @@ def _predicate(name: str, arity: int, *, known: bool = False):
 
 def _assert_rows(name: str, arity: int, rows: Iterable[Row]) -> None:
     predicate = _predicate(name, arity, known=True)
-    for row in rows:
+    for i, row in enumerate(rows):
         head = pyEngine.Literal(predicate, [pyEngine.Const(v) for v in row])
         pyEngine.assert_(pyEngine.Clause(head, []))
+        if i % 1024 == 1023:
+            check_cancelled()
 
 
 def _ask_all(name: str, arity: int) -> list[Row]:
