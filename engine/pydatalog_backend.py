@@ -6,8 +6,9 @@ loop holds the GIL; so the worker checks a cancellation flag wherever pyDatalog 
 into Python (every derived fact and tried clause, through its logger hook; every builtin;
 every round) and an abandoned query stops soon after. The time limit can still be
 overrun by one stretch without such a call, e.g. pyDatalog building a large answer list.
-All relations over one set of facts are evaluated once and kept (a snapshot per `as_of`)
-until new facts arrive.
+Evaluation is goal-directed by relation: a query evaluates the relations it reads and
+what they depend on, and keeps them (a snapshot per `as_of`, grown by later queries)
+until new facts arrive; so a runaway rule only stops the queries that depend on it.
 """
 
 from __future__ import annotations
@@ -91,19 +92,22 @@ class PyDatalogEngine(Engine):
         if timeout is not None and not timeout > 0:
             raise QueryError(f"timeout must be positive, not {timeout!r}")
         compiled = compile_query(self.program, analyse_query(self.program, text))
+        wanted = self._compiled.needs(compiled.reads)
         with self._lock:
             key = NOW if self._latest_time is None or as_of is None or \
                 as_of >= self._latest_time else as_of
             snapshot = self._snapshots.get(key)
+            missing = wanted - set(snapshot.answers) if snapshot is not None else wanted
             version = self._version
-            inputs = None if snapshot is not None else self._inputs(as_of)
+            inputs = self._inputs(as_of, missing)
 
         def work() -> list[Row]:
-            nonlocal snapshot
-            if snapshot is None:
-                snapshot = materialise(self._compiled, self.program.relations, inputs)
-                self._keep(key, version, snapshot)
-            return answer(snapshot, compiled)
+            ready = snapshot
+            if ready is None or missing:  # evaluate what this query reads, if not done yet
+                ready = materialise(self._compiled, self.program.relations, inputs, missing,
+                                    snapshot)
+                self._keep(key, version, ready)
+            return answer(ready, compiled)
 
         pyEngine.Python_resolvers.update(compiled.resolvers)
         try:
@@ -114,11 +118,12 @@ class PyDatalogEngine(Engine):
         ordered = sorted(set(rows), key=_row_key)
         return Result(compiled.columns, tuple(ordered if limit is None else ordered[:limit]))
 
-    def _inputs(self, as_of: int | None) -> dict[str, list[Row]]:
-        """Rows of every input relation; events only up to `as_of` (their valid time)."""
+    def _inputs(self, as_of: int | None, names: set[str]) -> dict[str, list[Row]]:
+        """Rows asserted into `names`; events only up to `as_of` (their valid time)."""
         inputs = {}
-        for name, table in self._rows.items():
+        for name in names & self._rows.keys():
             relation = self.program.relations[name]
+            table = self._rows[name]
             if relation.is_event and as_of is not None:
                 column = relation.time_column
                 inputs[name] = [row for row in table if row[column] <= as_of]
@@ -130,6 +135,9 @@ class PyDatalogEngine(Engine):
         with self._lock:
             if version != self._version or self._closed:
                 return  # facts arrived meanwhile: this snapshot is already stale
+            kept = self._snapshots.get(key)
+            if kept is not None and not set(kept.answers) <= set(snapshot.answers):
+                return  # another query extended it differently; keep that one
             self._snapshots[key] = snapshot
             self._snapshots.move_to_end(key)
             while len(self._snapshots) > KEPT_SNAPSHOTS:

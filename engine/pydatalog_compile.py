@@ -67,12 +67,24 @@ class Compiled:
 class CompiledProgram(Compiled):
     strata: list[tuple[tuple[str, ...], list[ClauseSpec]]] = field(default_factory=list)
     facts: dict[str, set[tuple]] = field(default_factory=dict)
+    reads: dict[str, set[str]] = field(default_factory=dict)  # relation -> what its rules read
+
+    def needs(self, relations) -> set[str]:
+        """`relations` and every relation they depend on, through any rule."""
+        found, todo = set(), list(relations)
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(self.reads.get(name, ()))
+        return found
 
 
 @dataclass
 class CompiledQuery(Compiled):
     clause: ClauseSpec | None = None
     columns: tuple[str, ...] = ()
+    reads: set[str] = field(default_factory=set)  # relations the query's body reads
 
 
 def coerce(value: Value, type_: str | None) -> Value:
@@ -311,12 +323,15 @@ def compile_program(program: Program) -> CompiledProgram:
                     out.facts.setdefault(name, set()).add(row)
                 else:
                     rules.append(compiler.rule(rule))
+                    out.reads.setdefault(name, set()).update(
+                        atom.relation for atom, _ in ast.body_atoms(rule.body))
         out.strata.append((stratum, rules))
     return out
 
 
 def compile_query(program: Program, query: Query) -> CompiledQuery:
-    out = CompiledQuery(columns=query.columns)
+    out = CompiledQuery(columns=query.columns,
+                        reads={atom.relation for atom, _ in ast.body_atoms(query.body)})
     compiler = _Compiler(program.relations, out)
     body, _ = compiler.body(query.body, [], {})
     head = Lit(f"{compiler.prefix}q", tuple(("v", n) for n in query.columns))

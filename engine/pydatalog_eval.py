@@ -39,8 +39,8 @@ Row = tuple
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every relation evaluated over one set of facts: as Python sets and as a pyDatalog
-    state that a query thread copies (`Logic(snapshot.logic)`)."""
+    """Relations evaluated over one set of facts (those a query has needed so far): as
+    Python sets and as a pyDatalog state that a query thread copies."""
 
     answers: Mapping[str, frozenset[Row]]
     logic: Logic
@@ -157,18 +157,26 @@ class _Stratum:
 
 
 def materialise(compiled: CompiledProgram, relations: Mapping[str, Relation],
-                inputs: Mapping[str, Iterable[Row]]) -> Snapshot:
-    """Evaluate every stratum over `inputs` (rows per input relation) and the program's facts."""
+                inputs: Mapping[str, Iterable[Row]], wanted: set[str],
+                base: Snapshot | None = None) -> Snapshot:
+    """A snapshot holding the `wanted` relations (closed under dependency), and those of
+    `base`, which are taken as they are. `inputs` gives the rows asserted into each wanted
+    relation that `base` lacks; a derived relation adds the program's facts to its own."""
     Logic()  # a fresh, empty pyDatalog state for this thread
-    answers: dict[str, set[Row]] = {name: set() for name in relations}
-    for name, rows in list(inputs.items()) + list(compiled.facts.items()):
-        answers[name].update(rows)
-    for name, relation in relations.items():
-        _assert_rows(pred(name), relation.arity, answers[name])
+    answers = {name: set(rows) for name, rows in (base.answers if base else {}).items()}
+    new = [name for name in wanted if name not in answers]
+    for name in new:
+        answers[name] = set(inputs.get(name, ())) | compiled.facts.get(name, set())
+    for name, rows in answers.items():
+        _assert_rows(pred(name), relations[name].arity, rows)
         check_cancelled()
     _assert_helpers(compiled)
     for names, rules in compiled.strata:
-        _Stratum(names, rules, relations, answers).run()
+        todo = tuple(name for name in names if name in new)
+        if todo:
+            heads = {pred(name) for name in todo}
+            own = [rule for rule in rules if rule.head.pred in heads]
+            _Stratum(todo, own, relations, answers).run()
     frozen = {name: frozenset(rows) for name, rows in answers.items()}
     return Snapshot(frozen, Logic(True))
 
