@@ -1,0 +1,96 @@
+"""What only the pyDatalog backend has: worker threads, cancellation, snapshots, exact floats."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from pyDatalog import pyEngine
+
+import engine.pydatalog_backend as backend
+from engine.analysis import program_from_source
+from engine.errors import QueryTimeout
+from engine.pydatalog_backend import PyDatalogEngine
+
+WORKER = "tempolog-pydatalog"
+
+
+def _join_workers() -> list[threading.Thread]:
+    """Wait for the workers of abandoned queries; the ones still alive after a long grace."""
+    workers = [t for t in threading.enumerate() if t.name == WORKER]
+    for worker in workers:
+        worker.join(timeout=20)
+    return [w for w in workers if w.is_alive()]
+
+
+def test_a_runaway_rule_times_out_stops_its_worker_and_blocks_nothing_else():
+    engine = PyDatalogEngine(program_from_source("""
+        start(0).
+        n(x) :- start(x).
+        n(y) :- n(x), y = x + 1.
+    """))
+    with pytest.raises(QueryTimeout):
+        engine.query("n(x)", timeout=0.2)
+    assert _join_workers() == []
+    assert engine.query("start(x)").rows == ((0,),)
+
+
+def test_a_long_pure_join_is_cancelled_inside_pydatalog():
+    # no builtin in sight: only pyDatalog's logger hook can stop this five-way join,
+    # which would take minutes to finish
+    engine = PyDatalogEngine(program_from_source("""
+        .decl e(a: number, b: number)
+        chain(a, b, c, d, f) :- e(a, b), e(b, c), e(c, d), e(d, f).
+    """))
+    engine.assert_facts("e", [(i, j) for i in range(60) for j in range(60) if (i + j) % 4 == 0])
+    with pytest.raises(QueryTimeout):
+        engine.query("chain(a, b, c, d, f)", timeout=0.2)
+    assert _join_workers() == []
+
+
+def test_snapshots_are_kept_until_new_facts_arrive(monkeypatch):
+    built = []
+    materialise = backend.materialise
+    monkeypatch.setattr(backend, "materialise",
+                        lambda *args: built.append(1) or materialise(*args))
+    engine = PyDatalogEngine(program_from_source("""
+        .event tick(n: number, t: time)
+        seen(n) :- tick(n, _).
+    """))
+    engine.assert_facts("tick", [(1, 10), (2, 20)])
+    assert engine.query("seen(n)").rows == ((1,), (2,))
+    assert engine.query("seen(n), n > 1").rows == ((2,),)
+    assert engine.query("seen(n)", as_of=25).rows == ((1,), (2,))  # after every event: now
+    assert len(built) == 1
+    assert engine.query("seen(n)", as_of=15).rows == ((1,),)
+    assert len(built) == 2
+    assert engine.assert_facts("tick", [(1, 10)]) == 0  # nothing new, nothing to redo
+    assert engine.query("seen(n)").rows == ((1,), (2,))
+    assert len(built) == 2
+    engine.assert_facts("tick", [(3, 30)])
+    assert engine.query("seen(n)").rows == ((1,), (2,), (3,))
+    assert len(built) == 3
+
+
+def test_floats_are_exact_not_rounded_to_eight_digits():
+    engine = PyDatalogEngine(program_from_source("""
+        .decl x(v: float)
+        y(w) :- x(v), w = v + 0.1.
+    """))
+    engine.assert_facts("x", [(0.2,), (1.2345678901234567,)])
+    assert engine.query("y(w)").rows == ((0.2 + 0.1,), (1.2345678901234567 + 0.1,))
+
+
+def test_resolvers_are_registered_only_while_needed():
+    before = set(pyEngine.Python_resolvers)
+    engine = PyDatalogEngine(program_from_source("""
+        .decl q(x: number)
+        r(y) :- q(x), y = x * 2, n = count : { q(_) }, n > 0.
+    """))
+    program_resolvers = set(pyEngine.Python_resolvers) - before
+    assert program_resolvers  # the arithmetic and the aggregate
+    engine.assert_facts("q", [(1,), (2,)])
+    assert engine.query("r(y), z = y + 1, m = count : { q(_) }").rows == ((2, 3, 2), (4, 5, 2))
+    assert set(pyEngine.Python_resolvers) - before == program_resolvers  # query's are gone
+    engine.close()
+    assert set(pyEngine.Python_resolvers) == before
