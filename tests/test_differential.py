@@ -1,4 +1,5 @@
-"""Random stratified programs over random facts: every backend agrees with the naive oracle.
+"""Random stratified programs and queries over random facts: every backend agrees with the
+naive oracle.
 
 Programs are correct by construction: relations come in groups; a rule reads relations of
 its own group (recursion, mutual within the group) or earlier ones, and negates or
@@ -65,10 +66,9 @@ def _vars_in(args: list[str]) -> list[str]:
 
 
 @st.composite
-def _rule(draw, head: str, arity: int, same: list[tuple[str, int]],
-          lower: list[tuple[str, int]]) -> str:
-    """A rule reading `same` (its own group) and `lower` relations; no `same` gives a base
-    rule, which a relation needs to have any tuple at all."""
+def _body(draw, same: list[tuple[str, int]], lower: list[tuple[str, int]]):
+    """(literals, bound variables) of a body reading `same` (its rule's own group) and
+    `lower` relations, negating and aggregating only `lower` ones."""
     body, bound = [], []
     reads_own_group = False
     for _ in range(draw(st.integers(1, 3))):
@@ -90,6 +90,15 @@ def _rule(draw, head: str, arity: int, same: list[tuple[str, int]],
     if draw(st.integers(0, 3)) == 0:
         body.append(draw(_aggregate(bound, lower)))
         bound.append("n")
+    return body, bound
+
+
+@st.composite
+def _rule(draw, head: str, arity: int, same: list[tuple[str, int]],
+          lower: list[tuple[str, int]]) -> str:
+    """A rule; one that reads nothing of its own group is a base rule, which a relation
+    needs to have any tuple at all."""
+    body, bound = draw(_body(same, lower))
     head_args = [draw(st.sampled_from(bound)) if bound and draw(st.integers(0, 5))
                  else str(draw(CONSTANTS)) for _ in range(arity)]
     return f"{head}({', '.join(head_args)}) :- {', '.join(body)}."
@@ -114,7 +123,8 @@ def _aggregate(draw, bound: list[str], lower: list[tuple[str, int]]) -> str:
 
 
 @st.composite
-def _programs(draw) -> str:
+def _programs(draw) -> tuple[str, str]:
+    """(source of a program, a query over it)."""
     groups = []
     for g in range(draw(st.integers(1, 3))):
         groups.append([(f"r{g}{k}", draw(st.integers(0, 2)))
@@ -127,7 +137,8 @@ def _programs(draw) -> str:
             for _ in range(draw(st.integers(0, 2))):
                 lines.append(draw(_rule(head, arity, group, lower)))
         lower = lower + group
-    return "\n".join(lines)
+    query, _ = draw(_body([], lower))  # a query may read, negate and aggregate anything
+    return "\n".join(lines), ", ".join(query)
 
 
 _values = st.integers(0, 3)
@@ -142,8 +153,9 @@ _facts = st.fixed_dictionaries({
 @pytest.mark.skipif(not _available(), reason="no evaluation backend can run here")
 @settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(source=_programs(), facts=_facts, as_of=st.none() | st.integers(0, 6))
-def test_backends_agree_with_the_naive_evaluator(source, facts, as_of):
+@given(program_and_query=_programs(), facts=_facts, as_of=st.none() | st.integers(0, 6))
+def test_backends_agree_with_the_naive_evaluator(program_and_query, facts, as_of):
+    source, query = program_and_query
     program = program_from_source(source)
     inputs = {name: sorted(rows) for name, rows in facts.items()}
     expected = naive.evaluate(program, inputs, as_of)
@@ -158,5 +170,7 @@ def test_backends_agree_with_the_naive_evaluator(source, facts, as_of):
                 got = engine.query(text, as_of=as_of, timeout=30).rows
                 want = naive.query(program, expected, text)
                 assert list(got) == want, f"{backend}: {name} as of {as_of}\n{source}"
+            got = engine.query(query, as_of=as_of, timeout=30).rows
+            assert list(got) == naive.query(program, expected, query), f"{backend}: {query}"
         finally:
             engine.close()
