@@ -6,6 +6,7 @@ import math
 import operator
 import threading
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 from pyDatalog import pyEngine
 
@@ -107,7 +108,8 @@ def compile_expr(term: ast.Term, index: dict[str, int]) -> Callable[[Env], Value
 
 def aggregate(func: str, values: list[Value], is_float: bool) -> list[Value]:
     """The aggregate's value over the values of every binding of its body: one value, or
-    none (min, max and mean of an empty group, as in Soufflé)."""
+    none (min, max and mean of an empty group, as in Soufflé). Float sums and means are
+    exact results rounded once, so they do not depend on the order answers come in."""
     if func == "count":
         return [len(values)]
     if func == "sum":
@@ -119,11 +121,12 @@ def aggregate(func: str, values: list[Value], is_float: bool) -> list[Value]:
     if func == "max":
         return [max(values)]
     if func == "mean":
-        return [_sum(values, False) / len(values)]  # int / int here is true division
+        # the exact mean, rounded once: floats are exact fractions, as are their sums
+        return [float(sum(map(Fraction, values)) / len(values))]
     raise ValueError(f"unknown aggregate {func}")
 
 
 def _sum(values: list[Value], is_float: bool) -> int | float:
     if is_float or any(isinstance(v, float) for v in values):
-        return math.fsum(values)  # correctly rounded, so independent of answer order
+        return math.fsum(values)  # the exact sum rounded once: answer order cannot matter
     return sum(values)

@@ -3,7 +3,8 @@
 It shares nothing with the backends but the analysed Program: each stratum's rules are
 applied to every combination of facts until nothing new appears. Semantics (Soufflé's):
 an aggregate runs over every solution of its body (one per combination of matching
-tuples); count and sum of nothing are 0, min/max/mean of nothing give no answer;
+tuples); count and sum of nothing are 0, min/max/mean of nothing give no answer; float
+sums and means are the exact result rounded once (independent of answer order);
 int / int truncates toward zero, % takes the dividend's sign, and a division by zero
 gives that binding no answer; float columns hold floats.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from fractions import Fraction
 
 from engine import ast
 from engine.analysis import analyse_query
@@ -129,15 +131,14 @@ class _Evaluator:
                 continue
         if agg.func == "count":
             return [len(values)]
-        if agg.func == "sum":
-            return [math.fsum(values) if any(isinstance(v, float) for v in values)
-                    else sum(values)]
+        if agg.func in ("sum", "mean"):
+            exact = sum(map(Fraction, values))  # floats are exact fractions: no rounding yet
+            if agg.func == "sum":
+                return [float(exact) if any(isinstance(v, float) for v in values)
+                        else int(exact)]
+            return [float(exact / len(values))] if values else []
         if not values:
             return []
-        if agg.func == "mean":
-            total = math.fsum(values) if any(isinstance(v, float) for v in values) \
-                else sum(values)
-            return [total / len(values)]
         return [min(values) if agg.func == "min" else max(values)]
 
     def run(self) -> None:
