@@ -44,6 +44,7 @@ class PyDatalogEngine(Engine):
         self._version = 0
         self._snapshots: OrderedDict[object, Snapshot] = OrderedDict()
         self._closed = False
+        self._running: set[threading.Event] = set()  # cancellation flags of queries
 
     # ---- facts
 
@@ -109,12 +110,18 @@ class PyDatalogEngine(Engine):
                 self._keep(key, version, ready)
             return answer(ready, compiled)
 
+        cancel = threading.Event()
+        with self._lock:
+            self._check_open()
+            self._running.add(cancel)
         pyEngine.Python_resolvers.update(compiled.resolvers)
         try:
-            rows = _run(work, timeout, text)
+            rows = _run(work, cancel, timeout, text)
         finally:
             for name in compiled.resolvers:
                 pyEngine.Python_resolvers.pop(name, None)
+            with self._lock:
+                self._running.discard(cancel)
         ordered = sorted(set(rows), key=_row_key)
         return Result(compiled.columns, tuple(ordered if limit is None else ordered[:limit]))
 
@@ -152,6 +159,8 @@ class PyDatalogEngine(Engine):
             self._closed = True
             self._snapshots.clear()
             self._rows.clear()
+            for cancel in self._running:  # their queries raise QueryError, not hang on
+                cancel.set()
         for name in self._compiled.resolvers:
             pyEngine.Python_resolvers.pop(name, None)
 
@@ -160,9 +169,8 @@ class PyDatalogEngine(Engine):
             raise QueryError("this engine is closed")
 
 
-def _run(work, timeout: float | None, text: str) -> list[Row]:
+def _run(work, cancel: threading.Event, timeout: float | None, text: str) -> list[Row]:
     """Run `work` in a worker thread; give up waiting, and cancel it, at the time limit."""
-    cancel = threading.Event()
     done = threading.Event()
     outcome: dict[str, object] = {}
 
@@ -186,6 +194,8 @@ def _run(work, timeout: float | None, text: str) -> list[Row]:
         raise error
     if error is not None:
         raise QueryError(f"pyDatalog could not evaluate the query: {error}") from error
+    if "rows" not in outcome:
+        raise QueryError("the engine was closed while the query ran")
     return outcome["rows"]
 
 

@@ -9,7 +9,7 @@ from pyDatalog import pyEngine
 
 import engine.pydatalog_backend as backend
 from engine.analysis import program_from_source
-from engine.errors import QueryTimeout
+from engine.errors import QueryError, QueryTimeout
 from engine.pydatalog_backend import PyDatalogEngine
 
 WORKER = "tempolog-pydatalog"
@@ -94,3 +94,28 @@ def test_resolvers_are_registered_only_while_needed():
     assert set(pyEngine.Python_resolvers) - before == program_resolvers  # query's are gone
     engine.close()
     assert set(pyEngine.Python_resolvers) == before
+
+
+def test_closing_the_engine_ends_a_running_query_with_an_error():
+    engine = PyDatalogEngine(program_from_source("""
+        start(0).
+        n(x) :- start(x).
+        n(y) :- n(x), y = x + 1.
+    """))
+    failed = []
+
+    def ask() -> None:
+        try:
+            engine.query("n(x)", timeout=None)
+        except QueryError as error:
+            failed.append(error)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    while not [t for t in threading.enumerate() if t.name == WORKER]:
+        threading.Event().wait(0.01)  # until the query runs
+    engine.close()
+    asker.join(timeout=20)
+    assert not asker.is_alive()
+    assert [str(e) for e in failed] == ["the engine was closed while the query ran"]
+    assert _join_workers() == []
