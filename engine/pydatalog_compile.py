@@ -68,6 +68,7 @@ class CompiledProgram(Compiled):
     strata: list[tuple[tuple[str, ...], list[ClauseSpec]]] = field(default_factory=list)
     facts: dict[str, set[tuple]] = field(default_factory=dict)
     reads: dict[str, set[str]] = field(default_factory=dict)  # relation -> what its rules read
+    helpers_of: dict[str, list[ClauseSpec]] = field(default_factory=dict)  # by relation
 
     def needs(self, relations) -> set[str]:
         """`relations` and every relation they depend on, through any rule."""
@@ -322,7 +323,9 @@ def compile_program(program: Program) -> CompiledProgram:
                     row = tuple(coerce(arg.value, t) for arg, t in zip(rule.head.args, types))
                     out.facts.setdefault(name, set()).add(row)
                 else:
+                    first_helper = len(out.helpers)
                     rules.append(compiler.rule(rule))
+                    out.helpers_of.setdefault(name, []).extend(out.helpers[first_helper:])
                     out.reads.setdefault(name, set()).update(
                         atom.relation for atom, _ in ast.body_atoms(rule.body))
         out.strata.append((stratum, rules))

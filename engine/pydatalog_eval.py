@@ -22,7 +22,6 @@ from engine.program import Relation
 from engine.pydatalog_builtins import check_cancelled, install_cancellation_points
 from engine.pydatalog_compile import (
     ClauseSpec,
-    Compiled,
     CompiledProgram,
     CompiledQuery,
     Lit,
@@ -85,8 +84,8 @@ def _ask_all(name: str, arity: int) -> list[Row]:
     return [()] if answers is True else list(answers)
 
 
-def _assert_helpers(compiled: Compiled) -> None:
-    for spec in compiled.helpers:
+def _assert_all(specs: Iterable[ClauseSpec]) -> None:
+    for spec in specs:
         pyEngine.assert_(_clause(spec))
 
 
@@ -159,22 +158,30 @@ class _Stratum:
 def materialise(compiled: CompiledProgram, relations: Mapping[str, Relation],
                 inputs: Mapping[str, Iterable[Row]], wanted: set[str],
                 base: Snapshot | None = None) -> Snapshot:
-    """A snapshot holding the `wanted` relations (closed under dependency), and those of
-    `base`, which are taken as they are. `inputs` gives the rows asserted into each wanted
-    relation that `base` lacks; a derived relation adds the program's facts to its own."""
-    Logic()  # a fresh, empty pyDatalog state for this thread
-    answers = {name: set(rows) for name, rows in (base.answers if base else {}).items()}
+    """A snapshot holding the `wanted` relations (closed under dependency) on top of a copy
+    of `base`. `inputs` gives the rows asserted into each wanted relation that `base`
+    lacks; a derived relation adds the program's facts to its own.
+
+    `base` is shared with the queries reading it, so nothing of it may change: its copy
+    shares its predicates, and only predicates it has never seen are written to. Hence an
+    aggregate's helper clause is asserted with its rule, not before: asserting it would
+    register the relations it reads, still empty, in the shared state."""
+    if base is None:
+        Logic()  # a fresh, empty pyDatalog state for this thread
+        answers: dict[str, set[Row] | frozenset[Row]] = {}
+    else:
+        Logic(base.logic)
+        answers = dict(base.answers)
     new = [name for name in wanted if name not in answers]
     for name in new:
         answers[name] = set(inputs.get(name, ())) | compiled.facts.get(name, set())
-    for name, rows in answers.items():
-        _assert_rows(pred(name), relations[name].arity, rows)
+        _assert_rows(pred(name), relations[name].arity, answers[name])
         check_cancelled()
-    _assert_helpers(compiled)
     for names, rules in compiled.strata:
         todo = tuple(name for name in names if name in new)
         if todo:
             heads = {pred(name) for name in todo}
+            _assert_all(h for name in todo for h in compiled.helpers_of.get(name, ()))
             own = [rule for rule in rules if rule.head.pred in heads]
             _Stratum(todo, own, relations, answers).run()
     frozen = {name: frozenset(rows) for name, rows in answers.items()}
@@ -184,7 +191,7 @@ def materialise(compiled: CompiledProgram, relations: Mapping[str, Relation],
 def answer(snapshot: Snapshot, query: CompiledQuery) -> list[Row]:
     """The query's answers over a snapshot, on a private copy of its pyDatalog state."""
     Logic(snapshot.logic)
-    _assert_helpers(query)
+    _assert_all(query.helpers)
     pyEngine.assert_(_clause(query.clause))
     head = query.clause.head
     return _ask_all(head.pred, len(head.args))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import naive
 import pytest
+from cases_io import relation_query
 from pyDatalog import pyEngine
 
 import engine.pydatalog_backend as backend
@@ -119,3 +121,36 @@ def test_closing_the_engine_ends_a_running_query_with_an_error():
     assert not asker.is_alive()
     assert [str(e) for e in failed] == ["the engine was closed while the query ran"]
     assert _join_workers() == []
+
+
+def test_queries_growing_one_snapshot_from_many_threads_agree_with_the_oracle():
+    program = program_from_source("""
+        .decl e(a: number, b: number)
+        reach(x, y) :- e(x, y).
+        reach(x, y) :- reach(x, z), e(z, y).
+        node(x) :- e(x, _).
+        node(x) :- e(_, x).
+        unreached(x, y) :- node(x), node(y), !reach(x, y).
+        fan(x, n) :- node(x), n = count : { reach(x, _) }.
+        top(m) :- m = max n : { fan(_, n) }.
+        lonely(x) :- fan(x, 0).
+    """)
+    edges = [(i, (i * 7 + 3) % 40) for i in range(40) if i % 5]
+    oracle = naive.evaluate(program, {"e": edges})
+    engine = PyDatalogEngine(program)
+    engine.assert_facts("e", edges)
+    names = ["top", "unreached", "lonely", "fan", "reach", "node"]
+    wrong = []
+
+    def ask(offset: int) -> None:
+        for name in names[offset:] + names[:offset]:  # each thread in another order
+            text = relation_query(program.relations[name])
+            if list(engine.query(text, timeout=60).rows) != naive.query(program, oracle, text):
+                wrong.append(name)
+
+    threads = [threading.Thread(target=ask, args=(i % len(names),)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
