@@ -112,10 +112,11 @@ def test_closing_the_engine_ends_a_running_query_with_an_error():
         except QueryError as error:
             failed.append(error)
 
+    earlier = {t for t in threading.enumerate() if t.name == WORKER}
     asker = threading.Thread(target=ask)
     asker.start()
-    while not [t for t in threading.enumerate() if t.name == WORKER]:
-        threading.Event().wait(0.01)  # until the query runs
+    while not {t for t in threading.enumerate() if t.name == WORKER} - earlier:
+        threading.Event().wait(0.01)  # until this query runs
     engine.close()
     asker.join(timeout=20)
     assert not asker.is_alive()
