@@ -238,15 +238,19 @@ def _plan_aggregate(literal, bound, unsafe, outer_of):
 def _outer_variables(body: list[ast.Literal], head_vars: set[str],
                      outer_of: dict[int, set[str]]) -> None:
     """For each aggregate, the variables it shares with the rest of its rule (group keys)."""
-    for i, literal in enumerate(body):
+    # A variable met only inside aggregates is local to each: `lo = min p : {…p…}` and
+    # `hi = max p : {…p…}` do not share p.
+    outside = set(head_vars)
+    for literal in body:
+        aggregated = isinstance(literal, ast.Comparison) and isinstance(literal.right,
+                                                                       ast.Aggregate)
+        outside |= all_var_names(literal.left if aggregated else literal)
+    for literal in body:
         if isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate):
             agg = literal.right
-            rest = head_vars | all_var_names(literal.left)
-            rest |= all_var_names(tuple(body[:i] + body[i + 1:]))
-            outer_of[id(agg)] = all_var_names(agg) & rest
-            inner = list(agg.body)
-            _outer_variables(inner, rest | (all_var_names(agg.target) if agg.target else set()),
-                             outer_of)
+            outer_of[id(agg)] = all_var_names(agg) & outside
+            target = all_var_names(agg.target) if agg.target else set()
+            _outer_variables(list(agg.body), outside | target, outer_of)
 
 
 # ---- entry points -------------------------------------------------------------------

@@ -69,13 +69,14 @@ class TypeChecker:
             if column is None:
                 continue
             if isinstance(arg, ast.Var):
-                self._bind(arg, column, env, final)
+                self._bind(arg, column, env, final, joined=True)
             elif isinstance(arg, ast.Const) and final and kind(arg.type) != kind(column):
                 self.report(arg.pos, f"argument {i + 1} of {atom.relation} is a {column} "
                             f"column, but {_show(arg)} is a {arg.type}",
                             f"use a {column} value here")
 
-    def _bind(self, var: ast.Var, type_: str, env: dict[str, str], final: bool) -> None:
+    def _bind(self, var: ast.Var, type_: str, env: dict[str, str], final: bool,
+              joined: bool = False) -> None:
         known = env.get(var.name)
         if known is None:
             env[var.name] = type_
@@ -83,6 +84,12 @@ class TypeChecker:
             if final:
                 self.report(var.pos, f"variable {var.name} is used both as a {known} and as "
                             f"a {type_}", "use two different variables, or fix the column")
+        elif joined and (known == "float") != (type_ == "float"):
+            # Values are matched, not compared: 1 and 1.0 are different facts.
+            if final:
+                self.report(var.pos, f"variable {var.name} joins a {known} with a {type_} "
+                            "column, and 1 never matches 1.0",
+                            "bind each column to its own variable and compare them with '='")
         else:
             env[var.name] = _join(known, type_) if known != type_ else known
 
