@@ -16,15 +16,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# Lint the shipped rules, simulate the default 10,000 ticks into ./var/, stream the events
+# into the engine and answer a few questions of rules/trading.dl.
 demo: swipl $(STAMP)
 	@for f in $$(find rules -name '*.dl' | sort); do $(VENV)/bin/tempolog lint $$f || exit 1; done
+	@mkdir -p var
+	$(VENV)/bin/tempolog sim --db var/events.db --overwrite --engine rules/trading.dl
 
 test: swipl $(STAMP)
 	$(VENV)/bin/ruff check engine sim api tests bench
 	$(PY) -m pytest
 
+# Benchmarks are never tests; results go to docs/benchmarks.md by hand, with the machine.
 bench: swipl $(STAMP)
-	$(PY) bench/parse.py
+	$(PY) -m bench.parse
+	$(PY) -m bench.engine
+	$(PY) -m bench.sim
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
