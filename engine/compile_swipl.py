@@ -96,6 +96,19 @@ class _ProgramCompiler:
     dynamic: dict[str, int] = field(default_factory=dict)
     sites: dict[str, _Site] = field(default_factory=dict)
     initial: list[tuple[str, tuple]] = field(default_factory=list)
+    aux: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+
+    def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
+        """A tabled helper `'agg:<owner>:<n>'(AsOf, Keys…, Result)` computing one aggregate
+        per group: a rule whose earlier atoms repeat a group (`p(s, _), n = sum …{… s …}`)
+        then computes it once, not once per repetition."""
+        name = _q("agg", f"{owner}:{len(self.aux[owner]) + 1}")
+        body = _conj(goals)
+        as_of = "AsOf" if re.search(r"\bAsOf\b", body) else "_"
+        self.aux[owner].append((name, len(keys) + 2))
+        self.clauses[name].append(
+            f"{name}({', '.join([as_of, *keys, 'R'])}) :-\n    {_indent(body)}.")
+        return name
 
     def run(self) -> CompiledProgram:
         program = self.program
@@ -187,7 +200,7 @@ class _ProgramCompiler:
     # -- rules
 
     def _rule(self, rule: ast.Rule) -> str:
-        clause = _Clause(self, sites=self.time_index)
+        clause = _Clause(self, sites=self.time_index, owner=rule.head.relation)
         bound: set[str] = set()
         goals = clause.body(rule.body, clause.scope, bound)
         more, head_args = clause.head(rule.head, bound)
@@ -290,6 +303,8 @@ class _ProgramCompiler:
             ]
             drops = [f"abolish_table_subgoals({_call('t', t, ['_'] * (arity[t] + 1))})"
                      for t in invalidates[name]]
+            drops += [f"abolish_table_subgoals({aux}({', '.join(['_'] * n)}))"
+                      for t in invalidates[name] for aux, n in self.aux[t]]
             body = _conj(drops) if drops and not self.incremental else "true"
             self.clauses[_q("inv", name)].append(f"{_q('inv', name)} :- {body}.")
         rebuilds = [_q("rb", str(site.ident)) for site in self.sites.values()]
@@ -298,6 +313,8 @@ class _ProgramCompiler:
         self.clauses["tl_forget/0"].append(f"tl_forget :- {_conj(forgets) or 'true'}.")
         drops = [f"abolish_table_subgoals({_call('t', t, ['T'] + ['_'] * arity[t])})"
                  for t in tabled]
+        drops += [f"abolish_table_subgoals({aux}({', '.join(['T'] + ['_'] * (n - 1))}))"
+                  for t in tabled for aux, n in self.aux[t]]
         self.clauses["tl_drop_as_of/1"].append(
             f"tl_drop_as_of(T) :- {_conj(drops) or 'T = T'}.")
         for name in self.kinds:  # every event/view has an `on:` hook, possibly empty
@@ -319,6 +336,7 @@ class _ProgramCompiler:
         for name in tabled:
             arity = self.program.relations[name].arity + 1
             lines.append(f":- table {_q('t', name)}/{arity}{mode}.")
+            lines += [f":- table {aux}/{n}{mode}." for aux, n in self.aux[name]]
         for clauses in self.clauses.values():
             lines.extend(clauses)
         return "\n".join(lines) + "\n"
@@ -417,9 +435,10 @@ class _Clause:
 
     _aggregate_scopes = itertools.count(1)
 
-    def __init__(self, program: _ProgramCompiler, *, sites: bool):
+    def __init__(self, program: _ProgramCompiler, *, sites: bool, owner: str | None = None):
         self.program = program
         self.sites = sites
+        self.owner = owner  # the rule's head relation; None for a query
         self.scope = _Scope("V_")
         self._temps = itertools.count(1)
 
@@ -581,6 +600,17 @@ class _Clause:
                 keys = [scope[name] for name in shape.keys]
                 return _site_read(_q("pq", str(site.ident)), keys, agg.func, result,
                                   next(self._temps))
+        if self.owner is not None:
+            keys = [name for name in _deep_vars(agg) if name in bound]
+            helper = _Clause(self.program, sites=self.sites, owner=self.owner)
+            goals = helper.inline_aggregate(agg, "R", helper.scope, set(keys))
+            name = self.program.add_aggregate_table(
+                self.owner, [helper.scope[k] for k in keys], goals)
+            return [f"{name}({', '.join(['AsOf'] + [scope[k] for k in keys] + [result])})"]
+        return self.inline_aggregate(agg, result, scope, bound)
+
+    def inline_aggregate(self, agg: ast.Aggregate, result: str, scope: _Scope,
+                         bound: set[str]) -> list[str]:
         inner = _Scope(f"L{next(self._aggregate_scopes)}_",
                        {name: scope[name] for name in bound})
         inner_bound = set(bound)
@@ -593,19 +623,38 @@ class _Clause:
         return [f"{AGGREGATORS[agg.func]}({target}, ( {_conj(goals + more)} ), {result})"]
 
 
+def _deep_vars(node) -> list[str]:
+    """Every variable name in an AST node, nested aggregates included, in order."""
+    if isinstance(node, ast.Var):
+        return [node.name]
+    if isinstance(node, (tuple, list)):
+        return list(dict.fromkeys(n for item in node for n in _deep_vars(item)))
+    if isinstance(node, ast.Aggregate):
+        return _deep_vars([node.target, *node.body] if node.target else list(node.body))
+    if isinstance(node, (ast.Atom,)):
+        return _deep_vars(list(node.args))
+    if isinstance(node, ast.Negation):
+        return _deep_vars(node.atom)
+    if isinstance(node, (ast.Comparison, ast.BinOp)):
+        return _deep_vars([node.left, node.right])
+    if isinstance(node, ast.Negate):
+        return _deep_vars(node.operand)
+    return []
+
+
 def _site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
     """Goals reading a prefix-aggregate index; `n` keeps two reads in one clause apart."""
     count, total = f"C{n}", f"S{n}"
     if func == "count":
         return [f"{pq}({', '.join(keys + ['AsOf', result, '_', '_', '_'])})"]
     if func == "sum":
-        return [f"{pq}({', '.join(keys + ['AsOf', '_', result, '_', '_'])})",
-                f"number({result})"]
+        return [f"{pq}({', '.join(keys + ['AsOf', '_', total, '_', '_'])})",
+                f"tl_sum_value({total}, {result})"]
     if func in ("min", "max"):
         extreme = [result, "_"] if func == "min" else ["_", result]
         return [f"{pq}({', '.join(keys + ['AsOf', count, '_'] + extreme)})", f"{count} > 0"]
     return [f"{pq}({', '.join(keys + ['AsOf', count, total, '_', '_'])})",
-            f"{count} > 0", f"number({total})", f"tl_mean_of({total}, {count}, {result})"]
+            f"{count} > 0", f"tl_mean_of({total}, {count}, {result})"]
 
 
 # ---- text helpers ----------------------------------------------------------------

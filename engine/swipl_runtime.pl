@@ -6,7 +6,7 @@
           [ tl_entry/3,
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
-            tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3,
+            tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2
           ]).
 :- use_module(library(http/json)).
@@ -59,13 +59,15 @@ tl_ge(A, B) :- tl_le(B, A).
 
 % ---- aggregates: count is aggregate_all(count, …) in the compiled code; sum of nothing is
 % 0; min, max and mean of nothing have no value. A symbol in a sum or mean: no value.
+% A sum or mean with a float in it is the exact (rational) result rounded once, so it does
+% not depend on the order answers come in (1e16 + 1.0 - 1e16 is 1.0, not 0.0).
 
 :- meta_predicate tl_sum(?, 0, -), tl_min(?, 0, -), tl_max(?, 0, -), tl_mean(?, 0, -).
 
 tl_sum(T, Goal, Sum) :-
     findall(T, Goal, Values),
-    maplist(number, Values),
-    sum_list(Values, Sum).
+    foldl(tl_sum_add, Values, 0, Exact),
+    tl_sum_value(Exact, Sum).
 tl_min(T, Goal, Min) :-
     findall(T, Goal, [First|Rest]),
     foldl(tl_min2, Rest, First, Min).
@@ -75,25 +77,42 @@ tl_max(T, Goal, Max) :-
 tl_mean(T, Goal, Mean) :-
     findall(T, Goal, Values),
     Values \== [],
-    maplist(number, Values),
-    sum_list(Values, Sum),
+    foldl(tl_sum_add, Values, 0, Exact),
     length(Values, Count),
-    tl_mean_of(Sum, Count, Mean).
+    tl_mean_of(Exact, Count, Mean).
 
-tl_mean_of(Sum, Count, Mean) :-
-    catch(( Mean0 is Sum / Count, Mean is float(Mean0) ), error(_, _), fail).
+%   A running sum is an integer while every value is one, then r(ExactRational) once a
+%   float has been added, or '$nan' once a symbol has.
+tl_sum_add(V, S0, S) :-
+    (   S0 == '$nan' -> S = '$nan'
+    ;   integer(V), integer(S0) -> S is S0 + V
+    ;   float(V) -> tl_exact(S0, Q0), Q is Q0 + rational(V), S = r(Q)
+    ;   integer(V) -> tl_exact(S0, Q0), Q is Q0 + V, S = r(Q)
+    ;   S = '$nan'
+    ).
+tl_exact(r(Q), Q) :- !.
+tl_exact(I, I).
+
+tl_sum_value(S, Sum) :-
+    (   integer(S) -> Sum = S
+    ;   S = r(Q) -> catch(Sum is float(Q), error(_, _), fail)
+    ).
+
+tl_mean_of(S, Count, Mean) :-
+    S \== '$nan',
+    tl_exact(S, Q),
+    catch(Mean is float(Q rdiv Count), error(_, _), fail).
 
 tl_min2(X, M0, M) :- ( tl_lt(X, M0) -> M = X ; M = M0 ).
 tl_max2(X, M0, M) :- ( tl_gt(X, M0) -> M = X ; M = M0 ).
 
 % ---- prefix aggregates: running count, sum, min and max of a group's values in time order.
-% A sum over a symbol becomes '$nan' and reads as "no value".
 
 tl_px_first(V, 1, S, V, V) :-
-    ( number(V) -> S = V ; S = '$nan' ).
+    tl_sum_add(V, 0, S).
 tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx) :-
     C is C0 + 1,
-    ( number(V), number(S0) -> S is S0 + V ; S = '$nan' ),
+    tl_sum_add(V, S0, S),
     tl_min2(V, Mn0, Mn),
     tl_max2(V, Mx0, Mx).
 

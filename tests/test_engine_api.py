@@ -186,3 +186,14 @@ def test_wildcards_and_negation_with_wildcards(backend):
     answers = engine.evaluate(source, {"edge": [("a", "b"), ("b", "c"), ("d", "b")]},
                               backend=backend)
     assert answers["source"] == {("a",), ("d",)}
+
+
+def test_float_sums_over_events_are_exact_at_every_time(engine_factory):
+    ledger = engine_factory(
+        ".event move(account: symbol, x: float, t: time)\n"
+        "total(a, s) :- move(a, _, _), s = sum x : { move(a, x, _) }.\n"
+        "average(a, m) :- move(a, _, _), m = mean x : { move(a, x, _) }.\n",
+        {"move": [("a", 1e16, 1), ("a", 1.0, 2), ("a", -1e16, 3)]})
+    assert ledger.query("total(a, s)").rows == (("a", 1.0),)
+    assert ledger.query("total(a, s)", as_of=2).rows == (("a", 1e16),)  # 1e16 + 1, rounded
+    assert ledger.query("average(a, m)").rows == (("a", 1 / 3),)

@@ -11,11 +11,7 @@ from cases_io import CASES, evaluation_cases, load_case, relation_query
 NAMES = evaluation_cases()
 # Cases a backend is known to get wrong, and why; strict, so a fix shows up as a failure
 # here until its line is removed.
-KNOWN_WRONG = {
-    ("swipl", "aggregate_float_exact"):
-        "SWI-Prolog sums floats one by one in answer order (1e16 + 1.0 - 1e16 gives 0.0); "
-        "summing rational(X) exactly and rounding once would match",
-}
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("name", NAMES)
