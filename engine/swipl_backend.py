@@ -15,6 +15,7 @@ from engine.backend import Engine, Result, Row
 from engine.compile_swipl import CompiledProgram, CompileError, compile_program, compile_query
 from engine.errors import QueryError
 from engine.program import Program, Relation
+from engine.swipl_prepared import Prepared
 from engine.swipl_thread import PrologThread
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class SwiplEngine(Engine):
         self._next_seq = 1
         self._as_of_tables: OrderedDict[int, None] = OrderedDict()
         self._closed = False
-        self._query_cache = lru_cache(maxsize=512)(self._compile_query)
+        self._query_cache = Prepared(self._compile_query)
         initial: dict[str, list[tuple]] = {}
         for relation, row in self.compiled.initial_facts:
             initial.setdefault(relation, []).append(row)
