@@ -148,6 +148,50 @@ def worker(backend: str, n_facts: int, mode: str, as_of_queries: int) -> dict:
     return out
 
 
+def as_of_pair(sizes: list[int], mode: str, n_queries: int) -> dict:
+    """As-of point queries on engines of several sizes in one process, interleaved, so that
+    the machine's noise (other processes, idle-CPU wake-ups) falls on every size alike.
+    Also the time inside Prolog per query (a loop run in Prolog): the index's own cost."""
+    from engine.analysis import program_from_source
+    from engine.swipl_backend import SwiplEngine
+    from engine.swipl_thread import PrologThread
+
+    program = program_from_source(PROGRAM)
+    engines = []
+    for size in sizes:
+        facts, last_tick, _ = generate(size)
+        engine = SwiplEngine(program, incremental=mode == "incremental",
+                             time_index=mode != "no-index")
+        for relation, rows in _time_ordered_batches(facts, 10_000):
+            engine.assert_facts(relation, rows)
+        keys = sorted({(row[2], row[1]) for row in facts["trade_executed"]})
+        engines.append((engine, keys, last_tick))
+        del facts
+    rng = random.Random(42)
+    latencies: list[list[float]] = [[] for _ in sizes]
+    for _ in range(n_queries):
+        for i, (engine, keys, last_tick) in enumerate(engines):
+            (client, symbol), as_of = rng.choice(keys), rng.randrange(0, last_tick)
+            started = time.perf_counter()
+            engine.query(f'net_position("{client}", "{symbol}", n)', as_of=as_of)
+            latencies[i].append(time.perf_counter() - started)
+    out = {"mode": mode}
+    for size, lat, (engine, keys, last_tick) in zip(sizes, latencies, engines):
+        lat.sort()
+        out[f"p50_ms_{size}"] = 1000 * lat[len(lat) // 2]
+        out[f"p99_ms_{size}"] = 1000 * lat[int(len(lat) * 0.99)]
+        _, goal, row = engine._query_cache('net_position("C1", "S1", n)')
+        goal = goal.replace("'C1'", "C").replace("'S1'", "S")
+        calls = ",".join(f"q('{c}','{s}',{rng.randrange(0, last_tick)})"
+                         for c, s in (rng.choice(keys) for _ in range(2000)))
+        m = engine.module
+        answer = PrologThread.shared().request(
+            f"tl_timed((L = [{calls}], forall(member(q(C, S, AsOf), L), "
+            f"(findall({row}, {m}:({goal}), _), {m}:tl_drop_as_of(AsOf)))))")
+        out[f"prolog_us_{size}"] = answer["seconds"] / 2000 * 1e6
+    return out
+
+
 def _time_ordered_batches(facts, size):
     events = sorted(((row[-1], rel, row) for rel, rows in facts.items() for row in rows),
                     key=lambda e: e[0])
@@ -192,6 +236,10 @@ RUNS_QUICK = [("swipl", 30_000, "incremental", 300), ("swipl", 30_000, "explicit
               ("pydatalog", 3_000, "-", 5)]
 
 
+PAIR = ("as-of-pair", "150000,1500000", "explicit", 2000)
+PAIR_QUICK = ("as-of-pair", "3000,30000", "explicit", 300)
+
+
 def run(spec) -> dict:
     backend, n, mode, queries = spec
     cmd = [sys.executable, __file__, "--worker", backend, str(n), mode, str(queries)]
@@ -227,7 +275,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         backend, n, mode, queries = args.worker
-        print(json.dumps(worker(backend, int(n), mode, int(queries))))
+        if backend == "as-of-pair":
+            print(json.dumps(as_of_pair([int(x) for x in n.split(",")], mode, int(queries))))
+        else:
+            print(json.dumps(worker(backend, int(n), mode, int(queries))))
         return
     print(f"machine: {platform.machine()}, {_cores()} cores, python "
           f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
@@ -236,7 +287,17 @@ def main() -> None:
         result = run(spec)
         results.append(result)
         print(json.dumps(result), flush=True)
+    pair = run(PAIR_QUICK if args.quick else PAIR)
+    print(json.dumps(pair), flush=True)
     print(table(results))
+    small, large = (PAIR_QUICK if args.quick else PAIR)[1].split(",")
+    if "error" not in pair:
+        print(f"\nas-of point query, {small} and {large} facts in one process, interleaved: "
+              f"p50 {pair['p50_ms_' + small]:.3f} / {pair['p50_ms_' + large]:.3f} ms "
+              f"(ratio {pair['p50_ms_' + large] / pair['p50_ms_' + small]:.2f}), "
+              f"p99 {pair['p99_ms_' + small]:.3f} / {pair['p99_ms_' + large]:.3f} ms; "
+              f"inside Prolog {pair['prolog_us_' + small]:.1f} / "
+              f"{pair['prolog_us_' + large]:.1f} us per query")
 
 
 def _cores() -> int:

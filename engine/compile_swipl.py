@@ -267,6 +267,9 @@ class _ProgramCompiler:
         for kind in ("px", "pq", "bs", "rb", "src", "k", "x", "d", "forget"):
             text = text.replace(f"<{kind}>", _q(kind, k))
         text = text.replace("<KEYS>", "".join(key + ", " for key in keys))
+        probe = f"once({_q('x', k)}(_, Gid, _, _, _, _, _)),"
+        dependency = "\n        " + probe if self.incremental else ""
+        text = text.replace("<dep>", dependency)
         self.clauses[f"site {k}"].append(text.strip())
 
     # -- maintenance predicates called by the engine
@@ -345,17 +348,20 @@ class _ProgramCompiler:
 # A prefix-aggregate index. `k` maps a group key to the group's id and the name of a global
 # variable holding its number of entries and latest running values (so "now" is one lookup,
 # and appending rewrites no clause: a retract/assert per fact leaves dead clauses that slow
-# every lookup until clause GC). `x` holds every entry in time order, numbered from 0, so
-# "as of T" is a binary search; reading `x(Gid, _, …)` also makes a table depend on every
-# later entry of the group (incremental tabling). A value that arrives out of time order marks
-# the group dirty (`d`); it is rebuilt from its source facts at the end of the batch.
+# every lookup until clause GC). `x` holds every entry in time order, numbered from 0 and
+# keyed by one integer, Slot = Group << 32 + Number, so that each probe of a binary search is
+# one first-argument hash lookup ("as of T" is O(log n)). With incremental tabling, `<dep>`
+# reads `x(_, Group, …)` so that a table depends on every later entry of its group. A value
+# that arrives out of time order marks the group dirty (`d`); the group is rebuilt from its
+# source facts at the end of the batch.
 _SITE_TEMPLATE = r"""
 <px>(<KEYS>T, V, Kind) :-
     (   <k>(<KEYS>Gid, Key)
     ->  nb_getval(Key, s(Len, T0, C0, S0, Mn0, Mx0)),
         (   Kind == new, T >= T0
         ->  tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx),
-            assertz(<x>(Gid, Len, T, C, S, Mn, Mx)),
+            Slot is Gid << 32 + Len,
+            assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)),
             Len1 is Len + 1,
             nb_setval(Key, s(Len1, T, C, S, Mn, Mx))
         ;   <d>(Gid)
@@ -365,21 +371,22 @@ _SITE_TEMPLATE = r"""
     ;   flag(tl_gid, Gid, Gid + 1),
         atom_concat(tl_px_, Gid, Key),
         tl_px_first(V, C, S, Mn, Mx),
-        assertz(<x>(Gid, 0, T, C, S, Mn, Mx)),
+        Slot is Gid << 32,
+        assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)),
         nb_setval(Key, s(1, T, C, S, Mn, Mx)),
         assertz(<k>(<KEYS>Gid, Key))
     ).
 
 <pq>(<KEYS>AsOf, C, S, Mn, Mx) :-
-    (   <k>(<KEYS>Gid, Key),
-        once(<x>(Gid, _, _, _, _, _, _)),
+    (   <k>(<KEYS>Gid, Key),<dep>
         nb_getval(Key, s(Len, TL, CL, SL, MnL, MxL))
     ->  (   TL =< AsOf
         ->  C = CL, S = SL, Mn = MnL, Mx = MxL
-        ;   <x>(Gid, 0, T0, _, _, _, _), T0 =< AsOf
+        ;   Slot0 is Gid << 32, <x>(Slot0, _, T0, _, _, _, _), T0 =< AsOf
         ->  Last is Len - 1,
             <bs>(Gid, 0, Last, AsOf, I),
-            <x>(Gid, I, _, C, S, Mn, Mx)
+            Slot is Gid << 32 + I,
+            <x>(Slot, _, _, C, S, Mn, Mx)
         ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
         )
     ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
@@ -389,7 +396,8 @@ _SITE_TEMPLATE = r"""
     (   Hi - Lo =< 1
     ->  I = Lo
     ;   Mid is (Lo + Hi) // 2,
-        <x>(Gid, Mid, T, _, _, _, _),
+        Slot is Gid << 32 + Mid,
+        <x>(Slot, _, T, _, _, _, _),
         (   T =< AsOf
         ->  <bs>(Gid, Mid, Hi, AsOf, I)
         ;   <bs>(Gid, Lo, Mid, AsOf, I)
@@ -403,9 +411,10 @@ _SITE_TEMPLATE = r"""
     <k>(<KEYS>Gid, Key),
     findall(T-V, <src>(<KEYS>T, V), Pairs),
     msort(Pairs, Sorted),
-    retractall(<x>(Gid, _, _, _, _, _, _)),
+    retractall(<x>(_, Gid, _, _, _, _, _)),
     tl_px_entries(Sorted, Entries),
-    forall(member(e(I, T, C, S, Mn, Mx), Entries), assertz(<x>(Gid, I, T, C, S, Mn, Mx))),
+    forall(member(e(I, T, C, S, Mn, Mx), Entries),
+           ( Slot is Gid << 32 + I, assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)) )),
     last(Entries, e(Last, TL, CL, SL, MnL, MxL)),
     Len is Last + 1,
     nb_setval(Key, s(Len, TL, CL, SL, MnL, MxL)).

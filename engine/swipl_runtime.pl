@@ -244,3 +244,11 @@ tl_drop_module(Module, _, Json) :-
 tl_call_json(Goal, _, Json) :-
     ( call(Goal) -> Ok = true ; Ok = false ),
     tl_json(json([ok= @(Ok)]), Json).
+
+%   tl_timed(+Goal, _, -Json): run Goal once; {"seconds": the CPU time it took} (benchmarks).
+tl_timed(Goal, _, Json) :-
+    statistics(cputime, T0),
+    ( call(Goal) -> true ; true ),
+    statistics(cputime, T1),
+    Seconds is T1 - T0,
+    tl_json(json([seconds=Seconds]), Json).
