@@ -84,13 +84,13 @@ class SwiplEngine(Engine):
                        for i in range(0, len(rows), BATCH)]
         except (TypeError, ValueError, IndexError, UnicodeError) as error:
             raise QueryError(f"bad rows for {relation}: {error}") from None
-        batch_goal = f"tl_batch({self.module}, {pl.predicate('batch', relation)})"
-        finish_goal = f"tl_finish({self.module}, [{pl.atom(relation)}])"
+        if not batches:
+            return 0
+        batch = f"tl_batch({self.module}, {pl.predicate('batch', relation)}"
+        goals = [f"{batch}, [])"] * (len(batches) - 1) + [f"{batch}, [{pl.atom(relation)}])"]
 
         def load(call) -> int:
-            new = sum(call(batch_goal, text)["new"] for text in batches)
-            call(finish_goal, "")
-            return new
+            return sum(call(goal, text)["new"] for goal, text in zip(goals, batches))
 
         return self._prolog.run(load)
 

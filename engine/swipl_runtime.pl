@@ -186,21 +186,20 @@ user:message_hook(Term, Kind, _Lines) :-
     nb_current(tl_loading, true),
     assertz(tl_load_message(Kind, Term)).
 
-%   tl_batch(+Module, +BatchPredicate, +FactsText, -Json): assert a list of facts
-%   f(A1, …, An, Seq); answers {"new": N}.
-tl_batch(Module, Batch, FactsText, Json) :-
+%   tl_batch(+Module, +BatchPredicate, +Finish, +FactsText, -Json): assert a list of facts
+%   f(A1, …, An, Seq); answers {"new": N}. Finish is [] or, on a call's last batch, [Relation]:
+%   then rebuild the prefix aggregates that saw facts out of time order and (explicit
+%   invalidation) abolish the tables the new facts can change.
+tl_batch(Module, Batch, Finish, FactsText, Json) :-
     term_string(Facts, FactsText),
     call(Module:Batch, Facts, 0, New),
+    (   Finish == []
+    ->  true
+    ;   call(Module:tl_rebuild),
+        forall(member(Relation, Finish),
+               ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) ))
+    ),
     tl_json(json([new=New]), Json).
-
-%   tl_finish(+Module, +Relations, _, -Json): after a group of batches, rebuild the prefix
-%   aggregates that saw facts out of time order, and (explicit invalidation) abolish the
-%   tables the new facts can change.
-tl_finish(Module, Relations, _, Json) :-
-    call(Module:tl_rebuild),
-    forall(member(Relation, Relations),
-           ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) )),
-    tl_json(json([ok= @(true)]), Json).
 
 %   tl_query(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
 %   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
