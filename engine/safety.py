@@ -238,6 +238,10 @@ def _plan_aggregate(literal, bound, unsafe, outer_of):
 def _outer_variables(body: list[ast.Literal], head_vars: set[str],
                      outer_of: dict[int, set[str]]) -> None:
     """For each aggregate, the variables it shares with the rest of its rule (group keys)."""
+    aggregates = [lit for lit in body
+                  if isinstance(lit, ast.Comparison) and isinstance(lit.right, ast.Aggregate)]
+    if not aggregates:
+        return
     # A variable met only inside aggregates is local to each: `lo = min p : {…p…}` and
     # `hi = max p : {…p…}` do not share p.
     outside = set(head_vars)
@@ -245,12 +249,11 @@ def _outer_variables(body: list[ast.Literal], head_vars: set[str],
         aggregated = isinstance(literal, ast.Comparison) and isinstance(literal.right,
                                                                        ast.Aggregate)
         outside |= all_var_names(literal.left if aggregated else literal)
-    for literal in body:
-        if isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate):
-            agg = literal.right
-            outer_of[id(agg)] = all_var_names(agg) & outside
-            target = all_var_names(agg.target) if agg.target else set()
-            _outer_variables(list(agg.body), outside | target, outer_of)
+    for literal in aggregates:
+        agg = literal.right
+        outer_of[id(agg)] = all_var_names(agg) & outside
+        target = all_var_names(agg.target) if agg.target else set()
+        _outer_variables(list(agg.body), outside | target, outer_of)
 
 
 # ---- entry points -------------------------------------------------------------------
