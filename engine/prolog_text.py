@@ -47,3 +47,21 @@ def value(v: object) -> str:
 def predicate(kind: str, name: str) -> str:
     """The quoted Prolog name of one of a relation's predicates, e.g. `'e:fill'`."""
     return atom(f"{kind}:{name}")
+
+
+def call(kind: str, name: str, args) -> str:
+    """A call of one of a relation's predicates: `'e:fill'(A1, A2)`."""
+    return f"{predicate(kind, name)}({', '.join(args)})" if args else predicate(kind, name)
+
+
+def conj(goals) -> str:
+    """Goals as one conjunction, one goal per line."""
+    return ",\n".join(goals) if goals else "true"
+
+
+def indent(text: str) -> str:
+    return text.replace("\n", "\n    ")
+
+
+def variables(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(1, n + 1)]

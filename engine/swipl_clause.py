@@ -1,0 +1,274 @@
+"""Compiling one rule or query body to Prolog goals, left to right, tracking bound variables."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from engine import ast
+from engine import prolog_text as pl
+from engine.errors import TempologError
+from engine.prolog_text import call as _call
+from engine.prolog_text import conj as _conj
+from engine.prolog_text import predicate as _q
+from engine.time_index import prefix_shape
+
+if TYPE_CHECKING:
+    from engine.compile_swipl import ProgramCompiler
+
+CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
+AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}
+
+
+class CompileError(TempologError):
+    """A construct the SWI-Prolog compiler cannot translate (the analyser should reject it)."""
+
+    code = "compile"
+
+
+class Scope:
+    """Prolog variable names for the user variables of one rule or aggregate body."""
+
+    def __init__(self, prefix: str, inherited: Mapping[str, str] | None = None):
+        self.prefix = prefix
+        self.names = dict(inherited or {})
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.names:
+            self.names[name] = self.prefix + name
+        return self.names[name]
+
+
+class ClauseCompiler:
+    """Compiles one body left to right, tracking which variables already have values."""
+
+    _aggregate_scopes = itertools.count(1)
+
+    def __init__(self, program: ProgramCompiler, *, sites: bool, owner: str | None = None):
+        self.program = program
+        self.sites = sites
+        self.owner = owner  # the rule's head relation; None for a query
+        self.scope = Scope("V_")
+        self._temps = itertools.count(1)
+
+    def temp(self) -> str:
+        return f"G{next(self._temps)}"
+
+    def body(self, literals: Sequence[ast.Literal], scope: Scope, bound: set[str]) -> list[str]:
+        """Goals for `literals`; adds the variables they bind to `bound`."""
+        goals: list[str] = []
+        for literal in literals:
+            if isinstance(literal, ast.Atom):
+                goals += self.atom(literal, scope, bound)
+                bound |= {a.name for a in literal.args if isinstance(a, ast.Var)}
+            elif isinstance(literal, ast.Negation):
+                inner = self.atom(literal.atom, scope, bound)
+                goals.append(f"\\+ ( {_conj(inner)} )")
+            else:
+                goals += self.comparison(literal, scope, bound)
+        return goals
+
+    def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
+        before, args, after = [], [], []
+        types = self.program.program.relations[atom.relation].types
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Wildcard):
+                args.append("_")
+            elif isinstance(arg, ast.Var):
+                args.append(scope[arg.name])
+            elif isinstance(arg, ast.Const):
+                args.append(const_text(arg, type_))
+            elif all(v.name in bound for v in ast.term_vars(arg)) and not ast.aggregates_in(arg):
+                more, text = self.value(arg, scope, bound)
+                before += more
+                args.append(text)
+            else:  # an expression over variables this very atom binds: check it afterwards
+                slot = self.temp()
+                args.append(slot)
+                after_bound = bound | {a.name for a in atom.args if isinstance(a, ast.Var)}
+                more, text = self.value(arg, scope, after_bound)
+                after += more + [f"tl_eq({slot}, {text})"]
+        return before + self.read(atom.relation, args) + after
+
+    def read(self, relation: str, args: list[str]) -> list[str]:
+        """Goals reading `relation` as of `AsOf`."""
+        kind = self.program.kinds.get(relation)
+        if kind == "event":
+            args = list(args)
+            col = self.program.program.relations[relation].time_column
+            if args[col] == "_":
+                args[col] = self.temp()
+            elif args[col].startswith("'"):
+                return ["fail"]  # a symbol is never a valid time
+            return [_call("e", relation, args + ["_"]), f"{args[col]} =< AsOf"]
+        if kind == "view":
+            valid_from = self.temp()
+            return [_call("v", relation, args + [valid_from]), f"{valid_from} =< AsOf"]
+        if kind == "tabled":
+            return [_call("t", relation, ["AsOf"] + args)]
+        if kind == "base":
+            return [_call("b", relation, args)]
+        raise CompileError(f"unknown relation {relation}")
+
+    def head(self, atom: ast.Atom, bound: set[str]) -> tuple[list[str], list[str]]:
+        """Goals computing a head's arguments, and their texts; float columns get floats."""
+        types = self.program.program.relations[atom.relation].types
+        goals, args = [], []
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Const):
+                args.append(const_text(arg, type_))
+                continue
+            more, text = self.value(arg, self.scope, bound)
+            goals += more
+            if type_ == "float":
+                floated = self.temp()
+                goals.append(f"tl_float({text}, {floated})")
+                text = floated
+            args.append(text)
+        return goals, args
+
+    def pattern(self, atom: ast.Atom) -> tuple[list[str], list[str], set[str]]:
+        """An atom's arguments as a clause-head pattern, checks for its expression
+        arguments, and the variables it binds."""
+        args, checks = [], []
+        plain = {a.name for a in atom.args if isinstance(a, ast.Var)}
+        types = self.program.program.relations[atom.relation].types
+        for arg, type_ in zip(atom.args, types):
+            if isinstance(arg, ast.Wildcard):
+                args.append("_")
+            elif isinstance(arg, ast.Var):
+                args.append(self.scope[arg.name])
+            elif isinstance(arg, ast.Const):
+                args.append(const_text(arg, type_))
+            else:
+                slot = self.temp()
+                args.append(slot)
+                more, text = self.value(arg, self.scope, plain)
+                checks += more + [f"tl_eq({slot}, {text})"]
+        return args, checks, plain
+
+    def comparison(self, comparison: ast.Comparison, scope: Scope, bound: set[str]) -> list[str]:
+        if comparison.op == "=":
+            for target, other in ((comparison.left, comparison.right),
+                                  (comparison.right, comparison.left)):
+                if isinstance(target, ast.Var) and target.name not in bound:
+                    goals = self.assign(scope[target.name], other, scope, bound)
+                    bound.add(target.name)
+                    return goals
+        left_goals, left = self.value(comparison.left, scope, bound)
+        right_goals, right = self.value(comparison.right, scope, bound)
+        return left_goals + right_goals + [f"{CMP[comparison.op]}({left}, {right})"]
+
+    def assign(self, var: str, term: ast.Term, scope: Scope, bound: set[str]) -> list[str]:
+        if isinstance(term, ast.Aggregate):
+            return self.aggregate(term, var, scope, bound)
+        if isinstance(term, (ast.Var, ast.Const)):
+            return [f"{var} = {self.value(term, scope, bound)[1]}"]
+        goals, expression = self.expression(term, scope, bound)
+        return goals + [f"tl_eval({expression}, {var})"]
+
+    def value(self, term: ast.Term, scope: Scope, bound: set[str]) -> tuple[list[str], str]:
+        """Goals that compute `term`, and the Prolog text of its value."""
+        if isinstance(term, ast.Var):
+            if term.name not in bound:
+                raise CompileError(f"{term.pos}: variable {term.name} has no value here")
+            return [], scope[term.name]
+        if isinstance(term, ast.Const):
+            return [], const_text(term)
+        if isinstance(term, ast.Wildcard):
+            raise CompileError(f"{term.pos}: '_' cannot stand in an expression")
+        result = self.temp()
+        if isinstance(term, ast.Aggregate):
+            return self.aggregate(term, result, scope, bound), result
+        goals, expression = self.expression(term, scope, bound)
+        return goals + [f"tl_eval({expression}, {result})"], result
+
+    def expression(self, term: ast.Term, scope: Scope, bound: set[str]) -> tuple[list[str], str]:
+        """An arithmetic expression text for `is`; `/` and `%` become goals of their own."""
+        if isinstance(term, ast.BinOp):
+            left_goals, left = self.expression(term.left, scope, bound)
+            right_goals, right = self.expression(term.right, scope, bound)
+            goals = left_goals + right_goals
+            if term.op in "/%":
+                result = self.temp()
+                helper = "tl_div" if term.op == "/" else "tl_mod"
+                return goals + [f"{helper}({left}, {right}, {result})"], result
+            return goals, f"({left} {term.op} {right})"
+        if isinstance(term, ast.Negate):
+            goals, operand = self.expression(term.operand, scope, bound)
+            return goals, f"(-{operand})"
+        return self.value(term, scope, bound)
+
+    def aggregate(self, agg: ast.Aggregate, result: str, scope: Scope,
+                  bound: set[str]) -> list[str]:
+        if self.sites:
+            shape = prefix_shape(agg, bound, {n for n, k in self.program.kinds.items()
+                                              if k in ("event", "view")})
+            if shape is not None:
+                site = self.program.site_for(agg, shape)
+                keys = [scope[name] for name in shape.keys]
+                return site_read(_q("pq", str(site.ident)), keys, agg.func, result,
+                                  next(self._temps))
+        if self.owner is not None:
+            keys = [name for name in deep_vars(agg) if name in bound]
+            helper = ClauseCompiler(self.program, sites=self.sites, owner=self.owner)
+            goals = helper.inline_aggregate(agg, "R", helper.scope, set(keys))
+            name = self.program.add_aggregate_table(
+                self.owner, [helper.scope[k] for k in keys], goals)
+            return [f"{name}({', '.join(['AsOf'] + [scope[k] for k in keys] + [result])})"]
+        return self.inline_aggregate(agg, result, scope, bound)
+
+    def inline_aggregate(self, agg: ast.Aggregate, result: str, scope: Scope,
+                         bound: set[str]) -> list[str]:
+        inner = Scope(f"L{next(self._aggregate_scopes)}_",
+                       {name: scope[name] for name in bound})
+        inner_bound = set(bound)
+        goals = self.body(agg.body, inner, inner_bound)
+        if agg.func == "count":
+            return [f"aggregate_all(count, ( {_conj(goals)} ), {result})"]
+        if agg.target is None:
+            raise CompileError(f"{agg.pos}: {agg.func} needs a value to aggregate")
+        more, target = self.value(agg.target, inner, inner_bound)
+        return [f"{AGGREGATORS[agg.func]}({target}, ( {_conj(goals + more)} ), {result})"]
+
+
+def deep_vars(node) -> list[str]:
+    """Every variable name in an AST node, nested aggregates included, in order."""
+    if isinstance(node, ast.Var):
+        return [node.name]
+    if isinstance(node, (tuple, list)):
+        return list(dict.fromkeys(n for item in node for n in deep_vars(item)))
+    if isinstance(node, ast.Aggregate):
+        return deep_vars([node.target, *node.body] if node.target else list(node.body))
+    if isinstance(node, (ast.Atom,)):
+        return deep_vars(list(node.args))
+    if isinstance(node, ast.Negation):
+        return deep_vars(node.atom)
+    if isinstance(node, (ast.Comparison, ast.BinOp)):
+        return deep_vars([node.left, node.right])
+    if isinstance(node, ast.Negate):
+        return deep_vars(node.operand)
+    return []
+
+
+def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
+    """Goals reading a prefix-aggregate index; `n` keeps two reads in one clause apart."""
+    count, total = f"C{n}", f"S{n}"
+    if func == "count":
+        return [f"{pq}({', '.join(keys + ['AsOf', result, '_', '_', '_'])})"]
+    if func == "sum":
+        return [f"{pq}({', '.join(keys + ['AsOf', '_', total, '_', '_'])})",
+                f"tl_sum_value({total}, {result})"]
+    if func in ("min", "max"):
+        extreme = [result, "_"] if func == "min" else ["_", result]
+        return [f"{pq}({', '.join(keys + ['AsOf', count, '_'] + extreme)})", f"{count} > 0"]
+    return [f"{pq}({', '.join(keys + ['AsOf', count, total, '_', '_'])})",
+            f"{count} > 0", f"tl_mean_of({total}, {count}, {result})"]
+
+
+def const_text(const: ast.Const, column_type: str | None = None) -> str:
+    """A constant's text; in a float column a number is stored, and matched, as a float."""
+    if const.type == "symbol":
+        return pl.atom(const.value)
+    return pl.number(float(const.value) if column_type == "float" else const.value)
