@@ -1,18 +1,4 @@
-"""Stage 3, compile: an analysed Program to the text of one SWI-Prolog module.
-
-Every relation becomes a few predicates, named `'<kind>:<relation>'`:
-
-* event relation `r`: dynamic facts `'e:r'(Args…, Seq)`; the valid time is its own column;
-* timed view `v` (see engine/time_index.py): dynamic facts `'v:v'(Args…, ValidFrom)` kept up to
-  date as facts arrive;
-* any other relation `p`: a tabled predicate `'t:p'(AsOf, Args…)` over its rules, plus dynamic
-  facts `'b:p'(Args…)` for facts asserted into it.
-
-`AsOf` is threaded through every tabled predicate, so each as-of time has its own tables and
-every event read is filtered by `Time =< AsOf` (`AsOf` is `inf` for "now"). Aggregates use
-`aggregate_all`/`findall`, never moded tabling (wrong with incremental tabling in SWI 9.0.4);
-negation is `\\+` on tables of a lower stratum, never `tnot`.
-"""
+"""Stage 3, compile: an analysed Program to the text of one SWI-Prolog module."""
 
 from __future__ import annotations
 
@@ -30,6 +16,14 @@ from engine.prolog_text import predicate as _q
 from engine.prolog_text import variables as _vars
 from engine.swipl_clause import ClauseCompiler, CompileError
 from engine.time_index import PrefixShape, timed_views
+
+# Every relation becomes a few predicates named `'<kind>:<relation>'`: an event relation's
+# facts `'e:r'(Args…, Seq)` (its valid time is its own column); a timed view's tuples
+# `'v:v'(Args…, ValidFrom)`, kept up to date as facts arrive; any other relation a tabled
+# `'t:p'(AsOf, Args…)` over its rules plus `'b:p'(Args…)` for asserted facts. `AsOf` is
+# threaded through every table and filters every event read (`inf` is "now"). Aggregates use
+# aggregate_all/findall, never moded tabling (wrong with incremental tabling in 9.0.4);
+# negation is \+ on a lower stratum, never tnot. docs/architecture.md has the whole scheme.
 
 __all__ = ["CompileError", "CompiledProgram", "compile_program", "compile_query"]
 

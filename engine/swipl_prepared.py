@@ -1,10 +1,4 @@
-"""Prepared queries: one analysis and compilation per query shape, its constants filled in.
-
-`net_position("C17", "S3", n)` and `net_position("C4", "S9", n)` have one shape. Analysing a
-query costs ~80 µs (a lark parse and the checks), more than the rest of an as-of point
-query, so the engine analyses the shape once, with each literal replaced by a placeholder
-of the same type, and puts the literals' Prolog text into the compiled goal.
-"""
+"""Prepared queries: one analysis and compilation per query shape, its literals filled in."""
 
 from __future__ import annotations
 
@@ -14,6 +8,11 @@ from collections.abc import Callable
 from engine import prolog_text as pl
 from engine.errors import TempologError
 from engine.parser import unescape
+
+# `net_position("C17", "S3", n)` and `net_position("C4", "S9", n)` have one shape. Analysis
+# costs ~80 µs, more than the rest of an as-of point query, so each shape is analysed once
+# with its literals replaced by placeholders of the same type, and the literals' Prolog text
+# is put into the compiled goal.
 
 # A string literal, or a number not glued to a name (`c17` holds no number).
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"'

@@ -1,15 +1,4 @@
-"""The one OS thread that owns SWI-Prolog; callers on any thread hand it their requests.
-
-pyswip is not thread-safe (one class-level "query open" flag), every OS thread that touches
-Prolog gets an engine of its own that is never freed, and tables are private to a thread
-(SWI-NOTES traps 3 and 4). So one long-lived thread imports pyswip, owns every Prolog call
-and serves a queue; callers block on their own request only.
-
-Requests go through one entry predicate, `tempolog_rt:tl_entry/3`, opened with the flags of
-pyswip's `catcherrors=True` (PL_Q_NODEBUG | PL_Q_CATCH_EXCEPTION). It catches every error
-and answers JSON built in Prolog, which is ~20x cheaper than pyswip's term conversion and
-carries integers beyond 64 bits and Unicode intact (SWI-NOTES trap 8).
-"""
+"""The one OS thread that owns SWI-Prolog; callers on any thread hand it their requests."""
 
 from __future__ import annotations
 
@@ -22,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BackendUnavailable, QueryError, QueryTimeout
+
+# pyswip is not thread-safe, every OS thread touching Prolog gets an engine of its own that
+# is never freed, and tables are private to a thread (SWI-NOTES traps 3, 4). So one thread
+# imports pyswip, owns every Prolog call and serves a queue. Requests go through one entry
+# predicate, tempolog_rt:tl_entry/3, opened with the flags of pyswip's catcherrors=True
+# (PL_Q_NODEBUG | PL_Q_CATCH_EXCEPTION); it catches every error and answers JSON built in
+# Prolog: ~20x cheaper than pyswip's term conversion, and exact for big integers and Unicode
+# (trap 8).
 
 RUNTIME = Path(__file__).with_name("swipl_runtime.pl")
 

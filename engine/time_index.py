@@ -1,19 +1,4 @@
-"""The time index plan: which derived relations and aggregates can be kept ordered by valid time.
-
-An as-of query must not replay history. Two shapes of rule are common in event-sourced
-programs and can be answered from indexes kept up to date as facts arrive:
-
-* a *timed view*: a relation whose every rule reads exactly one fact of an event relation (or
-  of another timed view) and otherwise only compares and computes. Each of its tuples holds
-  from the earliest valid time of a fact that produces it, so "is it true as of T" is one
-  lookup of that time;
-* a *prefix aggregate*: `sum`/`count`/`min`/`max`/`mean` over a body that reads one timed
-  relation, grouped by variables that are all plain arguments of that atom. As of T it equals
-  the running aggregate of the group's facts ordered by time, up to the last one with time <= T:
-  a binary search, not a scan.
-
-Everything else is evaluated the general way. Both paths give the same answers.
-"""
+"""The time index plan: which relations and aggregates can be kept ordered by valid time."""
 
 from __future__ import annotations
 
@@ -22,6 +7,15 @@ from dataclasses import dataclass
 
 from engine import ast
 from engine.program import Program
+
+# An as-of query must not replay history. Two shapes of rule are answered from indexes kept
+# up to date as facts arrive (docs/architecture.md, "The time index"):
+# - a timed view: every rule reads one fact of an event relation (or another timed view) and
+#   otherwise only compares and computes; each tuple holds from the earliest valid time of a
+#   fact producing it, so "true as of T" is one lookup;
+# - a prefix aggregate: an aggregate over one timed relation, grouped by plain arguments of
+#   that atom; as of T it is the group's running aggregate up to the last fact with time <= T,
+#   found by binary search.
 
 
 def timed_views(program: Program) -> tuple[str, ...]:
