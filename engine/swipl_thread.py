@@ -40,14 +40,21 @@ class PrologThread:
     """The process's SWI-Prolog, behind one thread. `PrologThread.shared()` starts it once."""
 
     _shared: PrologThread | None = None
+    _failure: BackendUnavailable | None = None  # SWI-Prolog could not start: do not retry
     _shared_lock = threading.Lock()
 
     @classmethod
     def shared(cls) -> PrologThread:
         """The running thread; raises BackendUnavailable when SWI-Prolog cannot start."""
         with cls._shared_lock:
+            if cls._failure is not None:
+                raise cls._failure
             if cls._shared is None:
-                cls._shared = cls()
+                try:
+                    cls._shared = cls()
+                except BackendUnavailable as error:
+                    cls._failure = error
+                    raise
             return cls._shared
 
     def __init__(self) -> None:
