@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -13,7 +14,7 @@ from engine import prolog_text as pl
 from engine.analysis import analyse_query
 from engine.backend import Engine, Result, Row
 from engine.compile_swipl import CompiledProgram, CompileError, compile_program, compile_query
-from engine.errors import QueryError
+from engine.errors import QueryError, QueryTimeout
 from engine.program import Program, Relation
 from engine.swipl_prepared import Prepared
 from engine.swipl_thread import PrologThread
@@ -105,20 +106,29 @@ class SwiplEngine(Engine):
             raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
         if timeout is not None and not timeout > 0:
             raise QueryError(f"timeout must be positive, not {timeout!r}")
-        columns, goal, row = self._query_cache(text)
-        goal_text = (f"tl_query({self.module}, {'none' if timeout is None else float(timeout)}, "
-                     f"{'none' if limit is None else limit}, "
-                     f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal}))")
-        evict = self._note_as_of(as_of)
-
-        def ask(call) -> list:
-            rows = call(goal_text, "")
-            for time in evict:
-                call(f"tl_drop_as_of({self.module}, {pl.number(time)})", "")
-            return rows
-
         with self._lock:
             self._check_open()
+        columns, goal, row = self._query_cache(text)
+        rest = (f"{'none' if limit is None else limit}, "
+                f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal}))")
+        evict = self._note_as_of(as_of)
+        submitted = time.monotonic()
+
+        def ask(call) -> list:
+            # The time limit counts from the call: time spent waiting behind other callers'
+            # requests for the one Prolog thread is part of it.
+            limit_text = "none"
+            if timeout is not None:
+                left = timeout - (time.monotonic() - submitted)
+                if left <= 0:
+                    raise QueryTimeout(f"the query waited past its time limit of {timeout:g}s "
+                                       "for the engine")
+                limit_text = pl.number(float(left))
+            rows = call(f"tl_query({self.module}, {limit_text}, {rest}", "")
+            for old in evict:
+                call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
+            return rows
+
         rows = self._prolog.run(ask)
         return Result(columns, tuple(sorted((tuple(r) for r in rows), key=_row_key)))
 

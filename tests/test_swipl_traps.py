@@ -12,7 +12,7 @@ import pytest
 
 from engine.analysis import program_from_source
 from engine.compile_swipl import CompileError, compile_program, iter_dynamic
-from engine.errors import QueryError, TempologError
+from engine.errors import QueryError, QueryTimeout, TempologError
 
 swipl_backend = pytest.importorskip("engine.swipl_backend")
 SwiplEngine = swipl_backend.SwiplEngine
@@ -45,7 +45,7 @@ def prolog(goal: str) -> dict:
 def test_an_error_inside_prolog_becomes_a_tempolog_error_in_a_process_without_stdin():
     script = textwrap.dedent("""
         from engine.swipl_thread import PrologThread
-        from engine.errors import QueryError, TempologError
+        from engine.errors import QueryError, QueryTimeout, TempologError
         prolog = PrologThread.shared()
         for goal in ("tl_call_json(no_such_predicate(1))", "tl_call_json(atom_length(1, a))",
                      "tl_call_json(X is foo + 1)", "not a term ((("):
@@ -226,3 +226,28 @@ def test_explicit_invalidation_mode_compiles_without_incremental():
     compiled = compile_program(program_from_source(PROGRAM), "m")
     assert " as incremental" not in compiled.text
     assert compiled.invalidates["filled"] == ("filled_total", "open_order")
+
+
+def test_the_time_limit_counts_the_wait_for_the_prolog_thread():
+    engine = SwiplEngine(program_from_source(".decl edge(a: number, b: number)\n"
+                                             "linked(x, z) :- edge(x, y), edge(y, z).\n"))
+    engine.assert_facts("edge", [(i, i + 1) for i in range(300)])
+    runaway = "edge(a, _), edge(b, _), edge(c, _), s = a + b + c, s > 10000"
+    outcome = {}
+
+    def long_query():
+        try:
+            engine.query(runaway, timeout=1.0)
+        except QueryTimeout as error:
+            outcome["long"] = error.code
+
+    worker = threading.Thread(target=long_query)
+    worker.start()
+    threading.Event().wait(0.1)  # the long query holds the Prolog thread for a second
+    with pytest.raises(QueryTimeout) as error:
+        engine.query("linked(0, z)", timeout=0.3)
+    assert "waited" in str(error.value)
+    worker.join()
+    assert outcome["long"] == "query-timeout"
+    assert engine.query("linked(0, z)", timeout=0.3).rows == ((2,),)
+    engine.close()
