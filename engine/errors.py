@@ -86,6 +86,12 @@ class RuleAnalysisError(DiagnosticError):
     """A rule program that parses but is not a valid program (unsafe, unstratified …)."""
 
 
+class CompileError(TempologError):
+    """A construct a backend's compiler cannot translate (analysis should have rejected it)."""
+
+    code = "compile"
+
+
 class QueryError(TempologError):
     """A query that cannot be answered: bad text, unknown relation, backend failure."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine import ast
 from engine import prolog_text as pl
-from engine.errors import TempologError
+from engine.errors import CompileError
 from engine.prolog_text import call as _call
 from engine.prolog_text import conj as _conj
 from engine.prolog_text import predicate as _q
@@ -19,12 +19,6 @@ if TYPE_CHECKING:
 
 CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
 AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}
-
-
-class CompileError(TempologError):
-    """A construct the SWI-Prolog compiler cannot translate (the analyser should reject it)."""
-
-    code = "compile"
 
 
 class Scope:

@@ -9,16 +9,10 @@ import pytest
 from cases_io import CASES, evaluation_cases, load_case, relation_query
 
 NAMES = evaluation_cases()
-# Cases a backend is known to get wrong, and why; strict, so a fix shows up as a failure
-# here until its line is removed.
-KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_backend_answers_golden_case(name, engine_factory, request):
-    reason = KNOWN_WRONG.get((engine_factory.backend, name))
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+def test_backend_answers_golden_case(name, engine_factory):
     case = load_case(name)
     engine = engine_factory(case.program)
     seqs = itertools.count(1)  # event rows get seq in file order

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import naive
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import ast
+from engine import (
+    ast,
+    swipl_backend,  # noqa: E402
+)
 from engine.analysis import analyse_query, program_from_source
+from engine.swipl_thread import PrologThread  # noqa: E402
 from engine.time_index import prefix_shape, timed_views
 
-swipl_backend = pytest.importorskip("engine.swipl_backend")
-try:
-    from engine.swipl_thread import PrologThread
-
-    PrologThread.shared()
-except Exception as error:  # noqa: BLE001 - no SWI-Prolog here
-    pytest.skip(f"SWI-Prolog unavailable: {error}", allow_module_level=True)
+PrologThread.shared()  # fails loudly if SWI-Prolog is missing
 SwiplEngine = swipl_backend.SwiplEngine
 
 PROGRAM = """

@@ -10,18 +10,15 @@ import threading
 
 import pytest
 
+from engine import swipl_backend  # noqa: E402
 from engine.analysis import program_from_source
 from engine.compile_swipl import CompileError, compile_program, iter_dynamic
 from engine.errors import QueryError, QueryTimeout, TempologError
 
-swipl_backend = pytest.importorskip("engine.swipl_backend")
 SwiplEngine = swipl_backend.SwiplEngine
-try:
-    from engine.swipl_thread import PrologThread
+from engine.swipl_thread import PrologThread  # noqa: E402
 
-    PROLOG = PrologThread.shared()
-except Exception as error:  # noqa: BLE001 - no SWI-Prolog here: nothing of this file applies
-    pytest.skip(f"SWI-Prolog unavailable: {error}", allow_module_level=True)
+PROLOG = PrologThread.shared()  # fails loudly if SWI-Prolog is missing
 
 PROGRAM = """
 .event placed(order: symbol, client: symbol, qty: number, t: time)
