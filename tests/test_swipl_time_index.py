@@ -6,16 +6,13 @@ import naive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import (
-    ast,
-    swipl_backend,  # noqa: E402
-)
+from engine import ast, swipl_backend
 from engine.analysis import analyse_query, program_from_source
-from engine.swipl_thread import PrologThread  # noqa: E402
+from engine.swipl_backend import SwiplEngine
+from engine.swipl_thread import PrologThread
 from engine.time_index import prefix_shape, timed_views
 
 PrologThread.shared()  # fails loudly if SWI-Prolog is missing
-SwiplEngine = swipl_backend.SwiplEngine
 
 PROGRAM = """
 .event fill(order: symbol, client: symbol, sym: symbol, side: symbol, qty: number, t: time)

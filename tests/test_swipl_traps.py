@@ -10,13 +10,12 @@ import threading
 
 import pytest
 
-from engine import swipl_backend  # noqa: E402
+from engine import swipl_backend
 from engine.analysis import program_from_source
 from engine.compile_swipl import CompileError, compile_program, iter_dynamic
 from engine.errors import QueryError, QueryTimeout, TempologError
-
-SwiplEngine = swipl_backend.SwiplEngine
-from engine.swipl_thread import PrologThread  # noqa: E402
+from engine.swipl_backend import SwiplEngine
+from engine.swipl_thread import PrologThread
 
 PROLOG = PrologThread.shared()  # fails loudly if SWI-Prolog is missing
 
