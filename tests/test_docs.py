@@ -41,3 +41,12 @@ def _valid_examples():
 @pytest.mark.parametrize("text", list(_valid_examples()))
 def test_language_and_readme_examples_are_valid_programs(text):
     program_from_source(text, "example.dl")
+
+
+def test_readme_python_examples_run(monkeypatch):
+    monkeypatch.chdir(DOCS.parent)  # the examples name files relative to the repository
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS.parent / "README.md").read_text(),
+                        re.DOTALL)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
