@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from engine.errors import QueryError
 from engine.program import Program, Relation
 
 Value = str | int | float
@@ -53,6 +54,21 @@ class Engine(ABC):
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
         """Add rows to an input relation; returns how many were new."""
+
+    def assert_many(self, batch: Mapping[str, tuple[Iterable[Row], Iterable[int] | None]]) -> int:
+        """Add rows (with optional seqs) to several input relations; returns how many were new."""
+        # Both backends override this to write all or nothing. This default checks only
+        # relation names and seq counts before writing: a bad value in a later relation's
+        # rows is rejected by assert_facts after the earlier relations were written.
+        checked = []
+        for relation, (rows, seqs) in batch.items():
+            if relation not in self.program.relations:
+                raise QueryError(f"unknown relation {relation!r}")
+            rows, seqs = list(rows), None if seqs is None else list(seqs)
+            if seqs is not None and len(seqs) != len(rows):
+                raise QueryError(f"{len(rows)} rows of {relation} but {len(seqs)} seqs")
+            checked.append((relation, rows, seqs))
+        return sum(self.assert_facts(relation, rows, seqs=seqs) for relation, rows, seqs in checked)
 
     @abstractmethod
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pyDatalog import pyEngine
 
@@ -50,25 +50,33 @@ class PyDatalogEngine(Engine):
 
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
-        signature = self._relation(relation)
-        checked = [_checked_row(signature, row) for row in rows]
-        numbers: list[int | None] = [None] * len(checked)
-        if seqs is not None:
-            numbers = list(seqs)
-            if len(numbers) != len(checked):
-                raise QueryError(f"{len(checked)} rows of {relation} but {len(numbers)} seqs")
+        return self.assert_many({relation: (rows, seqs)})
+
+    def assert_many(self, batch: Mapping[str, tuple[Iterable[Row], Iterable[int] | None]]) -> int:
+        """Add several relations' rows all or nothing; returns how many were new."""
+        checked = []  # every relation's rows are checked before any is written
+        for relation, (rows, seqs) in batch.items():
+            signature = self._relation(relation)
+            good = [_checked_row(signature, row) for row in rows]
+            numbers: list[int | None] = [None] * len(good)
+            if seqs is not None:
+                numbers = list(seqs)
+                if len(numbers) != len(good):
+                    raise QueryError(f"{len(good)} rows of {relation} but {len(numbers)} seqs")
+            checked.append((signature, good, numbers))
         with self._lock:
             self._check_open()
-            table = self._rows.setdefault(relation, {})
             new = 0
-            for row, seq in zip(checked, numbers):
-                if row in table:
-                    continue
-                table[row] = seq
-                new += 1
-                if signature.is_event:
-                    time = row[signature.time_column]
-                    self._latest_time = max(time, self._latest_time or time)
+            for signature, good, numbers in checked:
+                table = self._rows.setdefault(signature.name, {})
+                for row, seq in zip(good, numbers):
+                    if row in table:
+                        continue
+                    table[row] = seq
+                    new += 1
+                    if signature.is_event:
+                        time = row[signature.time_column]
+                        self._latest_time = max(time, self._latest_time or time)
             if new:
                 self._version += 1
                 self._snapshots.clear()
