@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from engine import prolog_text as pl
@@ -65,33 +65,56 @@ class SwiplEngine(Engine):
 
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
-        signature = self._relation(relation)
-        rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+        return self.assert_many({relation: (rows, seqs)})
+
+    def assert_many(self, batch: Mapping[str, tuple[Iterable[Row], Iterable[int] | None]]) -> int:
+        """Add several relations' rows all or nothing, in one hand-off to the Prolog thread."""
+        given = []
+        for relation, (rows, seqs) in batch.items():
+            signature = self._relation(relation)
+            rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+            if seqs is not None:
+                seqs = list(seqs)
+                if len(seqs) != len(rows):
+                    raise QueryError(f"{len(rows)} rows of {relation} but {len(seqs)} seqs")
+            if rows:
+                given.append((signature, rows, seqs))
         with self._lock:
             self._check_open()
-            if seqs is None:
-                numbers = range(self._next_seq, self._next_seq + len(rows))
-            else:
-                numbers = list(seqs)
-                if len(numbers) != len(rows):
-                    raise QueryError(f"{len(rows)} rows of {relation} but {len(numbers)} seqs")
-            if numbers:
+            numbered = []
+            for signature, rows, seqs in given:
+                numbers = range(self._next_seq, self._next_seq + len(rows)) if seqs is None \
+                    else seqs
                 self._next_seq = max(self._next_seq, max(numbers) + 1)
-        encode = _encoder(signature)
-        try:  # every row is checked and encoded before anything is written
-            if signature.is_event:  # in time order, prefix aggregates append, not rebuild
-                rows, numbers = _time_ordered(rows, numbers, signature.time_column)
-            batches = [encode(rows[i:i + BATCH], numbers[i:i + BATCH])
-                       for i in range(0, len(rows), BATCH)]
-        except (TypeError, ValueError, IndexError, UnicodeError) as error:
-            raise QueryError(f"bad rows for {relation}: {error}") from None
-        if not batches:
+                numbered.append((signature, rows, numbers))
+        chunks = []  # (facts, "'batch:r'-[f(…), …]"): every row is encoded before any write
+        for signature, rows, numbers in numbered:
+            encode = _encoder(signature)
+            try:
+                if signature.is_event:  # in time order, prefix aggregates append, not rebuild
+                    rows, numbers = _time_ordered(rows, numbers, signature.time_column)
+                prefix = pl.predicate("batch", signature.name) + "-"
+                chunks += [(len(rows[i:i + BATCH]),
+                            prefix + encode(rows[i:i + BATCH], numbers[i:i + BATCH]))
+                           for i in range(0, len(rows), BATCH)]
+            except (TypeError, ValueError, IndexError, UnicodeError) as error:
+                raise QueryError(f"bad rows for {signature.name}: {error}") from None
+        if not chunks:
             return 0
-        batch = f"tl_batch({self.module}, {pl.predicate('batch', relation)}"
-        goals = [f"{batch}, [])"] * (len(batches) - 1) + [f"{batch}, [{pl.atom(relation)}])"]
+        requests, size = [[]], 0  # chunks packed into requests of at most BATCH facts
+        for facts, text in chunks:
+            if size + facts > BATCH and requests[-1]:
+                requests.append([])
+                size = 0
+            requests[-1].append(text)
+            size += facts
+        # The last request rebuilds prefix aggregates and invalidates tables, once for all.
+        written = ", ".join(pl.atom(signature.name) for signature, _, _ in numbered)
+        finish = ["[]"] * (len(requests) - 1) + [f"[{written}]"]
 
         def load(call) -> int:
-            return sum(call(goal, text)["new"] for goal, text in zip(goals, batches))
+            return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
+                       for done, texts in zip(finish, requests))
 
         return self._prolog.run(load)
 

@@ -186,13 +186,13 @@ user:message_hook(Term, Kind, _Lines) :-
     nb_current(tl_loading, true),
     assertz(tl_load_message(Kind, Term)).
 
-%   tl_batch(+Module, +BatchPredicate, +Finish, +FactsText, -Json): assert a list of facts
-%   f(A1, …, An, Seq); answers {"new": N}. Finish is [] or, on a call's last batch, [Relation]:
-%   then rebuild the prefix aggregates that saw facts out of time order and (explicit
-%   invalidation) abolish the tables the new facts can change.
-tl_batch(Module, Batch, Finish, FactsText, Json) :-
-    term_string(Facts, FactsText),
-    call(Module:Batch, Facts, 0, New),
+%   tl_batch(+Module, +Finish, +BatchesText, -Json): assert lists of facts f(A1, …, An, Seq),
+%   given as BatchPredicate-Facts pairs; answers {"new": N}. Finish is [] or, on a call's last
+%   request, the relations it wrote: then rebuild the prefix aggregates that saw facts out
+%   of time order and (explicit invalidation) abolish the tables the new facts can change.
+tl_batch(Module, Finish, BatchesText, Json) :-
+    term_string(Batches, BatchesText),
+    foldl(tl_batch_(Module), Batches, 0, New),
     (   Finish == []
     ->  true
     ;   call(Module:tl_rebuild),
@@ -200,6 +200,9 @@ tl_batch(Module, Batch, Finish, FactsText, Json) :-
                ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) ))
     ),
     tl_json(json([new=New]), Json).
+
+tl_batch_(Module, Batch-Facts, New0, New) :-
+    call(Module:Batch, Facts, New0, New).
 
 %   tl_query(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
 %   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
