@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.errors import TempologError
 from sim.events import Event
-from sim.facts import FactBatch, assert_taken
+from sim.facts import FactBatch
 from sim.store import EventStore
 from sim.writer import recv_frame, send_frame
 
@@ -123,8 +123,8 @@ class _WriterProcess:
 
 
 class EngineSink:
-    """Streams each tick's events into an engine as facts: one assert per relation per
-    `every` ticks (1: tick by tick), each fact with its event's seq.
+    """Streams each tick's events into an engine as facts: one assert_many of every
+    relation's facts per `every` ticks (1: tick by tick), each fact with its event's seq.
 
     With `background`, a feeder thread makes the assertions, in order, while the simulation
     goes on: the engine's own work then overlaps the simulator's Python. A failed
@@ -164,7 +164,7 @@ class EngineSink:
     def _flush(self) -> None:
         self._raise_pending()
         if self._queue is None:
-            self.facts += self.batch.flush()
+            self.facts += self._assert(self.batch.take())
         elif self.batch.size:
             self._queue.put(self.batch.take())
 
@@ -172,9 +172,16 @@ class EngineSink:
         while (taken := self._queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.facts += assert_taken(self.engine, taken)
+                    self.facts += self._assert(taken)
                 except BaseException as error:  # raised in the simulating thread
                     self.error = error
+
+    def _assert(self, taken: list[tuple[str, list[tuple], list[int]]]) -> int:
+        # One call for all relations: per call, the engine's hand-off to the Prolog thread
+        # costs more than a tick's few facts do.
+        if not taken:
+            return 0
+        return self.engine.assert_many({relation: (rows, seqs) for relation, rows, seqs in taken})
 
     def _raise_pending(self) -> None:
         if self.error is not None:

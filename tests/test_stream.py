@@ -58,6 +58,10 @@ class _Recorder:
         self.asserted.append((relation, list(rows), list(seqs)))
         return len(rows)
 
+    def assert_many(self, batch):
+        return sum(self.assert_facts(relation, rows, seqs=seqs)
+                   for relation, (rows, seqs) in batch.items())
+
 
 def test_only_the_event_relations_a_program_declares_are_asserted():
     engine = _Recorder(".event price_updated(symbol: symbol, price: number, t: time)\n"
