@@ -28,6 +28,17 @@ class Result:
         return len(self.rows)
 
 
+def check_query_options(as_of, limit, timeout) -> None:
+    """Reject bad `query` options alike on every backend, before any work is done."""
+    if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
+        raise QueryError(f"as_of must be an integer time, not {as_of!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 0):
+        raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
+    if timeout is not None and not timeout > 0:
+        raise QueryError(f"timeout must be positive, not {timeout!r}")
+
+
 class Engine(ABC):
     """Facts in, answers out. Safe to call from many threads.
 

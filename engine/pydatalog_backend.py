@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pyDatalog import pyEngine
 
 from engine.analysis import analyse_query
-from engine.backend import Engine, Result, Row
+from engine.backend import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout
 from engine.program import Program, Relation
 from engine.pydatalog_builtins import Cancelled, watch
@@ -93,13 +93,7 @@ class PyDatalogEngine(Engine):
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
               timeout: float | None = 5.0) -> Result:
         self._check_open()
-        if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
-            raise QueryError(f"as_of must be an integer time, not {as_of!r}")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
-        if timeout is not None and not timeout > 0:
-            raise QueryError(f"timeout must be positive, not {timeout!r}")
+        check_query_options(as_of, limit, timeout)
         compiled = compile_query(self.program, analyse_query(self.program, text))
         wanted = self._compiled.needs(compiled.reads)
         with self._lock:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from engine import prolog_text as pl
 from engine.analysis import analyse_query
-from engine.backend import Engine, Result, Row
+from engine.backend import Engine, Result, Row, check_query_options
 from engine.compile_swipl import CompiledProgram, CompileError, compile_program, compile_query
 from engine.errors import QueryError, QueryTimeout
 from engine.program import Program, Relation
@@ -122,13 +122,7 @@ class SwiplEngine(Engine):
 
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
               timeout: float | None = 5.0) -> Result:
-        if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
-            raise QueryError(f"as_of must be an integer time, not {as_of!r}")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
-        if timeout is not None and not timeout > 0:
-            raise QueryError(f"timeout must be positive, not {timeout!r}")
+        check_query_options(as_of, limit, timeout)
         with self._lock:
             self._check_open()
         columns, goal, row = self._query_cache(text)
