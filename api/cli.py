@@ -77,7 +77,7 @@ def main() -> None:
     try:
         app()
     except TempologError as error:  # a user's mistake that a command did not catch itself
-        fail(f"error[{error.code}]: {error}")
+        fail(error.user_message())
     except KeyboardInterrupt:
         fail("interrupted", 130)
 

@@ -60,6 +60,10 @@ class TempologError(Exception):
         if code is not None:
             self.code = code
 
+    def user_message(self) -> str:
+        """The error as a command line shows it to a user."""
+        return f"error[{self.code}]: {self}"
+
 
 class DiagnosticError(TempologError):
     """An error about user-written text, carrying every diagnostic found, in order."""
@@ -68,6 +72,9 @@ class DiagnosticError(TempologError):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         first = self.diagnostics[0]
         super().__init__(self.format(), code=first.code)
+
+    def user_message(self) -> str:
+        return self.format()  # every diagnostic already names its code and position
 
     def format(self) -> str:
         count = len(self.diagnostics)

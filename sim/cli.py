@@ -39,7 +39,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except TempologError as error:
-        _fail(f"error[{error.code}]: {error}")
+        _fail(error.user_message())
     except FileNotFoundError as error:
         _fail(f"error: {error}")
     except (sqlite3.Error, OSError) as error:

@@ -130,3 +130,14 @@ def test_sim_streams_into_an_engine_and_answers(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "streamed into" in result.stdout
     assert "wash_trade(tr, c, s, q, p, t):" in result.stdout
+
+
+def test_a_rule_file_with_mistakes_is_reported_before_simulating(tmp_path):
+    rules = tmp_path / "bad.dl"
+    rules.write_text(".decl edge(x: number, y: nmber)\n")
+    result = runner.invoke(app, ["sim", "--ticks", "5", "--db", str(tmp_path / "e.db"),
+                                 "--engine", str(rules), "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{rules}:1:23: error[unknown-type]: unknown type 'nmber'")
+    assert "did you mean 'number'?" in result.stderr
+    assert "events in" not in result.stdout  # nothing was simulated
