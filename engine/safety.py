@@ -109,13 +109,16 @@ def _normalise(body: tuple[ast.Literal, ...], fresh: _Fresh) -> list[ast.Literal
     return out
 
 
-def _simple_args(atom: ast.Atom, fresh: _Fresh) -> tuple[ast.Atom, list[ast.Comparison]]:
+def _simple_args(atom: ast.Atom, fresh: _Fresh, stem: str = "arg"
+                 ) -> tuple[ast.Atom, list[ast.Comparison]]:
+    """The atom with each expression argument replaced by a fresh variable, and the `=`s
+    that give those variables their values."""
     args, checks = [], []
     for arg in atom.args:
         if isinstance(arg, SIMPLE_ARGS):
             args.append(arg)
         else:
-            var = fresh.var("arg", arg.pos)
+            var = fresh.var(stem, arg.pos)
             args.append(var)
             checks.append(ast.Comparison("=", var, arg, arg.pos))
     return ast.Atom(atom.relation, tuple(args), atom.pos), checks
@@ -262,16 +265,8 @@ def plan_rule(rule: ast.Rule) -> tuple[ast.Rule, list[Unsafe]]:
     """The rule normalised and in evaluation order, and every unsafe variable of it."""
     fresh = _Fresh(all_var_names(rule))
     body = _normalise(rule.body, fresh)
-    head_args, head_assigns = [], []
-    for arg in rule.head.args:
-        if isinstance(arg, SIMPLE_ARGS):
-            head_args.append(arg)
-        else:
-            var = fresh.var("head", arg.pos)
-            head_args.append(var)
-            head_assigns.append(ast.Comparison("=", var, arg, arg.pos))
+    head, head_assigns = _simple_args(rule.head, fresh, "head")
     body += head_assigns
-    head = ast.Atom(rule.head.relation, tuple(head_args), rule.head.pos)
     outer_of: dict[int, set[str]] = {}
     _outer_variables(body, all_var_names(head), outer_of)
     unsafe: list[Unsafe] = []
