@@ -228,10 +228,6 @@ def _diagnose(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
             message, hint = "unterminated string", 'close the string with " on the same line'
         elif text.startswith("/*", error.pos_in_stream):
             message, hint = "unterminated comment", "close the comment with */"
-        elif char == ".":
-            word = re.match(r"\.\w*", text[error.pos_in_stream:]).group(0)
-            message = f"unknown directive {word!r}"
-            hint = "directives are .decl .event .never .include .input .output"
         else:
             message, hint = f"unexpected character {char!r}", "remove it"
         return _diagnostic(text, path, line, column, message, hint)
