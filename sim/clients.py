@@ -9,7 +9,7 @@ from sim.money import div_round
 from sim.orders import BUY, SELL, OrderRequest
 from sim.scheduler import Priority
 
-RECENT = 20  # clients cancel and modify among their most recent working orders
+RECENT = 20  # clients cancel among their most recent working orders
 BAD_FIELDS = ("client", "symbol", "side", "qty", "price")
 
 
@@ -42,7 +42,8 @@ class Clients:
                 if order is not None:
                     post(t, Priority.ORDER, gateway.on_cancel, client.id, order.id)
             if random() < client.modify_rate:
-                order = self.pick_working(client.id)
+                order = (self.pick_working(client.id, client.modify_oldest, oldest=True)
+                         if client.modify_oldest else self.pick_working(client.id))
                 if order is not None:
                     qty, price = self.change(order)
                     post(t, Priority.ORDER, gateway.on_modify, client.id, order.id, qty, price,
@@ -74,12 +75,14 @@ class Clients:
         bad = {"client": "client-0", "symbol": "NFLX", "side": "hold", "qty": 0, "price": 0}
         return request._replace(**{field: bad[field]})
 
-    def pick_working(self, client: str):
+    def pick_working(self, client: str, among: int = RECENT, oldest: bool = False):
+        """One of the client's `among` most recent (or oldest) working orders, or None."""
         working = self.matching.working[client]
         if not working:
             return None
-        index = int(self.rng.random() * min(RECENT, len(working)))
-        return next(islice(reversed(working.values()), index, None))
+        index = int(self.rng.random() * min(among, len(working)))
+        orders = iter(working.values()) if oldest else reversed(working.values())
+        return next(islice(orders, index, None))
 
     def change(self, order) -> tuple[int, int]:
         """A new price a few cents away, and half the time a smaller quantity."""

@@ -34,6 +34,7 @@ class ClientConfig:
     weight: int = 25  # share of the order flow, relative to the other clients
     cancel_rate: float = 0.05
     modify_rate: float = 0.05
+    modify_oldest: int = 0  # if > 0, modify among this many oldest working orders, not recent
     overrides: tuple[str, ...] = ()  # checks whose breaches a standing override waives
 
     @property
@@ -49,8 +50,10 @@ DEFAULT_CLIENTS = (
     _client("client-1", 100_000, 10_000, 100, weight=15, overrides=("loss",)),
     _client("client-2", 500_000, 50_000, 200, weight=34, cancel_rate=0.04, modify_rate=0.03,
             overrides=("concentration",)),
-    # The two clients the audit rules should notice: one cancels, one modifies, a lot.
-    _client("client-3", 50_000, 5_000, 50, weight=8, cancel_rate=0.6, modify_rate=0.1),
+    # The clients the audit rules should notice: client-3 cancels a lot and keeps reworking
+    # its oldest orders (some are modified many times); client-4 modifies a lot.
+    _client("client-3", 50_000, 5_000, 50, weight=8, cancel_rate=0.6, modify_rate=0.5,
+            modify_oldest=3),
     _client("client-4", 1_000_000, 100_000, 500, weight=43, cancel_rate=0.1, modify_rate=0.5,
             overrides=("velocity",)),
 )
@@ -136,6 +139,8 @@ def _problems(c: SimConfig):
     for client in c.clients:
         if client.weight < 0 or client.velocity_limit < 0 or client.risk_limit < 0:
             yield f"{client.id}: weight and limits must not be negative"
+        if client.modify_oldest < 0:
+            yield f"{client.id}: modify_oldest must not be negative"
         for rate in ("cancel_rate", "modify_rate"):
             if not 0 <= getattr(client, rate) <= 1:
                 yield f"{client.id}: {rate} must be between 0 and 1"

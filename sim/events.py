@@ -94,6 +94,12 @@ _POSITION = ("client:id", "symbol:symbol", "trade:id", "n:count", "qty:signed", 
              "avg_price:price", "realized:money", "cash:money")
 
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
+    # Accounts: one stream per client, opened at t=0 with what the risk manager checks.
+    _type("AccountOpened", "account_opened", "account-{client}",
+          "a client's account: opening cash balance and the limits its orders are checked "
+          "against (risk limit per symbol, orders per velocity window, daily realized loss)",
+          "client:id", "balance:money", "risk_limit:money", "velocity_limit:count",
+          "velocity_window:count", "loss_limit:money"),
     # Orders: one stream per order.
     _type("OrderSubmitted", "order_submitted", "order-{order}",
           "a client's order as the gateway received it; expires is its last live tick",

@@ -86,6 +86,8 @@ class Simulation:
         """Run one tick; returns its events in seq order."""
         t, bus = self.tick, self.bus
         self.log.start_tick(t)
+        if t == 0:
+            self.open_accounts()
         bus.post(t, Priority.CLOCK, self.market.on_clock, t)
         bus.post(t, Priority.CLOCK, self.matching.on_clock, t)
         self.clients.on_tick(t)
@@ -93,6 +95,17 @@ class Simulation:
         bus.run_until(t)
         self.tick += 1
         return self.log.drain()
+
+    def open_accounts(self) -> None:
+        """Each client's AccountOpened, first of all: the log, not the config, then tells
+        the rules each client's balance and limits."""
+        config = self.config
+        for client in config.clients:
+            self.log.emit("AccountOpened", "account-" + client.id, {
+                "client": client.id, "balance": client.balance,
+                "risk_limit": client.risk_limit, "velocity_limit": client.velocity_limit,
+                "velocity_window": config.velocity_window,
+                "loss_limit": client.daily_loss_limit})
 
     def ticks(self) -> Iterator[tuple[int, list[Event]]]:
         while self.tick < self.config.ticks:

@@ -283,3 +283,23 @@ def test_the_docs_toml_example_loads_and_runs(tmp_path):
 def test_the_docs_list_every_event_type_with_its_relation():
     for event_type in EVENT_TYPES.values():
         assert f"| {event_type.name} | `{event_type.relation}(" in DOC, event_type.name
+
+
+def test_each_client_account_opens_first_with_its_balance_and_limits():
+    config = SimConfig(ticks=1)
+    opened = simulate(config)[:len(config.clients)]
+    assert [(e.type, e.time) for e in opened] == [("AccountOpened", 0)] * len(config.clients)
+    assert [e.payload for e in opened] == [
+        {"client": c.id, "balance": c.balance, "risk_limit": c.risk_limit,
+         "velocity_limit": c.velocity_limit, "velocity_window": config.velocity_window,
+         "loss_limit": c.daily_loss_limit} for c in config.clients]
+    assert opened[2].payload["balance"] == 5_000_000  # client-3's 50,000.00 in cents
+
+
+def test_a_client_reworking_its_oldest_orders_modifies_some_more_than_five_times():
+    events = simulate(SimConfig(ticks=1_000))
+    modifications = Counter(e.payload["order"] for e in events if e.type == "OrderModified")
+    client = {e.payload["order"]: e.payload["client"] for e in events
+              if e.type == "OrderSubmitted"}
+    heavy = {client[order] for order, n in modifications.items() if n > 5}
+    assert heavy == {"client-3"}
