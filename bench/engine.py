@@ -93,7 +93,7 @@ def generate(n_facts: int, seed: int = 1, start: int = 0, tick0: int = 0):
 
 def worker(backend: str, n_facts: int, mode: str, as_of_queries: int) -> dict:
     from engine.analysis import program_from_source
-    from engine.engines import backend_class
+    from engine.backends.factory import backend_class
 
     program = program_from_source(PROGRAM)
     options = {}
@@ -153,8 +153,8 @@ def as_of_pair(sizes: list[int], mode: str, n_queries: int) -> dict:
     the machine's noise (other processes, idle-CPU wake-ups) falls on every size alike.
     Also the time inside Prolog per query (a loop run in Prolog): the index's own cost."""
     from engine.analysis import program_from_source
-    from engine.swipl_backend import SwiplEngine
-    from engine.swipl_thread import PrologThread
+    from engine.backends.swipl.backend import SwiplEngine
+    from engine.backends.swipl.thread import PrologThread
 
     program = program_from_source(PROGRAM)
     engines = []

@@ -8,7 +8,7 @@ import statistics
 import time
 
 from engine.analysis import analyse
-from engine.parser import parse
+from engine.lang.parser import parse
 
 
 def generate(rules: int) -> str:

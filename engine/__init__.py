@@ -1,8 +1,9 @@
 """tempolog's engine: parse -> analyse -> compile -> backend, behind one Python API."""
 
-from engine.analysis import Query, analyse, analyse_query, load_program, program_from_source
-from engine.backend import Engine, Result
-from engine.engines import BACKENDS, engine_from_files, open_engine
+from engine.analysis.check import Query, analyse, analyse_query, load_program, program_from_source
+from engine.analysis.program import Program, Relation
+from engine.backends.factory import BACKENDS, engine_from_files, open_engine
+from engine.engine import Engine, Result
 from engine.errors import (
     BackendUnavailable,
     ConcurrencyConflict,
@@ -17,8 +18,7 @@ from engine.errors import (
     TempologError,
 )
 from engine.evaluate import evaluate
-from engine.parser import parse
-from engine.program import Program, Relation
+from engine.lang.parser import parse
 
 __all__ = [
     "BACKENDS", "BackendUnavailable", "ConcurrencyConflict", "Diagnostic", "DiagnosticError",

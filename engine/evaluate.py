@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from engine.analysis import program_from_source
-from engine.backend import Value
-from engine.engines import open_engine
+from engine.analysis.check import program_from_source
+from engine.backends.factory import open_engine
+from engine.engine import Value
 
 
 def evaluate(source: str, facts: Mapping[str, Iterable[tuple]] | None = None, *,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.analysis import load_program
-from engine.program import Program, Relation
+from engine.analysis.program import Program, Relation
 
 CASES = Path(__file__).parent / "cases"
 

@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers (naive, cases_io)
 
 from engine.analysis import program_from_source  # noqa: E402
-from engine.engines import BACKENDS, backend_class  # noqa: E402
-from engine.program import Program  # noqa: E402
+from engine.analysis.program import Program  # noqa: E402
+from engine.backends.factory import BACKENDS, backend_class  # noqa: E402
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,9 +15,9 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 
-from engine import ast
 from engine.analysis import analyse_query
-from engine.program import Program
+from engine.analysis.program import Program
+from engine.lang import ast
 
 Row = tuple
 Env = dict[str, object]

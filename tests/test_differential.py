@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.analysis import program_from_source
-from engine.engines import BACKENDS, backend_class
+from engine.backends.factory import BACKENDS, backend_class
 
 INPUTS = {"e": 2, "f": 2, "u": 1}  # declared number relations, plus the event relation ev
 DECLARATIONS = """

@@ -9,9 +9,9 @@ import warnings
 
 import pytest
 
-from engine import engines
+from engine.backends import factory
+from engine.backends.pydatalog.backend import PyDatalogEngine
 from engine.errors import BackendUnavailable
-from engine.pydatalog_backend import PyDatalogEngine
 
 NO_PYSWIP = textwrap.dedent("""
     import sys, warnings
@@ -39,21 +39,21 @@ def test_without_swi_prolog_the_default_falls_back_with_one_warning():
 
 def test_the_environment_variable_chooses(monkeypatch):
     monkeypatch.setenv("TEMPOLOG_BACKEND", "pydatalog")
-    assert engines.chosen_backend() is PyDatalogEngine
+    assert factory.chosen_backend() is PyDatalogEngine
     monkeypatch.setenv("TEMPOLOG_BACKEND", "prolog")
     with pytest.raises(BackendUnavailable) as error:
-        engines.chosen_backend()
+        factory.chosen_backend()
     assert "swipl, pydatalog" in str(error.value)
 
 
 def test_swipl_is_the_default_and_starts_without_a_warning(monkeypatch):
     monkeypatch.delenv("TEMPOLOG_BACKEND", raising=False)
-    swipl = engines.backend_class("swipl")  # make installs it: its absence is a failure
+    swipl = factory.backend_class("swipl")  # make installs it: its absence is a failure
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert engines.chosen_backend() is swipl
+        assert factory.chosen_backend() is swipl
 
 
 def test_an_unknown_backend_argument_raises():
     with pytest.raises(BackendUnavailable):
-        engines.backend_class("souffle")
+        factory.backend_class("souffle")

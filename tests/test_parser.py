@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import ast
 from engine.errors import RuleSyntaxError
-from engine.parser import parse, parse_query
-from engine.pretty import pretty
+from engine.lang import ast
+from engine.lang.parser import parse, parse_query
+from engine.lang.pretty import pretty
 
 
 def only_rule(text: str) -> ast.Rule:

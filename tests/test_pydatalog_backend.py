@@ -9,10 +9,10 @@ import pytest
 from cases_io import relation_query
 from pyDatalog import pyEngine
 
-import engine.pydatalog_backend as backend
+import engine.backends.pydatalog.backend as backend
 from engine.analysis import program_from_source
+from engine.backends.pydatalog.backend import PyDatalogEngine
 from engine.errors import QueryError, QueryTimeout
-from engine.pydatalog_backend import PyDatalogEngine
 
 WORKER = "tempolog-pydatalog"
 

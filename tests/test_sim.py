@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.parser import parse
+from engine import parse
 from sim.config import DEFAULT_CLIENTS, SimConfig, SimConfigError, load_config
 from sim.eventlog import EventLog
 from sim.events import EVENT_TYPES, render_dl

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.analysis import analyse_query, program_from_source
-from engine.compile_swipl import compile_program, compile_query
+from engine.backends.swipl.compiler import compile_program, compile_query
+from engine.backends.swipl.prepared import Prepared
 from engine.errors import RuleAnalysisError
-from engine.swipl_prepared import Prepared
 
 PROGRAM = program_from_source(".decl p(a: symbol, b: number, c: float)\n"
                               "q(a, b, c) :- p(a, b, c).\n")

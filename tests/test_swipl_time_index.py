@@ -6,11 +6,12 @@ import naive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import ast, swipl_backend
 from engine.analysis import analyse_query, program_from_source
-from engine.swipl_backend import SwiplEngine
-from engine.swipl_thread import PrologThread
-from engine.time_index import prefix_shape, timed_views
+from engine.backends.swipl import backend as swipl_backend
+from engine.backends.swipl.backend import SwiplEngine
+from engine.backends.swipl.thread import PrologThread
+from engine.backends.swipl.time_index import prefix_shape, timed_views
+from engine.lang import ast
 
 PrologThread.shared()  # fails loudly if SWI-Prolog is missing
 

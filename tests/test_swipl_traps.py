@@ -10,12 +10,12 @@ import threading
 
 import pytest
 
-from engine import swipl_backend
 from engine.analysis import program_from_source
-from engine.compile_swipl import CompileError, compile_program, iter_dynamic
+from engine.backends.swipl import backend as swipl_backend
+from engine.backends.swipl.backend import SwiplEngine
+from engine.backends.swipl.compiler import CompileError, compile_program, iter_dynamic
+from engine.backends.swipl.thread import PrologThread
 from engine.errors import QueryError, QueryTimeout, TempologError
-from engine.swipl_backend import SwiplEngine
-from engine.swipl_thread import PrologThread
 
 PROLOG = PrologThread.shared()  # fails loudly if SWI-Prolog is missing
 
@@ -40,7 +40,7 @@ def prolog(goal: str) -> dict:
 
 def test_an_error_inside_prolog_becomes_a_tempolog_error_in_a_process_without_stdin():
     script = textwrap.dedent("""
-        from engine.swipl_thread import PrologThread
+        from engine.backends.swipl.thread import PrologThread
         from engine.errors import QueryError, QueryTimeout, TempologError
         prolog = PrologThread.shared()
         for goal in ("tl_call_json(no_such_predicate(1))", "tl_call_json(atom_length(1, a))",

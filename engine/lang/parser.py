@@ -20,8 +20,8 @@ from lark import (
 )
 from lark.exceptions import VisitError
 
-from engine import ast
 from engine.errors import Diagnostic, RuleSyntaxError
+from engine.lang import ast
 
 MAX_SYNTAX_ERRORS = 50
 

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import ast
+from engine.analysis.program import TYPES, Program, Relation
+from engine.analysis.safety import Unsafe, plan_body, plan_rule
+from engine.analysis.stratify import dependency_edges, stratify
+from engine.analysis.types import TypeChecker
 from engine.errors import Diagnostic, RuleAnalysisError
-from engine.loader import load_files, source_line
-from engine.parser import parse, parse_query
-from engine.program import TYPES, Program, Relation
-from engine.safety import Unsafe, plan_body, plan_rule
-from engine.stratify import dependency_edges, stratify
-from engine.typecheck import TypeChecker
+from engine.lang import ast
+from engine.lang.loader import load_files, source_line
+from engine.lang.parser import parse, parse_query
 
 UNSAFE_TEXT = {
     "head": ("variable {v} in the head is not bound by the body",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import ast
+from engine.lang import ast
 
 # Binding strength of each operator; a child binding weaker than its parent gets parentheses.
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2}

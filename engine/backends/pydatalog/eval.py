@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pyDatalog import pyEngine
 from pyDatalog.Logic import Logic
 
-from engine.program import Relation
-from engine.pydatalog_builtins import check_cancelled, install_cancellation_points
-from engine.pydatalog_compile import (
+from engine.analysis.program import Relation
+from engine.backends.pydatalog.compile import (
     ClauseSpec,
     CompiledProgram,
     CompiledQuery,
@@ -28,6 +27,7 @@ from engine.pydatalog_compile import (
     coerce,
     pred,
 )
+from engine.backends.pydatalog.functions import check_cancelled, install_cancellation_points
 
 # pyDatalog rounds floats to 8 significant digits by default; answers must be exact.
 pyEngine.Float_Precision = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import ast
+from engine.lang import ast
 
 NUMERIC = {"number", "float", "time"}
 

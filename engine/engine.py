@@ -1,16 +1,25 @@
-"""Stage 4, evaluate: the one Engine interface that every backend implements."""
+"""The one Engine interface that every backend implements, and what they share."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from engine.analysis import Program, Relation, load_program
 from engine.errors import QueryError
-from engine.program import Program, Relation
 
 Value = str | int | float
 Row = tuple[Value, ...]
+
+# The backend factory registers itself here, so that the interface need not import it.
+_open_engine: Callable[[Program, str | None], Engine] | None = None
+
+
+def register_factory(open_engine: Callable[[Program, str | None], Engine]) -> None:
+    """Called once by engine.backends.factory: how `Engine.from_files` picks a backend."""
+    global _open_engine
+    _open_engine = open_engine
 
 
 @dataclass(frozen=True)
@@ -53,13 +62,10 @@ class Engine(ABC):
     def from_files(cls, paths, backend: str | None = None) -> Engine:
         """An engine over the .dl files at `paths` on `backend` (default: TEMPOLOG_BACKEND,
         else swipl with the pyDatalog fallback); on a backend class, that backend."""
-        from engine.engines import engine_from_files
-
+        program = load_program(list(paths))
         if backend is None and cls is not Engine:
-            from engine.analysis import load_program
-
-            return cls(load_program(list(paths)))
-        return engine_from_files(paths, backend)
+            return cls(program)
+        return _open_engine(program, backend)
 
     @abstractmethod
     def assert_facts(self, relation: str, rows: Iterable[Row], *,

@@ -20,7 +20,7 @@ from engine.errors import BackendUnavailable, QueryError, QueryTimeout
 # Prolog: ~20x cheaper than pyswip's term conversion, and exact for big integers and Unicode
 # (trap 8).
 
-RUNTIME = Path(__file__).with_name("swipl_runtime.pl")
+RUNTIME = Path(__file__).with_name("runtime.pl")
 
 Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON answer
 

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from pyDatalog import pyEngine
 
-from engine import ast
+from engine.lang import ast
 
 Value = str | int | float
 Env = Sequence[Value]

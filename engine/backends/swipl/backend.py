@@ -10,14 +10,19 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from engine import prolog_text as pl
-from engine.analysis import analyse_query
-from engine.backend import Engine, Result, Row, check_query_options
-from engine.compile_swipl import CompiledProgram, CompileError, compile_program, compile_query
+from engine.analysis.check import analyse_query
+from engine.analysis.program import Program, Relation
+from engine.backends.swipl import prolog_text as pl
+from engine.backends.swipl.compiler import (
+    CompiledProgram,
+    CompileError,
+    compile_program,
+    compile_query,
+)
+from engine.backends.swipl.prepared import Prepared
+from engine.backends.swipl.thread import PrologThread
+from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout
-from engine.program import Program, Relation
-from engine.swipl_prepared import Prepared
-from engine.swipl_thread import PrologThread
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine import ast
-from engine.program import Program
-from engine.prolog_text import call as _call
-from engine.prolog_text import conj as _conj
-from engine.prolog_text import indent as _indent
-from engine.prolog_text import predicate as _q
-from engine.prolog_text import variables as _vars
-from engine.swipl_clause import ClauseCompiler, CompileError
-from engine.time_index import PrefixShape, timed_views
+from engine.analysis.program import Program
+from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import conj as _conj
+from engine.backends.swipl.prolog_text import indent as _indent
+from engine.backends.swipl.prolog_text import predicate as _q
+from engine.backends.swipl.prolog_text import variables as _vars
+from engine.backends.swipl.time_index import PrefixShape, timed_views
+from engine.lang import ast
 
 # Every relation becomes a few predicates named `'<kind>:<relation>'`: an event relation's
 # facts `'e:r'(Args…, Seq)` (its valid time is its own column); a timed view's tuples

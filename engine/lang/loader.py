@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import ast
 from engine.errors import Diagnostic, RuleAnalysisError, RuleSyntaxError
-from engine.parser import parse
+from engine.lang import ast
+from engine.lang.parser import parse
 
 
 def source_line(file: ast.RuleFile, line: int) -> str:

@@ -7,9 +7,9 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.backend import Engine
+from engine.analysis import Program, load_program
+from engine.engine import Engine, register_factory
 from engine.errors import BackendUnavailable
-from engine.program import Program
 
 BACKENDS = ("swipl", "pydatalog")
 DEFAULT = "swipl"
@@ -19,14 +19,14 @@ _warned = False
 def backend_class(name: str) -> type[Engine]:
     """The Engine class of backend `name`; BackendUnavailable if it cannot run here."""
     if name == "swipl":
-        from engine.swipl_backend import SwiplEngine
-        from engine.swipl_thread import PrologThread
+        from engine.backends.swipl.backend import SwiplEngine
+        from engine.backends.swipl.thread import PrologThread
 
         PrologThread.shared()  # raises BackendUnavailable when libswipl is missing
         return SwiplEngine
     if name == "pydatalog":
         try:
-            from engine.pydatalog_backend import PyDatalogEngine
+            from engine.backends.pydatalog.backend import PyDatalogEngine
         except ImportError as error:
             raise BackendUnavailable(f"pyDatalog is not installed: {error}") from error
         return PyDatalogEngine
@@ -62,6 +62,7 @@ def open_engine(program: Program, backend: str | None = None) -> Engine:
 
 
 def engine_from_files(paths: Iterable[str | Path], backend: str | None = None) -> Engine:
-    from engine.analysis import load_program
-
     return open_engine(load_program(list(paths)), backend)
+
+
+register_factory(open_engine)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-from engine import ast
+from engine.lang import ast
 
 SIMPLE_ARGS = (ast.Var, ast.Wildcard, ast.Const)
 

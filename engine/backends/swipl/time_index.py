@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 
-from engine import ast
-from engine.program import Program
+from engine.analysis.program import Program
+from engine.lang import ast
 
 # An as-of query must not replay history. Two shapes of rule are answered from indexes kept
 # up to date as facts arrive (docs/architecture.md, "The time index"):

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 
 from pyDatalog import pyEngine
 
-from engine import ast
-from engine.analysis import Query
-from engine.program import Program, Relation
-from engine.pydatalog_builtins import (
+from engine.analysis.check import Query
+from engine.analysis.program import Program, Relation
+from engine.analysis.safety import all_var_names
+from engine.backends.pydatalog.functions import (
     COMPARISON,
     NoValue,
     aggregate,
     check_cancelled,
     compile_expr,
 )
-from engine.safety import all_var_names
+from engine.lang import ast
 
 Value = str | int | float
 Arg = tuple[str, Value]  # ("v", variable name) or ("c", constant)

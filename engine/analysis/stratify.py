@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from engine import ast
+from engine.lang import ast
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Mapping
 
 from pyDatalog import pyEngine
 
-from engine.analysis import analyse_query
-from engine.backend import Engine, Result, Row, check_query_options
+from engine.analysis.check import analyse_query
+from engine.analysis.program import Program, Relation
+from engine.backends.pydatalog.compile import coerce, compile_program, compile_query
+from engine.backends.pydatalog.eval import Snapshot, answer, materialise
+from engine.backends.pydatalog.functions import Cancelled, watch
+from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout
-from engine.program import Program, Relation
-from engine.pydatalog_builtins import Cancelled, watch
-from engine.pydatalog_compile import coerce, compile_program, compile_query
-from engine.pydatalog_eval import Snapshot, answer, materialise
 
 NOW = "now"  # the snapshot key for "all facts"
 KEPT_SNAPSHOTS = 8

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from engine import prolog_text as pl
+from engine.backends.swipl import prolog_text as pl
 from engine.errors import TempologError
-from engine.parser import unescape
+from engine.lang.parser import unescape
 
 # `net_position("C17", "S3", n)` and `net_position("C4", "S9", n)` have one shape. Analysis
 # costs ~80 µs, more than the rest of an as-of point query, so each shape is analysed once

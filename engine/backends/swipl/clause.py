@@ -6,16 +6,16 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from engine import ast
-from engine import prolog_text as pl
+from engine.backends.swipl import prolog_text as pl
+from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import conj as _conj
+from engine.backends.swipl.prolog_text import predicate as _q
+from engine.backends.swipl.time_index import prefix_shape
 from engine.errors import CompileError
-from engine.prolog_text import call as _call
-from engine.prolog_text import conj as _conj
-from engine.prolog_text import predicate as _q
-from engine.time_index import prefix_shape
+from engine.lang import ast
 
 if TYPE_CHECKING:
-    from engine.compile_swipl import ProgramCompiler
+    from engine.backends.swipl.compiler import ProgramCompiler
 
 CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
 AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}

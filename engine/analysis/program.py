@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import ast
+from engine.lang import ast
 
 TYPES = ("symbol", "number", "float", "time")
 

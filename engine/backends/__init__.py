@@ -1,0 +1,1 @@
+"""Engine backends: each one compiles a Program and implements the Engine interface."""

@@ -1,0 +1,1 @@
+"""The pyDatalog backend: the Engine interface in pure Python, for when SWI-Prolog is absent."""

@@ -1,0 +1,1 @@
+"""The language: .dl text to a syntax tree and back (grammar, parser, loader, printer)."""
