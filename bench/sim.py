@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 from engine import engine_from_files, load_program  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
+from sim.exchange.simulator import Simulation, simulate  # noqa: E402
 from sim.facts import replay  # noqa: E402
-from sim.simulator import Simulation, simulate  # noqa: E402
 from sim.sinks import EngineSink, StoreSink  # noqa: E402
-from sim.store import _INSERT, EventStore  # noqa: E402
+from sim.store.sqlite import _INSERT, EventStore  # noqa: E402
 
 RULES = [ROOT / "rules" / "trading.dl"]
 BATCH = 5_000

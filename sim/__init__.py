@@ -1,1 +1,1 @@
-"""The simulated exchange (sim.simulator) and its append-only event store (sim.store)."""
+"""The simulated exchange (sim.exchange), its events (sim.events) and their store (sim.store)."""

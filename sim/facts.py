@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from engine.errors import TempologError
-from sim.events import EVENT_TYPES, EventType
+from sim.events.types import EVENT_TYPES, EventType
 
 REPLAY_BATCH = 50_000
 

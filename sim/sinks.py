@@ -11,10 +11,10 @@ import threading
 from pathlib import Path
 
 from engine.errors import TempologError
-from sim.events import Event
+from sim.events.types import Event
 from sim.facts import FactBatch
-from sim.store import EventStore
-from sim.writer import recv_frame, send_frame
+from sim.store.sqlite import EventStore
+from sim.store.writer import recv_frame, send_frame
 
 STORE_BATCH = 5_000
 
@@ -73,14 +73,14 @@ class StoreSink:
 
 
 class _WriterProcess:
-    """`python -m sim.writer`: a child process that appends the batches it is sent."""
+    """`python -m sim.store.writer`: a child process that appends the batches it is sent."""
 
     def __init__(self, path: str, durable: bool):
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "sim.writer", path, "--durable" if durable else "--fast"],
+            [sys.executable, "-m", "sim.store.writer", path, "--durable" if durable else "--fast"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
         self._sent = self._acked = self._count = 0
         self._first: int | None = None

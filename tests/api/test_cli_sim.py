@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sim.cli import register
+from api.cli.sim import register
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
+RULES = Path(__file__).resolve().parents[2] / "rules"
 COMMANDS = ("sim", "verify", "stats", "events", "import")
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

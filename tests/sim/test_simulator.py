@@ -12,13 +12,13 @@ import pytest
 
 from engine import parse
 from sim.config import DEFAULT_CLIENTS, SimConfig, SimConfigError, load_config
-from sim.eventlog import EventLog
-from sim.events import EVENT_TYPES, render_dl
-from sim.ids import event_id, seed_bits
-from sim.simulator import Simulation, simulate
-from sim.store import EventStore
+from sim.events.eventlog import EventLog
+from sim.events.ids import event_id, seed_bits
+from sim.events.types import EVENT_TYPES, render_dl
+from sim.exchange.simulator import Simulation, simulate
+from sim.store.sqlite import EventStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # 1,000 ticks with settlement after 100 and a client that overrides its frequent position
 # breaches bring out every event type.
 FULL = SimConfig(ticks=1_000, seed=3, settlement_ticks=100, clients=tuple(

@@ -13,8 +13,8 @@ from typing import IO, Any
 import sqlite_utils
 
 from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted
-from sim.events import ENVELOPE, EVENT_TYPES, Event, StoredEvent, payload_problem
-from sim.ids import GENESIS_HASH, chain_hash, event_id, row_bytes, seed_bits
+from sim.events.ids import GENESIS_HASH, chain_hash, event_id, row_bytes, seed_bits
+from sim.events.types import ENVELOPE, EVENT_TYPES, Event, StoredEvent, payload_problem
 
 SCHEMA_VERSION = 1
 COLUMNS = StoredEvent._fields

@@ -47,7 +47,7 @@ def _user_errors() -> Iterator[None]:
 
 
 def _open(db: Path):
-    from sim.store import open_store
+    from sim.store.sqlite import open_store
 
     if not db.exists():
         raise FileNotFoundError(f"no event store at {db} (run `tempolog sim --db {db}` first)")
@@ -94,9 +94,9 @@ def sim(
 ) -> None:
     """Simulate the exchange into an event store, optionally streaming facts to an engine."""
     from sim.config import load_config
-    from sim.simulator import Simulation
+    from sim.exchange.simulator import Simulation
     from sim.sinks import EngineSink, StoreSink
-    from sim.store import EventStore
+    from sim.store.sqlite import EventStore
 
     console = Console(stderr=True, quiet=quiet)
     with _user_errors():
@@ -192,7 +192,7 @@ def expected_counts(config, counts) -> dict[str, str]:
 
 
 def _summary_table(counts, config) -> Table:
-    from sim.events import EVENT_TYPES
+    from sim.events.types import EVENT_TYPES
 
     expected = expected_counts(config, counts)
     table = Table(title=f"{config.ticks:,} ticks, seed {config.seed}")
@@ -275,7 +275,7 @@ def events(
     limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
 ) -> None:
     """Events as JSON lines (the store's export format; `tempolog import` reads it back)."""
-    from sim.events import resolve_type
+    from sim.events.types import resolve_type
 
     with _user_errors():
         try:
@@ -309,7 +309,7 @@ def import_events(
     db: Db = DEFAULT_DB,
 ) -> None:
     """Append exported events to a store as they were, re-verifying the hash chain."""
-    from sim.store import EventStore
+    from sim.store.sqlite import EventStore
 
     with _user_errors():
         if not file.exists():

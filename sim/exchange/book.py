@@ -6,7 +6,7 @@ from bisect import insort
 from collections import deque
 from typing import NamedTuple
 
-from sim.orders import BUY, Order
+from sim.exchange.orders import BUY, Order
 
 
 class Fill(NamedTuple):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from sim.exchange.scheduler import Priority
 from sim.money import div_round
-from sim.scheduler import Priority
 
 OPENED, INCREASED = "PositionOpened", "PositionIncreased"
 DECREASED, CLOSED = "PositionDecreased", "PositionClosed"

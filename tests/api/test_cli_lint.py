@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).resolve().parents[1] / "cases"
 runner = CliRunner()
 
 

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from engine.errors import ConcurrencyConflict, EventRejected, StoreCorrupted, TempologError
 from sim.config import SimConfig
-from sim.events import EVENT_TYPES, KINDS, Event, payload_problem
-from sim.ids import GENESIS_HASH, canonical_json, row_bytes
-from sim.simulator import Simulation, simulate
+from sim.events.ids import GENESIS_HASH, canonical_json, row_bytes
+from sim.events.types import EVENT_TYPES, KINDS, Event, payload_problem
+from sim.exchange.simulator import Simulation, simulate
 from sim.sinks import StoreSink
-from sim.store import EventStore, open_store
+from sim.store.sqlite import EventStore, open_store
 
 
 @pytest.fixture(scope="module")
@@ -263,8 +263,8 @@ def test_opening_what_is_not_a_store_fails_clearly(tmp_path):
 
 WRITER = """
 import sys
-from sim.events import Event
-from sim.store import EventStore
+from sim.events.types import Event
+from sim.store.sqlite import EventStore
 
 store, t = EventStore(sys.argv[1]), 0
 while True:
@@ -278,7 +278,7 @@ while True:
 
 def test_a_writer_killed_mid_append_leaves_a_valid_chain_and_its_commits(tmp_path):
     path = tmp_path / "killed.db"
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     child = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
                              text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     committed = [int(child.stdout.readline()) for _ in range(4)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.book import OrderBook
-from sim.orders import BUY, SELL, Order
+from sim.exchange.book import OrderBook
+from sim.exchange.orders import BUY, SELL, Order
 
 
 class NaiveBook:

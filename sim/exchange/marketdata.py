@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sim.exchange.scheduler import Priority
 from sim.money import div_round
-from sim.scheduler import Priority
 
 
 class MarketData:

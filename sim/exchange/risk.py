@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 
 from sim.config import CHECKS
-from sim.orders import BUY
-from sim.scheduler import Actor, Priority
+from sim.exchange.orders import BUY
+from sim.exchange.scheduler import Actor, Priority
 
 
 class RiskManager(Actor):

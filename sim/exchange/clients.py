@@ -5,9 +5,9 @@ from __future__ import annotations
 from bisect import bisect
 from itertools import accumulate, islice
 
+from sim.exchange.orders import BUY, SELL, OrderRequest
+from sim.exchange.scheduler import Priority
 from sim.money import div_round
-from sim.orders import BUY, SELL, OrderRequest
-from sim.scheduler import Priority
 
 RECENT = 20  # clients cancel among their most recent working orders
 BAD_FIELDS = ("client", "symbol", "side", "qty", "price")

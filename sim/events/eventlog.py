@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.events import Event
-from sim.ids import SEQ_LOW_BITS, VARIANT, seed_bits
+from sim.events.ids import SEQ_LOW_BITS, VARIANT, seed_bits
+from sim.events.types import Event
 
 
 class EventLog:

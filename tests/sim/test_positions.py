@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.config import SimConfig
+from sim.exchange.positions import CLOSED, DECREASED, INCREASED, OPENED, apply_fill, average_price
+from sim.exchange.simulator import simulate
 from sim.money import div_round, format_cents, to_cents
-from sim.positions import CLOSED, DECREASED, INCREASED, OPENED, apply_fill, average_price
-from sim.simulator import simulate
 
 POSITION_EVENTS = {OPENED, INCREASED, DECREASED, CLOSED}
 

@@ -37,8 +37,8 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
 
 
 def main(argv: list[str]) -> int:
-    from sim.events import Event
-    from sim.store import EventStore
+    from sim.events.types import Event
+    from sim.store.sqlite import EventStore
 
     path, mode = argv
     source, answers = sys.stdin.buffer, sys.stdout.buffer

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli import sim as sim_cli
 from engine.errors import DiagnosticError, TempologError
-from sim import cli as sim_cli
 
 app = typer.Typer(
     help="Temporal Datalog rules over an event-sourced trading system.",

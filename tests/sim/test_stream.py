@@ -10,13 +10,13 @@ import pytest
 from engine import engine_from_files, load_program, program_from_source
 from engine.errors import TempologError
 from sim.config import SimConfig
-from sim.events import EVENT_TYPES
+from sim.events.types import EVENT_TYPES
+from sim.exchange.simulator import Simulation
 from sim.facts import FactBatch, fact_of, replay
-from sim.simulator import Simulation
 from sim.sinks import EngineSink, StoreSink
-from sim.store import EventStore
+from sim.store.sqlite import EventStore
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
+RULES = Path(__file__).resolve().parents[2] / "rules"
 CONFIG = SimConfig(ticks=300, seed=3)
 # Queries here run without a time limit: pyDatalog's pending_order takes seconds on a
 # loaded machine, and these tests are about answers, not speed (bench/ measures that).

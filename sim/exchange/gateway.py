@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.orders import BUY, SELL, Order, OrderRequest
-from sim.scheduler import Actor, Priority
+from sim.exchange.orders import BUY, SELL, Order, OrderRequest
+from sim.exchange.scheduler import Actor, Priority
 
 
 class Gateway(Actor):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import heapq
 from itertools import count
 
-from sim.book import Fill, OrderBook
-from sim.orders import BUY, Order
-from sim.scheduler import Actor, Priority
+from sim.exchange.book import Fill, OrderBook
+from sim.exchange.orders import BUY, Order
+from sim.exchange.scheduler import Actor, Priority
 
 
 class MatchingEngine(Actor):

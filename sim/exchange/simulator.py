@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sim.clients import Clients
 from sim.config import SimConfig
-from sim.eventlog import EventLog
-from sim.events import Event
-from sim.gateway import Gateway
-from sim.marketdata import MarketData
-from sim.matching import MatchingEngine
-from sim.positions import PositionKeeper
-from sim.risk import RiskManager
-from sim.scheduler import Priority, Scheduler
+from sim.events.eventlog import EventLog
+from sim.events.types import Event
+from sim.exchange.clients import Clients
+from sim.exchange.gateway import Gateway
+from sim.exchange.marketdata import MarketData
+from sim.exchange.matching import MatchingEngine
+from sim.exchange.positions import PositionKeeper
+from sim.exchange.risk import RiskManager
+from sim.exchange.scheduler import Priority, Scheduler
 
 # Simulated processing latency of each actor, in microseconds (low, high).
 LATENCY_US = {

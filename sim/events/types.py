@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sim.ids import canonical_json
+from sim.events.ids import canonical_json
 
 MAX_INT = 2**63 - 1
 
@@ -276,7 +275,8 @@ class StoredEvent(NamedTuple):
 
 def render_dl() -> str:
     lines = [
-        "// Generated from sim/events.py (EVENT_TYPES) by `python -m sim.events`: do not edit.",
+        "// Generated from EVENT_TYPES (sim/events/types.py) by `python -m sim.events`: do not "
+        "edit.",
         "// One event relation per event type: the payload's fields in order, then `t`, the",
         "// event's valid time (the simulator tick). Money and prices are integer cents.",
     ]
@@ -284,6 +284,3 @@ def render_dl() -> str:
         lines += ["", f"// {event_type.name}: {event_type.doc}.", event_type.declaration()]
     return "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":
-    sys.stdout.write(render_dl())

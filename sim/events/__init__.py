@@ -1,0 +1,1 @@
+"""Events: the types table, payload validation, ids and canonical JSON, the outbox."""

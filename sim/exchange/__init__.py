@@ -1,0 +1,1 @@
+"""The simulated exchange: the actors, their messages and the scheduler that runs them."""
