@@ -24,7 +24,7 @@ from sim.config import SimConfig  # noqa: E402
 from sim.exchange.simulator import Simulation, simulate  # noqa: E402
 from sim.facts import replay  # noqa: E402
 from sim.sinks import EngineSink, StoreSink  # noqa: E402
-from sim.store.sqlite import _INSERT, EventStore  # noqa: E402
+from sim.store.sqlite import _INSERT, SqliteEventStore  # noqa: E402
 
 RULES = [ROOT / "rules" / "trading.dl"]
 BATCH = 5_000
@@ -59,7 +59,7 @@ def _median(runs: int, measure) -> tuple[float, int, float]:
 def bench_run(config: SimConfig, directory: str, store: bool, engine: bool, every: int = 1):
     sinks, opened = [], []
     if store:
-        events = EventStore(_fresh(directory, "run.db"))
+        events = SqliteEventStore(_fresh(directory, "run.db"))
         opened.append(events)
         sinks.append(StoreSink(events, process=True))
     if engine:
@@ -75,7 +75,7 @@ def bench_run(config: SimConfig, directory: str, store: bool, engine: bool, ever
 
 
 def bench_append(events, directory: str) -> tuple[float, int]:
-    with EventStore(_fresh(directory, "append.db")) as store:
+    with SqliteEventStore(_fresh(directory, "append.db")) as store:
         started = time.perf_counter()
         for i in range(0, len(events), BATCH):
             store.append(events[i:i + BATCH])
@@ -84,7 +84,7 @@ def bench_append(events, directory: str) -> tuple[float, int]:
 
 def bench_raw(rows, directory: str) -> tuple[float, int]:
     """Raw sqlite3.executemany of the very rows the store wrote, into the same schema."""
-    EventStore(_fresh(directory, "raw.db")).close()  # the same table, indexes and triggers
+    SqliteEventStore(_fresh(directory, "raw.db")).close()  # the same table, indexes and triggers
     conn = sqlite3.connect(Path(directory) / "raw.db", isolation_level=None)
     conn.execute("PRAGMA synchronous = FULL")
     started = time.perf_counter()
@@ -114,7 +114,7 @@ class NullEngine:
 
 
 def bench_replay(path: Path, engine_factory) -> tuple[float, int]:
-    with EventStore(path) as store:
+    with SqliteEventStore(path) as store:
         engine = engine_factory()
         started = time.perf_counter()
         count = replay(store, engine)

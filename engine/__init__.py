@@ -6,7 +6,6 @@ from engine.backends.factory import BACKENDS, engine_from_files, open_engine
 from engine.engine import Engine, Result
 from engine.errors import (
     BackendUnavailable,
-    ConcurrencyConflict,
     Diagnostic,
     DiagnosticError,
     EventRejected,
@@ -14,16 +13,15 @@ from engine.errors import (
     QueryTimeout,
     RuleAnalysisError,
     RuleSyntaxError,
-    StoreCorrupted,
     TempologError,
 )
 from engine.evaluate import evaluate
 from engine.lang.parser import parse
 
 __all__ = [
-    "BACKENDS", "BackendUnavailable", "ConcurrencyConflict", "Diagnostic", "DiagnosticError",
+    "BACKENDS", "BackendUnavailable", "Diagnostic", "DiagnosticError",
     "Engine", "EventRejected", "Program", "Query", "QueryError", "QueryTimeout", "Relation",
-    "Result", "RuleAnalysisError", "RuleSyntaxError", "StoreCorrupted", "TempologError",
+    "Result", "RuleAnalysisError", "RuleSyntaxError", "TempologError",
     "analyse", "analyse_query", "engine_from_files", "evaluate", "load_program", "open_engine",
     "parse", "program_from_source",
 ]

@@ -121,15 +121,3 @@ class EventRejected(TempologError):
     """An event that fails validation; nothing of its batch is written."""
 
     code = "event-rejected"
-
-
-class ConcurrencyConflict(TempologError):
-    """An append whose expected stream version is not the stream's current version."""
-
-    code = "concurrency-conflict"
-
-
-class StoreCorrupted(TempologError):
-    """The event store's hash chain does not verify."""
-
-    code = "store-corrupted"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import TempologError
+from engine import TempologError
 from sim.money import to_cents
 
 CHECKS = ("position", "velocity", "loss", "concentration")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-
-from engine.errors import TempologError
+from engine import TempologError
 from sim.events.types import EVENT_TYPES, EventType
+from sim.store.base import EventStore
 
 REPLAY_BATCH = 50_000
 
@@ -69,42 +67,21 @@ class FactBatch:
 
     def flush(self) -> int:
         """Assert everything gathered; returns how many facts were new."""
-        return assert_taken(self.engine, self.take())
+        return sum(self.engine.assert_facts(relation, rows, seqs=seqs)
+                   for relation, rows, seqs in self.take())
 
 
-def assert_taken(engine, taken: list[tuple[str, list[tuple], list[int]]]) -> int:
-    return sum(engine.assert_facts(relation, rows, seqs=seqs) for relation, rows, seqs in taken)
-
-
-def replay(store, engine, *, to_time: int | None = None, from_seq: int | None = None,
-           batch_size: int = REPLAY_BATCH) -> int:
+def replay(store: EventStore, engine, *, to_time: int | None = None,
+           from_seq: int | None = None, batch_size: int = REPLAY_BATCH) -> int:
     """Load a store's events into an engine as facts, in seq order; returns how many events
     were read. The same facts, with the same seqs, as streaming them during the run."""
     batch = FactBatch(engine)
-    where, args = [], []
-    if from_seq is not None:
-        where.append("seq >= ?")
-        args.append(from_seq)
-    if to_time is not None:
-        where.append("time <= ?")
-        args.append(to_time)
-    sql = "SELECT seq, type, time, payload FROM events"
-    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
     count = 0
-    loads, add = json.loads, batch.add
-    for seq, type, time, payload in store.conn.execute(sql, args):
-        add(type, loads(payload), time, seq)
+    add = batch.add
+    for event in store.read(from_seq=from_seq, to_time=to_time):
+        add(event.type, event.payload, event.time, event.seq)
         count += 1
         if batch.size >= batch_size:
             batch.flush()
     batch.flush()
     return count
-
-
-def assert_events(engine, events: Iterable, first_seq: int = 1) -> int:
-    """Assert events (Event or StoredEvent) as facts; seqs count up from `first_seq`
-    unless the events carry their own."""
-    batch = FactBatch(engine)
-    for seq, event in enumerate(events, first_seq):
-        batch.add(event.type, event.payload, event.time, getattr(event, "seq", seq))
-    return batch.flush()

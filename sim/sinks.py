@@ -10,11 +10,11 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.errors import TempologError
+from engine import TempologError
 from sim.events.types import Event
 from sim.facts import FactBatch
-from sim.store.sqlite import EventStore
-from sim.store.writer import recv_frame, send_frame
+from sim.store.base import EventStore
+from sim.store.frames import recv_frame, send_frame
 
 STORE_BATCH = 5_000
 
@@ -32,12 +32,12 @@ class StoreSink:
         self.store, self.batch_size = store, batch_size
         self.next_seq = store.head()[0] + 1
         if self.next_seq != 1:
-            raise TempologError(f"{store.path} already holds {self.next_seq - 1} events; "
+            raise TempologError(f"{store.url} already holds {self.next_seq - 1} events; "
                                 "simulate into a new store", code="store-not-empty")
         self.buffer: list[Event] = []
         self._writer: _WriterProcess | None = None
-        if process and store.path != ":memory:":
-            self._writer = _WriterProcess(store.path, store.durable)
+        if process and store.shared:
+            self._writer = _WriterProcess(store.url, store.durable)
 
     def on_tick(self, tick: int, events: list[Event]) -> None:
         self.buffer.extend(events)
@@ -75,12 +75,12 @@ class StoreSink:
 class _WriterProcess:
     """`python -m sim.store.writer`: a child process that appends the batches it is sent."""
 
-    def __init__(self, path: str, durable: bool):
+    def __init__(self, url: str, durable: bool):
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "sim.store.writer", path, "--durable" if durable else "--fast"],
+            [sys.executable, "-m", "sim.store.writer", url, "--durable" if durable else "--fast"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
         self._sent = self._acked = self._count = 0
         self._first: int | None = None

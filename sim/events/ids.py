@@ -1,12 +1,10 @@
-"""Deterministic identities: time-ordered UUID-shaped event ids, canonical JSON, the hash chain."""
+"""Deterministic identities: time-ordered UUID-shaped event ids and canonical JSON."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring_ascii as _quote
 
-GENESIS_HASH = "0" * 64
 SEQ_LOW_BITS = 30
 VARIANT = 0b10 << 62
 
@@ -39,25 +37,3 @@ def canonical_json(value) -> str:
     """The one JSON spelling of a value: sorted keys, no spaces, ASCII only."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                       allow_nan=False)
-
-
-def row_bytes(seq: int, event_id: str, type: str, time: int, ts: int, stream_id: str,
-              version: int, causation_id: str | None, correlation_id: str | None,
-              idempotency_key: str | None, payload_json: str) -> bytes:
-    """A stored row's canonical bytes: a JSON array of its columns, payload last, verbatim.
-    Spelled out by hand for speed; equal to canonical_json of the same list."""
-    for number in (seq, time, ts, version):
-        if number.__class__ is not int:
-            raise TypeError(f"{number!r} is not an integer")
-    return (f"[{seq},{_quote(event_id)},{_quote(type)},{time},{ts},{_quote(stream_id)},"
-            f"{version},{_optional(causation_id)},{_optional(correlation_id)},"
-            f"{_optional(idempotency_key)},{payload_json}]").encode("ascii")
-
-
-def _optional(text: str | None) -> str:
-    return "null" if text is None else _quote(text)
-
-
-def chain_hash(previous: str, row: bytes) -> str:
-    """SHA-256 over the previous hash and this row's canonical bytes."""
-    return hashlib.sha256(previous.encode("ascii") + row).hexdigest()

@@ -191,42 +191,6 @@ def resolve_type(name: str) -> EventType:
     return found
 
 
-def payload_problem(event_type: EventType, payload: Any) -> tuple[str, str] | None:
-    """(field, what is wrong) for the first bad field of a payload, or None if it is valid."""
-    if not isinstance(payload, dict):
-        return "payload", "must be a JSON object"
-    for name, kind_name in event_type.fields:
-        if name not in payload:
-            return name, "is missing"
-        kind = KINDS[kind_name]
-        value = payload[name]
-        if kind.python is int:
-            if type(value) is not int:
-                return name, f"must be an integer, not {_json_type(value)}"
-            if kind.minimum is not None and value < kind.minimum:
-                return name, f"must not be negative (got {value})"
-            if abs(value) > MAX_INT:
-                return name, "is out of the 64-bit range"
-        elif type(value) is not str or not value:
-            return name, f"must be a non-empty string, not {_json_type(value)}"
-    if len(payload) != len(event_type.fields):
-        extra = sorted(set(payload) - set(event_type.field_names))
-        return extra[0], f"is not a field of {event_type.name}"
-    return None
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "an empty string" if not value else "a string"
-    if isinstance(value, float):
-        return "a float (money and quantities are integers)"
-    return type(value).__name__
-
-
 # ---- the event record ----------------------------------------------------------
 
 class Event(NamedTuple):

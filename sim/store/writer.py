@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import pickle
-import struct
 import sys
-from typing import IO, Any
 
-_HEADER = struct.Struct("<Q")
-
-
-def send_frame(out: IO[bytes], value: Any) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)) + data)
-    out.flush()
-
-
-def recv_frame(source: IO[bytes]) -> Any:
-    """The next framed value, or None at the end of the stream."""
-    header = _read_exactly(source, _HEADER.size)
-    if header is None:
-        return None
-    body = _read_exactly(source, _HEADER.unpack(header)[0])
-    return None if body is None else pickle.loads(body)
-
-
-def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = source.read(remaining)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+from sim.events.types import Event
+from sim.store.frames import recv_frame, send_frame
+from sim.store.url import open_store
 
 
 def main(argv: list[str]) -> int:
-    from sim.events.types import Event
-    from sim.store.sqlite import EventStore
-
-    path, mode = argv
+    url, mode = argv
     source, answers = sys.stdin.buffer, sys.stdout.buffer
     failed = False
-    with EventStore(path, durable=mode == "--durable") as store:
+    with open_store(url, create=True, durable=mode == "--durable") as store:
         while (batch := recv_frame(source)) is not None:
             if failed:  # keep reading, so that the sender never blocks on a full pipe
                 continue

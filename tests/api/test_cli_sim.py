@@ -7,23 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from api.cli.sim import register
+from api.cli import app
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 COMMANDS = ("sim", "verify", "stats", "events", "import")
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-
-@app.callback()
-def _group() -> None:
-    """A stand-in for the tempolog app."""
-
-
-register(app)
 runner = CliRunner()
 
 
@@ -97,18 +87,19 @@ def test_export_then_import_reproduces_the_store(db, tmp_path):
         invoke("verify", "--db", tmp_path / "copy.db").stdout.split(": ok")[1]
 
 
-@pytest.mark.parametrize("args, message", [
-    (("verify", "--db", "missing.db"), "no event store at missing.db"),
-    (("events", "--type", "OrderWobbled"), "unknown event type 'OrderWobbled'"),
-    (("sim", "--ticks", "-5", "--no-store"), "ticks must not be negative"),
-    (("sim", "--config", "nowhere.toml", "--no-store"), "nowhere.toml does not exist"),
-    (("sim", "--no-store", "--query", "p(x)"), "--query needs --engine"),
-    (("import", "nothing.jsonl"), "no file nothing.jsonl"),
+# Exit 1 for a user's mistake, 2 for a command line that is wrong (issue 7: one code each).
+@pytest.mark.parametrize("args, message, code", [
+    (("verify", "--db", "missing.db"), "no event store at missing.db", 1),
+    (("events", "--type", "OrderWobbled"), "unknown event type 'OrderWobbled'", 2),
+    (("sim", "--ticks", "-5", "--no-store"), "ticks must not be negative", 1),
+    (("sim", "--config", "nowhere.toml", "--no-store"), "nowhere.toml does not exist", 1),
+    (("sim", "--no-store", "--query", "p(x)"), "--query needs --engine", 2),
+    (("import", "nothing.jsonl"), "no file nothing.jsonl", 1),
 ])
-def test_user_mistakes_are_one_clear_message(args, message, tmp_path, monkeypatch):
+def test_user_mistakes_are_one_clear_message(args, message, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke(*args)
-    assert result.exit_code == 2
+    assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
@@ -117,7 +108,7 @@ def test_sim_refuses_to_overwrite_a_store_unless_asked(db, tmp_path):
     path = tmp_path / "again.db"
     assert invoke("sim", "--ticks", 20, "--db", path, "-q").exit_code == 0
     refused = invoke("sim", "--ticks", 20, "--db", path, "-q")
-    assert refused.exit_code == 2 and "--overwrite" in refused.stderr
+    assert refused.exit_code == 1 and "--overwrite" in refused.stderr
     assert invoke("sim", "--ticks", 30, "--db", path, "-q", "--overwrite").exit_code == 0
     stats = [json.loads(line) for line in invoke("stats", "--db", path, "--json").stdout
              .splitlines()]
@@ -137,7 +128,7 @@ def test_a_rule_file_with_mistakes_is_reported_before_simulating(tmp_path):
     rules.write_text(".decl edge(x: number, y: nmber)\n")
     result = runner.invoke(app, ["sim", "--ticks", "5", "--db", str(tmp_path / "e.db"),
                                  "--engine", str(rules), "--quiet"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr.startswith(f"{rules}:1:23: error[unknown-type]: unknown type 'nmber'")
     assert "did you mean 'number'?" in result.stderr
     assert "events in" not in result.stdout  # nothing was simulated

@@ -16,7 +16,7 @@ from sim.events.eventlog import EventLog
 from sim.events.ids import event_id, seed_bits
 from sim.events.types import EVENT_TYPES, render_dl
 from sim.exchange.simulator import Simulation, simulate
-from sim.store.sqlite import EventStore
+from sim.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 # 1,000 ticks with settlement after 100 and a client that overrides its frequent position
@@ -34,7 +34,7 @@ def events():
 
 def _log(config: SimConfig) -> tuple[str, str]:
     """The run's JSONL export and its last hash."""
-    with EventStore(":memory:") as store:
+    with open_store(":memory:", create=True) as store:
         store.append(simulate(config))
         out = io.StringIO()
         store.export_jsonl(out)

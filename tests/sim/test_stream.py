@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import engine_from_files, load_program, program_from_source
-from engine.errors import TempologError
+from engine import TempologError, engine_from_files, load_program, program_from_source
 from sim.config import SimConfig
 from sim.events.types import EVENT_TYPES
 from sim.exchange.simulator import Simulation
 from sim.facts import FactBatch, fact_of, replay
 from sim.sinks import EngineSink, StoreSink
-from sim.store.sqlite import EventStore
+from sim.store import open_store
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 CONFIG = SimConfig(ticks=300, seed=3)
@@ -31,7 +30,7 @@ QUERIES = (
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One run into a store, and the simulation with its final state."""
-    store = EventStore(tmp_path_factory.mktemp("stream") / "events.db")
+    store = open_store(tmp_path_factory.mktemp("stream") / "events.db", create=True)
     sim = Simulation(CONFIG)
     sim.run([StoreSink(store)])
     yield sim, store

@@ -1,0 +1,51 @@
+"""The one map from an error to what a user sees: a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from engine import TempologError
+
+OK, FAILED, USAGE = 0, 1, 2  # a user's mistake or a failed check is FAILED; bad options USAGE
+INTERRUPTED = 130
+USAGE_CODES = frozenset({"usage"})  # TempologError codes that mean the command line is wrong
+
+
+def exit_code(error: BaseException) -> int:
+    if isinstance(error, TempologError) and error.code in USAGE_CODES:
+        return USAGE
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
+    return FAILED
+
+
+def message(error: BaseException) -> str:
+    if isinstance(error, TempologError):
+        return error.user_message()
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return f"error: {error}"
+
+
+def fail(text: str, code: int = FAILED) -> None:
+    """Print a user-facing error (never a traceback) and exit."""
+    typer.echo(text, err=True)
+    raise typer.Exit(code)
+
+
+# What a user's mistake can raise: tempolog's own errors, and a file or database that is
+# not there or not readable.
+USER_ERRORS = (TempologError, OSError, sqlite3.Error, KeyboardInterrupt)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the mistakes a user can make into one message and its exit code."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        fail(message(error), exit_code(error))

@@ -1,0 +1,52 @@
+"""`tempolog lint`: check rule files, every mistake at once, as text or JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli.errors import FAILED
+from engine import DiagnosticError, load_program
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lint")(lint)
+
+
+def lint(
+    files: Annotated[list[Path], typer.Argument(help="Rule files (.dl) to check together.")],
+    output: Annotated[Format, typer.Option("--format", help="text, or json for tools.")] = (
+        Format.text),
+) -> None:
+    """Check rule files: syntax, declarations, safety, types and stratification."""
+    try:
+        program = load_program(files)
+    except DiagnosticError as error:
+        if output is Format.json:
+            typer.echo(json.dumps({"ok": False, "errors": [d.to_dict() for d in
+                                                          error.diagnostics]}, indent=2))
+        else:
+            typer.echo(error.format(), err=True)
+        raise typer.Exit(FAILED) from None
+    strata = len(program.strata)
+    if output is Format.json:
+        typer.echo(json.dumps({
+            "ok": True,
+            "relations": len(program.relations),
+            "rules": sum(1 for r in program.rules if not r.is_fact),
+            "facts": sum(1 for r in program.rules if r.is_fact),
+            "invariants": len(program.invariants),
+            "strata": strata,
+        }, indent=2))
+    else:
+        names = ", ".join(str(f) for f in files)
+        typer.echo(f"{names}: ok — {program.summary()}")

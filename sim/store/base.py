@@ -1,0 +1,123 @@
+"""The EventStore interface: what every backend offers the simulator, the facts and the api."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sim.events.types import Event, StoredEvent
+from sim.store.chain import Verification, verify_rows
+from sim.store.jsonl import export_jsonl
+
+
+@dataclass(frozen=True)
+class TypeStats:
+    type: str
+    count: int
+    first_time: int
+    last_time: int
+    first_seq: int
+    last_seq: int
+
+
+class EventStore(ABC):
+    """An append-only, hash-chained log of events, numbered by a gapless `seq` from 1.
+
+    Every backend gives the same seqs, ids and hashes for the same appends, so the same
+    seed makes the same log byte for byte. `url` opens the same store again (open_store),
+    from another process too when `shared`; `durable` says whether a commit survives a
+    power cut."""
+
+    url: str
+    durable: bool = True
+
+    @property
+    def shared(self) -> bool:
+        """Whether another process can open this store by its url (not so in memory)."""
+        return True
+
+    # ---- writing ------------------------------------------------------------------------
+
+    @abstractmethod
+    def append(self, events: Iterable[Event | Mapping[str, Any]], *,
+               expected_versions: Mapping[str, int] | None = None) -> list[int]:
+        """Append a batch in one transaction; returns each event's seq.
+
+        All or nothing: an invalid event raises EventRejected naming the event and the
+        field, a stream not at its expected version raises ConcurrencyConflict, and then
+        nothing of the batch is written. `expected_versions` maps a stream to the version
+        the caller last saw (0: new stream); an event's own `version`, when set, must be
+        its stream's next one. An event whose idempotency key is already stored is not
+        written again: its seq is the original's."""
+
+    @abstractmethod
+    def import_jsonl(self, lines: Iterable[str] | IO[str]) -> int:
+        """Append exported events as they were (seq, ids, hashes), re-verifying the chain and
+        every event on the way (jsonl.imported_rows); all or nothing. Returns the count."""
+
+    # ---- reading ------------------------------------------------------------------------
+
+    @abstractmethod
+    def read(self, *, from_seq: int | None = None, to_seq: int | None = None,
+             from_time: int | None = None, to_time: int | None = None,
+             types: Iterable[str] | None = None, stream_id: str | None = None,
+             correlation_id: str | None = None, limit: int | None = None
+             ) -> Iterator[StoredEvent]:
+        """Events in seq order; every bound is inclusive, every filter optional."""
+
+    @abstractmethod
+    def get(self, event_id: str) -> StoredEvent | None:
+        """The event with this id, if any."""
+
+    @abstractmethod
+    def stream_version(self, stream_id: str) -> int:
+        """The stream's last version (0 for a stream with no events)."""
+
+    @abstractmethod
+    def head(self) -> tuple[int, str]:
+        """The last seq and hash (0 and the genesis hash for an empty store)."""
+
+    @abstractmethod
+    def stats(self) -> list[TypeStats]:
+        """Per event type, in name order: count, first and last time and seq."""
+
+    @abstractmethod
+    def stored_rows(self) -> Iterator[tuple]:
+        """Every row as stored, in seq order: the columns of StoredEvent with the payload as
+        its stored JSON text, untouched, so that verify checks what is really there."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the store is not used after."""
+
+    # ---- what follows from the above, the same for every backend ------------------------
+
+    def causation_chain(self, event_id: str) -> list[StoredEvent]:
+        """The event and the events that caused it, root cause first."""
+        chain: list[StoredEvent] = []
+        seen: set[str] = set()
+        current = self.get(event_id)
+        while current is not None and current.event_id not in seen:
+            chain.append(current)
+            seen.add(current.event_id)
+            current = self.get(current.causation_id) if current.causation_id else None
+        return chain[::-1]
+
+    def export_jsonl(self, out: IO[str], **filters: Any) -> int:
+        """Write the events `read(**filters)` selects as JSON lines; returns the count."""
+        return export_jsonl(self.read(**filters), out)
+
+    def verify(self) -> Verification:
+        """Walk the chain from the first event: seqs gapless from 1, every hash recomputed."""
+        return verify_rows(self.stored_rows())
+
+    def __len__(self) -> int:
+        return self.head()[0]
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,112 @@
+"""What every backend's append does first: check a batch, then number, stamp and chain it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from engine import EventRejected
+from sim.events.ids import event_id, seed_bits
+from sim.events.types import Event
+from sim.events.validate import check_event, rejected
+from sim.store.chain import GENESIS_HASH, chain_hash, row_bytes
+from sim.store.errors import ConcurrencyConflict
+
+DEFAULT_EPOCH_US = 1_767_623_400_000_000  # 2026-01-05T14:30:00Z, the simulator's default
+DEFAULT_TICK_US = 1_000_000
+_STORE_BITS = seed_bits("store", "events")  # the run part of ids the store makes itself
+
+
+class Heads:
+    """What an append must know about the log: its last seq and hash, each stream's version
+    and time, and every idempotency key. A backend loads it once and, when another writer
+    has appended, absorbs the rows after `seq`: they are all that can be new."""
+
+    def __init__(self) -> None:
+        self.seq, self.hash = 0, GENESIS_HASH
+        self.streams: dict[str, tuple[int, int]] = {}
+        self.keys: dict[str, int] = {}
+
+    def absorb(self, rows: Iterable[tuple]) -> None:
+        """Rows of (seq, stream_id, version, time, idempotency_key, hash), in seq order."""
+        streams, keys = self.streams, self.keys
+        for seq, stream, version, time, key, hash in rows:
+            streams[stream] = (version, time)
+            if key is not None:
+                keys[key] = seq
+            self.seq, self.hash = seq, hash
+
+
+class Plan:
+    """A checked batch: the rows to insert (the stored columns, payload JSON, hash) and
+    each event's seq; `commit` updates the heads once the rows are written."""
+
+    def __init__(self, batch: list[Event], heads: Heads, expected: Mapping[str, int]):
+        self.heads = heads
+        self.rows: list[tuple] = []
+        self.seqs: list[int] = []
+        self.streams: dict[str, tuple[int, int]] = {}  # this batch's changes until commit
+        self.keys: dict[str, int] = {}
+        for stream, version in expected.items():
+            actual = heads.streams.get(stream, (0, 0))[0]
+            if actual != version:
+                raise ConcurrencyConflict(
+                    f"stream {stream} is at version {actual}, not the expected {version}; "
+                    "nothing was written: re-read the stream and retry")
+        self._number(batch)
+
+    def _number(self, batch: list[Event]) -> None:
+        heads, streams, keys, rows, seqs = self.heads, self.streams, self.keys, self.rows, self.seqs
+        seq, previous = heads.seq, heads.hash
+        for index, event in enumerate(batch):
+            key = event.idempotency_key
+            if key is not None:
+                original = keys.get(key) or heads.keys.get(key)
+                if original is not None:
+                    seqs.append(original)
+                    continue
+            payload = check_event(event, index, len(batch))
+            version, last_time = streams.get(event.stream_id) or heads.streams.get(
+                event.stream_id, (0, 0))
+            if event.version is not None and event.version != version + 1:
+                raise ConcurrencyConflict(
+                    f"event {index} ({event.type}) expects stream {event.stream_id} at "
+                    f"version {event.version - 1}, but it is at {version}; nothing of the "
+                    f"batch of {len(batch)} was written")
+            if version and event.time < last_time:
+                raise rejected(index, event, "time", f"goes backwards in stream "
+                               f"{event.stream_id} ({event.time} < {last_time})", len(batch))
+            seq += 1
+            version += 1
+            ts = event.ts if event.ts is not None else (
+                DEFAULT_EPOCH_US + event.time * DEFAULT_TICK_US)
+            eid = event.event_id or event_id(ts // 1000, seq, _STORE_BITS)
+            correlation = event.correlation_id or eid
+            previous = chain_hash(previous, row_bytes(
+                seq, eid, event.type, event.time, ts, event.stream_id, version,
+                event.causation_id, correlation, key, payload))
+            rows.append((seq, eid, event.type, event.time, ts, event.stream_id, version,
+                         event.causation_id, correlation, key, payload, previous))
+            streams[event.stream_id] = (version, event.time)
+            if key is not None:
+                keys[key] = seq
+            seqs.append(seq)
+
+    def commit(self) -> None:
+        if self.rows:
+            self.heads.seq, self.heads.hash = self.rows[-1][0], self.rows[-1][-1]
+            self.heads.streams.update(self.streams)
+            self.heads.keys.update(self.keys)
+
+
+def duplicate_id(batch: list[Event], stored: set[str]) -> EventRejected | None:
+    """The error for a batch that repeats an event id, its own or one of `stored`."""
+    seen: set[str] = set()
+    for index, event in enumerate(batch):
+        if event.event_id is not None and event.event_id in seen:
+            return rejected(index, event, "event_id", "repeats an earlier event's id",
+                            len(batch))
+        seen.add(event.event_id)
+    for index, event in enumerate(batch):
+        if event.event_id in stored:
+            return rejected(index, event, "event_id", "is already in the store", len(batch))
+    return None
