@@ -78,8 +78,8 @@ def replay(store: EventStore, engine, *, to_time: int | None = None,
     batch = FactBatch(engine)
     count = 0
     add = batch.add
-    for event in store.read(from_seq=from_seq, to_time=to_time):
-        add(event.type, event.payload, event.time, event.seq)
+    for seq, type, time, payload in store.read_facts(from_seq=from_seq, to_time=to_time):
+        add(type, payload, time, seq)
         count += 1
         if batch.size >= batch_size:
             batch.flush()

@@ -165,6 +165,13 @@ def test_reads_by_range_type_stream_and_correlation(filled, sim_events):
     assert len(list(filled.read(types=["OrderFilled"], limit=2))) == 2
 
 
+@pytest.mark.parametrize("bounds", [{}, {"from_seq": 40}, {"to_time": 120},
+                                    {"from_seq": 40, "to_time": 120}])
+def test_facts_are_read_as_the_events_are(filled, bounds):
+    expected = [(e.seq, e.type, e.time, e.payload) for e in filled.read(**bounds)]
+    assert expected and list(filled.read_facts(**bounds)) == expected
+
+
 def test_causation_chain_walks_back_to_the_root(filled):
     position = next(filled.read(types=["PositionIncreased", "PositionOpened"]))
     chain = filled.causation_chain(position.event_id)
