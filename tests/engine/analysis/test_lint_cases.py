@@ -7,7 +7,8 @@ import pytest
 from engine.analysis import load_program
 from engine.errors import DiagnosticError
 
-CASES = Path(__file__).parent / "cases"
+ROOT = Path(__file__).resolve().parents[3]
+CASES = ROOT / "tests" / "cases"
 NEGATIVE = sorted(p.name for p in CASES.iterdir() if (p / f"{p.name}.err").exists())
 POSITIVE = sorted(p.name for p in CASES.iterdir() if (p / f"{p.name}.ok").exists())
 
@@ -44,5 +45,5 @@ def test_every_documented_error_code_has_a_case():
 
 
 def _documented_codes():
-    docs = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+    docs = (ROOT / "docs" / "errors.md").read_text()
     return [line[4:].strip(" `") for line in docs.splitlines() if line.startswith("## `")]

@@ -1,4 +1,5 @@
-"""The engine's Python API, on every backend: evaluate(), Engine, queries, errors, semantics."""
+"""The backend contract: every engine backend passes this one suite (evaluate(), Engine,
+queries, rows, errors, semantics), with the same answers and the same errors."""
 
 from __future__ import annotations
 
