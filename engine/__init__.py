@@ -11,6 +11,7 @@ from engine.errors import (
     EventRejected,
     QueryError,
     QueryTimeout,
+    RowRejected,
     RuleAnalysisError,
     RuleSyntaxError,
     TempologError,
@@ -23,5 +24,5 @@ __all__ = [
     "Engine", "EventRejected", "Program", "Query", "QueryError", "QueryTimeout", "Relation",
     "Result", "RuleAnalysisError", "RuleSyntaxError", "TempologError",
     "analyse", "analyse_query", "engine_from_files", "evaluate", "load_program", "open_engine",
-    "parse", "program_from_source",
+    "parse", "program_from_source", "RowRejected",
 ]

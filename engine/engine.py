@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.analysis import Program, Relation, load_program
-from engine.errors import QueryError
+from engine.errors import QueryError, RowRejected
 
 Value = str | int | float
 Row = tuple[Value, ...]
@@ -67,25 +68,41 @@ class Engine(ABC):
             return cls(program)
         return _open_engine(program, backend)
 
-    @abstractmethod
     def assert_facts(self, relation: str, rows: Iterable[Row], *,
                      seqs: Iterable[int] | None = None) -> int:
         """Add rows to an input relation; returns how many were new."""
+        return self.assert_many({relation: (rows, seqs)})
 
     def assert_many(self, batch: Mapping[str, tuple[Iterable[Row], Iterable[int] | None]]) -> int:
-        """Add rows (with optional seqs) to several input relations; returns how many were new."""
-        # Both backends override this to write all or nothing. This default checks only
-        # relation names and seq counts before writing: a bad value in a later relation's
-        # rows is rejected by assert_facts after the earlier relations were written.
+        """Add rows (with optional seqs) to several input relations, all or nothing: every
+        row is checked before any is written. Returns how many were new."""
         checked = []
-        for relation, (rows, seqs) in batch.items():
-            if relation not in self.program.relations:
-                raise QueryError(f"unknown relation {relation!r}")
-            rows, seqs = list(rows), None if seqs is None else list(seqs)
-            if seqs is not None and len(seqs) != len(rows):
-                raise QueryError(f"{len(rows)} rows of {relation} but {len(seqs)} seqs")
-            checked.append((relation, rows, seqs))
-        return sum(self.assert_facts(relation, rows, seqs=seqs) for relation, rows, seqs in checked)
+        for name, (rows, seqs) in batch.items():
+            relation = self._relation(name)
+            good = check_rows(relation, rows)
+            if seqs is not None:
+                seqs = list(seqs)
+                if len(seqs) != len(good):
+                    raise QueryError(f"{len(good)} rows of {name} but {len(seqs)} seqs")
+            checked.append((relation, good, seqs))
+        return self._write(checked)
+
+    @abstractmethod
+    def _write(self, batch: list[tuple[Relation, list[Row], list[int] | None]]) -> int:
+        """Store checked rows (with their seqs, or None to number them) all or nothing;
+        returns how many were new."""
+
+    def _relation(self, name: str) -> Relation:
+        relation = self.program.relations.get(name)
+        if relation is None:
+            raise QueryError(f"unknown relation {name!r}: the rules do not declare or use it")
+        return relation
+
+    _closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise QueryError("this engine is closed")
 
     @abstractmethod
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
@@ -104,3 +121,90 @@ class Engine(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def sorted_rows(rows: Iterable[Sequence[Value]]) -> list[Row]:
+    """Answer rows in the one order every backend returns: distinct, numbers before symbols
+    (as in Prolog's standard order; a column holds one kind anyway), then by value."""
+    return sorted({tuple(row) for row in rows},
+                  key=lambda row: tuple((isinstance(v, str), v) for v in row))
+
+
+def check_rows(relation: Relation, rows: Iterable) -> list[Row]:
+    """`rows` as `relation` stores them (ints in a float column become floats), or
+    RowRejected naming the relation, the column and the value of the first bad one."""
+    return _row_checker(relation)(rows)
+
+
+@lru_cache(maxsize=1024)
+def _row_checker(relation: Relation) -> Callable[[Iterable], list[Row]]:
+    """The check of `relation`'s rows as a function generated from its types: this is the
+    hot loop of loading facts. Values are exact types (a bool is no int); floats finite;
+    text valid Unicode (a lone surrogate is no text, and SWI-Prolog refuses it)."""
+    names = [f"a{i}" for i in range(relation.arity)]
+    lines = ["def check(rows):", "    out = []", "    for row in rows:", "        try:",
+             f"            [{', '.join(names)}] = row",
+             "        except (TypeError, ValueError):", "            bad_row(row)"]
+    for i, (name, type_) in enumerate(zip(names, relation.types)):
+        text_ok = f"({name}.isascii() or text(i{i}, {name}))"
+        finite = f"{name} - {name} == 0.0"  # false for inf and NaN
+        if type_ == "symbol":
+            lines.append(f"        if type({name}) is not str or not {text_ok}: bad({i}, {name})")
+        elif type_ in ("number", "time"):
+            lines.append(f"        if type({name}) is not int: bad({i}, {name})")
+        elif type_ == "float":
+            lines += [f"        if type({name}) is int: {name} = to_float({i}, {name})",
+                      f"        elif type({name}) is not float or not {finite}: "
+                      f"bad({i}, {name})"]
+        else:
+            lines += [f"        if type({name}) is str:",
+                      f"            if not {text_ok}: bad({i}, {name})",
+                      f"        elif type({name}) is float:",
+                      f"            if not {finite}: bad({i}, {name})",
+                      f"        elif type({name}) is not int: bad({i}, {name})"]
+    fresh = f"({''.join(n + ', ' for n in names)})"
+    if "float" not in relation.types:  # nothing converted: a tuple row is kept as it is
+        fresh = f"row if type(row) is tuple else {fresh}"
+    lines += [f"        out.append({fresh})", "    return out"]
+    scope = _problems(relation)
+    scope.update({f"i{i}": i for i in range(relation.arity)})
+    exec("\n".join(lines), scope)  # noqa: S102 - code generated from the relation's types
+    return scope["check"]
+
+
+def _problems(relation: Relation) -> dict[str, Callable]:
+    """The functions a generated row check calls for a bad value: each raises RowRejected."""
+    name = relation.name
+
+    def bad_row(row: object) -> None:
+        try:
+            count = f"{len(tuple(row))}: {row!r}"
+        except TypeError:
+            count = repr(row)
+        raise RowRejected(f"{name} takes {relation.arity} values, not {count}")
+
+    def bad(column: int, value: object) -> None:
+        field, type_ = relation.fields[column], relation.types[column]
+        if isinstance(value, float) and not isinstance(value, bool) and \
+                type_ in ("float", None):
+            wanted = "finite numbers only"
+        else:
+            wanted = {None: "a symbol or a number"}.get(type_, f"a {type_}")
+        raise RowRejected(f"column {field} of {name} holds {wanted}, not {value!r}")
+
+    def text(column: int, value: str) -> bool:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RowRejected(f"column {relation.fields[column]} of {name} holds valid "
+                              f"Unicode text, not {value!r}") from None
+        return True
+
+    def to_float(column: int, value: int) -> float:
+        try:
+            return float(value)
+        except OverflowError:
+            raise RowRejected(f"column {relation.fields[column]} of {name} holds finite "
+                              f"numbers only, not {value!r}") from None
+
+    return {"bad_row": bad_row, "bad": bad, "text": text, "to_float": to_float}

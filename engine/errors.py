@@ -121,3 +121,12 @@ class EventRejected(TempologError):
     """An event that fails validation; nothing of its batch is written."""
 
     code = "event-rejected"
+
+
+class RowRejected(EventRejected, QueryError):
+    """A fact row that does not fit its relation; nothing of its batch is written.
+
+    Rows come from events, so it is an EventRejected; it is also the QueryError that a
+    caller of `Engine.assert_facts` gets for any bad argument."""
+
+    code = "row-rejected"

@@ -6,8 +6,15 @@ from __future__ import annotations
 import pytest
 
 import engine
-from engine import Engine
-from engine.errors import QueryError, RuleAnalysisError, RuleSyntaxError, TempologError
+from engine import Engine, program_from_source
+from engine.errors import (
+    EventRejected,
+    QueryError,
+    RowRejected,
+    RuleAnalysisError,
+    RuleSyntaxError,
+    TempologError,
+)
 
 ORDERS = """
 .event order_placed(order: symbol, client: symbol, sym: symbol, qty: number, t: time)
@@ -93,6 +100,58 @@ def test_bad_rows_and_unknown_relations_raise_and_write_nothing(engine_factory):
     with pytest.raises(QueryError):
         orders.assert_facts("order_placed", [("o9", "c1", "AAPL", "ten", 1)])
     assert orders.query("order_placed(o, _, _, _, _)").rows == ()
+
+
+TYPED = ".decl reading(sensor: symbol, value: float, count: number)\n" \
+        "low(s) :- reading(s, v, _), v < 1.0.\n" \
+        "seen(x) :- untyped(x, _).\n"
+BAD_ROWS = [  # (relation, row, the one message every backend gives)
+    ("reading", ("a", True, 1), "column value of reading holds a float, not True"),
+    ("reading", ("a", 1.0, True), "column count of reading holds a number, not True"),
+    ("reading", ("a", float("nan"), 1), "column value of reading holds finite numbers only, "
+                                        "not nan"),
+    ("reading", ("a", float("inf"), 1), "column value of reading holds finite numbers only, "
+                                        "not inf"),
+    ("reading", ("a", 10 ** 400, 1), "column value of reading holds finite numbers only, "
+                                     f"not {10 ** 400!r}"),
+    ("reading", (None, 1.0, 1), "column sensor of reading holds a symbol, not None"),
+    ("reading", ("a", 1.0), "reading takes 3 values, not 2: ('a', 1.0)"),
+    ("reading", 7, "reading takes 3 values, not 7"),
+    ("reading", ("a", 1.0, "many"), "column count of reading holds a number, not 'many'"),
+    ("reading", ("a", 1.0, 1.5), "column count of reading holds a number, not 1.5"),
+    ("reading", (3, 1.0, 1), "column sensor of reading holds a symbol, not 3"),
+    ("reading", ("\ud800", 1.0, 1), "column sensor of reading holds valid Unicode text, "
+                                     "not '\\ud800'"),
+    ("untyped", ("a", True), "column c2 of untyped holds a symbol or a number, not True"),
+    ("untyped", ("a", None), "column c2 of untyped holds a symbol or a number, not None"),
+    ("untyped", ("a", float("inf")), "column c2 of untyped holds finite numbers only, "
+                                     "not inf"),
+    ("untyped", ("a", float("nan")), "column c2 of untyped holds finite numbers only, "
+                                     "not nan"),
+]
+
+
+@pytest.mark.parametrize("relation, row, message", BAD_ROWS,
+                         ids=[f"{r}-{row!r}" for r, row, _ in BAD_ROWS])
+def test_a_bad_row_gets_the_same_error_on_every_backend(engine_factory, relation, row, message):
+    readings = engine_factory(program_from_source(TYPED, extra_relations={"untyped": 2}))
+    good = [("b", 0.5, 2)] if relation == "reading" else [("b", 2)]
+    with pytest.raises(RowRejected) as error:
+        readings.assert_many({relation: (good + [row], None)})
+    assert str(error.value) == message
+    assert isinstance(error.value, EventRejected) and isinstance(error.value, QueryError)
+    assert error.value.code == "row-rejected"
+    assert readings.query("low(s)").rows == ()  # nothing of the batch was written
+    assert readings.query("seen(x)").rows == ()
+
+
+def test_good_rows_are_stored_alike_on_every_backend(engine_factory):
+    readings = engine_factory(program_from_source(TYPED, extra_relations={"untyped": 2}))
+    assert readings.assert_facts("reading", [("a", 0, 1), ["b", 0.5, 2]]) == 2
+    assert readings.assert_facts("reading", [("a", 0.0, 1)]) == 0  # 0 in a float column is 0.0
+    assert readings.assert_facts("untyped", [("x", 1), ("y", 2.5), ("z", "w")]) == 3
+    assert readings.query("reading(s, v, n)").rows == (("a", 0.0, 1), ("b", 0.5, 2))
+    assert readings.query("seen(x)").rows == (("x",), ("y",), ("z",))
 
 
 def test_malformed_query_gets_the_positioned_error_format(engine_factory):

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
 
 from pyDatalog import pyEngine
 
 from engine.analysis.check import analyse_query
 from engine.analysis.program import Program, Relation
-from engine.backends.pydatalog.compile import coerce, compile_program, compile_query
+from engine.backends.pydatalog.compile import compile_program, compile_query
 from engine.backends.pydatalog.eval import Snapshot, answer, materialise
 from engine.backends.pydatalog.functions import Cancelled, watch
-from engine.engine import Engine, Result, Row, check_query_options
+from engine.engine import Engine, Result, Row, check_query_options, sorted_rows
 from engine.errors import QueryError, QueryTimeout
 
 NOW = "now"  # the snapshot key for "all facts"
@@ -48,28 +47,13 @@ class PyDatalogEngine(Engine):
 
     # ---- facts
 
-    def assert_facts(self, relation: str, rows: Iterable[Row], *,
-                     seqs: Iterable[int] | None = None) -> int:
-        return self.assert_many({relation: (rows, seqs)})
-
-    def assert_many(self, batch: Mapping[str, tuple[Iterable[Row], Iterable[int] | None]]) -> int:
-        """Add several relations' rows all or nothing; returns how many were new."""
-        checked = []  # every relation's rows are checked before any is written
-        for relation, (rows, seqs) in batch.items():
-            signature = self._relation(relation)
-            good = [_checked_row(signature, row) for row in rows]
-            numbers: list[int | None] = [None] * len(good)
-            if seqs is not None:
-                numbers = list(seqs)
-                if len(numbers) != len(good):
-                    raise QueryError(f"{len(good)} rows of {relation} but {len(numbers)} seqs")
-            checked.append((signature, good, numbers))
+    def _write(self, batch: list[tuple[Relation, list[Row], list[int] | None]]) -> int:
         with self._lock:
             self._check_open()
             new = 0
-            for signature, good, numbers in checked:
+            for signature, good, numbers in batch:
                 table = self._rows.setdefault(signature.name, {})
-                for row, seq in zip(good, numbers):
+                for row, seq in zip(good, numbers or [None] * len(good)):
                     if row in table:
                         continue
                     table[row] = seq
@@ -81,12 +65,6 @@ class PyDatalogEngine(Engine):
                 self._version += 1
                 self._snapshots.clear()
         return new
-
-    def _relation(self, name: str) -> Relation:
-        relation = self.program.relations.get(name)
-        if relation is None:
-            raise QueryError(f"unknown relation {name}: the rules do not declare or use it")
-        return relation
 
     # ---- queries
 
@@ -124,7 +102,7 @@ class PyDatalogEngine(Engine):
                 pyEngine.Python_resolvers.pop(name, None)
             with self._lock:
                 self._running.discard(cancel)
-        ordered = sorted(set(rows), key=_row_key)
+        ordered = sorted_rows(rows)
         return Result(compiled.columns, tuple(ordered if limit is None else ordered[:limit]))
 
     def _inputs(self, as_of: int | None, names: set[str]) -> dict[str, list[Row]]:
@@ -166,10 +144,6 @@ class PyDatalogEngine(Engine):
         for name in self._compiled.resolvers:
             pyEngine.Python_resolvers.pop(name, None)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise QueryError("this engine is closed")
-
 
 def _run(work, cancel: threading.Event, timeout: float | None, text: str) -> list[Row]:
     """Run `work` in a worker thread; give up waiting, and cancel it, at the time limit."""
@@ -199,40 +173,3 @@ def _run(work, cancel: threading.Event, timeout: float | None, text: str) -> lis
     if "rows" not in outcome:
         raise QueryError("the engine was closed while the query ran")
     return outcome["rows"]
-
-
-def _row_key(row: Row) -> tuple:
-    # numbers before symbols, as in Prolog's standard order; a column holds one kind anyway
-    return tuple((isinstance(v, str), v) for v in row)
-
-
-def _checked_row(relation: Relation, row: Iterable) -> Row:
-    values = tuple(row)
-    if len(values) != relation.arity:
-        raise QueryError(f"{relation.name} takes {relation.arity} values, "
-                         f"not {len(values)}: {values!r}")
-    for value, type_, field in zip(values, relation.types, relation.fields):
-        if not _fits(value, type_):
-            raise QueryError(f"column {field} of {relation.name} holds a {type_}, "
-                             f"not {value!r}")
-    return tuple(coerce(v, t) for v, t in zip(values, relation.types))
-
-
-def _fits(value: object, type_: str | None) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, str):
-        return type_ in ("symbol", None) and _encodable(value)
-    if type_ in ("number", "time"):
-        return isinstance(value, int)
-    if type_ == "float":
-        return isinstance(value, (int, float))
-    return isinstance(value, (int, float)) and type_ is None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")  # a lone surrogate is no text; SWI-Prolog refuses it too
-    except UnicodeEncodeError:
-        return False
-    return True
