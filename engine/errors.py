@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 
@@ -80,9 +79,6 @@ class DiagnosticError(TempologError):
         count = len(self.diagnostics)
         body = "\n\n".join(d.format() for d in self.diagnostics)
         return f"{body}\n\n{count} error{'s' if count != 1 else ''} generated"
-
-    def to_json(self) -> str:
-        return json.dumps([d.to_dict() for d in self.diagnostics], indent=2)
 
 
 class RuleSyntaxError(DiagnosticError):

@@ -380,8 +380,3 @@ def _parse(text: str, path: str, start: str):
             break
         return items
     raise RuleSyntaxError(diagnostics)
-
-
-def parse_file(path: str | Path) -> ast.RuleFile:
-    path = Path(path)
-    return parse(path.read_text(encoding="utf-8"), str(path))

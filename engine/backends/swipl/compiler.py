@@ -35,7 +35,6 @@ class CompiledProgram:
     kinds: Mapping[str, str]  # relation -> "event" | "view" | "tabled" | "base"
     tabled: tuple[str, ...]
     views: tuple[str, ...]
-    site_count: int
     initial_facts: tuple[tuple[str, tuple], ...]  # the program's own ground facts
     invalidates: Mapping[str, tuple[str, ...]]  # relation -> tabled relations that read it
     incremental: bool
@@ -132,7 +131,7 @@ class ProgramCompiler:
         self._maintenance(tabled, invalidates)
         return CompiledProgram(
             module=self.module, text=self._text(tabled), kinds=dict(self.kinds),
-            tabled=tabled, views=tuple(views), site_count=len(self.sites),
+            tabled=tabled, views=tuple(views),
             initial_facts=tuple(self.initial), invalidates=invalidates,
             incremental=self.incremental)
 
