@@ -135,7 +135,6 @@ def _progress(console: Console, ticks: int):
 def expected_counts(config, counts) -> dict[str, str]:
     """Beside each type, what the design fixes (orders, prices, sessions) or what the
     other counts imply: a summary that checks itself."""
-    days = -(-config.ticks // config.day_ticks)
     closes = 0
     if config.ticks >= config.session_ticks:
         closes = (config.ticks - config.session_ticks) // config.day_ticks + 1
@@ -155,7 +154,7 @@ def expected_counts(config, counts) -> dict[str, str]:
         "LimitOverridden": "<= breaches",
         "PriceUpdated": f"{updates:,}",
         "VolumeUpdated": f"<= {updates:,}",
-        "MarketOpened": f"{days:,}",
+        "MarketOpened": f"{config.days:,}",
         "MarketClosed": f"{closes:,}",
     }
 

@@ -228,9 +228,6 @@ class StoredEvent(NamedTuple):
     payload: dict
     hash: str
 
-    def to_dict(self) -> dict:
-        return self._asdict()
-
     def to_json(self) -> str:
         return canonical_json(self._asdict())
 

@@ -1,5 +1,4 @@
-"""Events as facts: streamed during a run or replayed from the store, the engine answers alike,
-and rules/trading.dl agrees with the simulator's own state."""
+"""Events as facts, streamed or replayed, answer alike and agree with the simulator's state."""
 
 from __future__ import annotations
 
