@@ -3,12 +3,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean swipl
+.PHONY: demo test lint bench clean swipl postgres
 
 swipl:
 	@command -v swipl >/dev/null 2>&1 || { \
 	  echo "Installing SWI-Prolog (swi-prolog-nox)…"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends swi-prolog-nox; }
+
+# PostgreSQL 15 for the store's second backend; the tests start their own server with it.
+postgres:
+	@scripts/postgres.sh install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -23,15 +27,18 @@ demo: swipl $(STAMP)
 	@mkdir -p var
 	$(VENV)/bin/tempolog sim --db var/events.db --overwrite --engine rules/trading.dl
 
-test: swipl $(STAMP)
+# The store contract suite runs on SQLite and on a PostgreSQL server that the tests start
+# (scripts/postgres.sh, on a temporary data directory) and stop when they end.
+test: swipl postgres $(STAMP)
 	$(VENV)/bin/ruff check engine sim api tests bench
 	$(PY) -m pytest
 
 # Benchmarks are never tests; results go to docs/benchmarks.md by hand, with the machine.
-bench: swipl $(STAMP)
+bench: swipl postgres $(STAMP)
 	$(PY) -m bench.parse
 	$(PY) -m bench.engine
 	$(PY) -m bench.sim
+	$(PY) -m bench.store
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

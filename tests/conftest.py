@@ -43,3 +43,5 @@ def engine_factory(backend):
     yield make
     for engine in engines:
         engine.close()
+
+from pg_server import postgres_server, postgres_url  # noqa: E402, F401  (fixtures)
