@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,13 @@ class EventStore(ABC):
     Every backend gives the same seqs, ids and hashes for the same appends, so the same
     seed makes the same log byte for byte. `url` opens the same store again (open_store),
     from another process too when `shared`; `durable` says whether a commit survives a
-    power cut."""
+    power cut.
+
+    Tailing (a stable API: the HTTP service's tail, replay and the engine loader use it):
+    `wait_for_append(after_seq, timeout)` blocks until the head seq is past `after_seq` —
+    another process's commit counts — and returns the head; `follow(from_seq)` yields every
+    event from `from_seq` on, then each new one as it is committed. A reader resumes with
+    `follow(last_applied_seq + 1)`."""
 
     url: str
     durable: bool = True
@@ -89,6 +97,11 @@ class EventStore(ABC):
         its stored JSON text, untouched, so that verify checks what is really there."""
 
     @abstractmethod
+    def wait_for_append(self, after_seq: int, timeout: float) -> int:
+        """The head seq as soon as it is past `after_seq`, or whatever it is once `timeout`
+        seconds have passed; cheap to call in a loop (no busy wait, no full scan)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection; the store is not used after."""
 
@@ -111,6 +124,23 @@ class EventStore(ABC):
         the rest of the envelope. A backend may answer it faster than read does."""
         for event in self.read(from_seq=from_seq, to_time=to_time):
             yield event.seq, event.type, event.time, event.payload
+
+    def follow(self, from_seq: int = 1, *, timeout: float | None = None,
+               stop: threading.Event | None = None) -> Iterator[StoredEvent]:
+        """Every event from `from_seq` on in seq order, then each new one as it is appended,
+        by this or another process. Ends once `timeout` seconds pass with nothing new, or
+        within a fifth of a second of `stop` being set; runs for ever with neither."""
+        next_seq, idle_since = from_seq, time.monotonic()
+        while True:
+            for event in self.read(from_seq=next_seq):
+                yield event
+                next_seq, idle_since = event.seq + 1, time.monotonic()
+            if stop is not None and stop.is_set():
+                return
+            wait = 60.0 if timeout is None else timeout - (time.monotonic() - idle_since)
+            if wait <= 0:
+                return
+            self.wait_for_append(next_seq - 1, min(wait, 0.2) if stop is not None else wait)
 
     def export_jsonl(self, out: IO[str], **filters: Any) -> int:
         """Write the events `read(**filters)` selects as JSON lines; returns the count."""

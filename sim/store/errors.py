@@ -21,3 +21,9 @@ class StoreNotFound(TempologError, FileNotFoundError):
     """No event store where one was to be opened (a FileNotFoundError too, as before)."""
 
     code = "store-not-found"
+
+
+class StoreUnavailable(TempologError):
+    """The store's server cannot be reached, or refused the connection."""
+
+    code = "store-unavailable"

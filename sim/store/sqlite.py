@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time as clock
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,8 @@ from sim.store.errors import StoreCorrupted, StoreNotFound
 from sim.store.jsonl import COLUMNS, imported_rows
 
 SCHEMA_VERSION = 1
+POLL_SECONDS = 0.002       # how often a tail looks at data_version: the latency it adds
+POLL_HEAD_SECONDS = 0.5
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HEADS = ("SELECT seq, stream_id, version, time, idempotency_key, hash FROM events "
@@ -193,6 +196,24 @@ class SqliteEventStore(EventStore):
 
     def stored_rows(self) -> Iterator[tuple]:
         return iter(self.conn.execute(_SELECT + " ORDER BY seq"))
+
+    def wait_for_append(self, after_seq: int, timeout: float) -> int:
+        """Polls PRAGMA data_version, which changes when another connection commits and reads
+        no table; the head is read only when it changed (and every POLL_HEAD_SECONDS, for
+        commits of this very connection from another thread)."""
+        deadline = clock.monotonic() + timeout
+        version, checked = None, 0.0
+        while True:
+            now = clock.monotonic()
+            seen = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            if seen != version or now - checked >= POLL_HEAD_SECONDS:
+                version, checked = seen, now
+                head = self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+                if head > after_seq:
+                    return head
+            if now >= deadline:
+                return head
+            clock.sleep(min(POLL_SECONDS, max(deadline - now, 0)))
 
     def close(self) -> None:
         self.conn.close()

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
+from pg_server import empty_schema
 
 from sim.store import EventStore, open_store
 
 # The backends the contract suite runs on; a new backend adds its name and a URL below.
-STORE_BACKENDS = ["sqlite"]
+STORE_BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=STORE_BACKENDS)
-def store_url(request, tmp_path) -> Callable[[str], str]:
+def store_url(request, tmp_path) -> Iterator[Callable[[str], str]]:
     """A function of a name giving the URL of a store of the backend under test: a new,
-    empty one for each name (the same name, the same store)."""
+    empty one for each name (the same name, the same store). PostgreSQL stores are schemas
+    of the test run's one server, dropped after the test."""
     if request.param == "sqlite":
-        return lambda name="events": f"sqlite:{tmp_path / name}.db"
+        yield lambda name="events": f"sqlite:{tmp_path / name}.db"
+        return
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        with ExitStack() as schemas:
+            urls: dict[str, str] = {}
+
+            def url(name: str = "events") -> str:
+                if name not in urls:
+                    urls[name] = schemas.enter_context(contextmanager(empty_schema)(server))
+                return urls[name]
+
+            yield url
+        return
     raise AssertionError(f"no URL for the store backend {request.param}")
 
 

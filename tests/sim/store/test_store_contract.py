@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -299,3 +301,59 @@ def test_the_writer_process_reports_a_rejected_batch(new_store):
 def test_a_sink_refuses_a_store_that_is_not_empty(filled):
     with pytest.raises(TempologError, match="already holds"):
         StoreSink(filled)
+
+
+# ---- tailing ---------------------------------------------------------------------------
+
+APPENDER = """
+import sys, time
+from sim.events.types import Event
+from sim.store import open_store
+
+with open_store(sys.argv[1]) as store:
+    for n in range(1, int(sys.argv[2]) + 1):
+        store.append([Event("PriceUpdated", n, "market-AAPL", {"symbol": "AAPL", "price": n})])
+        time.sleep(0.005)
+"""
+
+
+def test_a_follower_sees_every_event_another_process_appends_once_in_order(store):
+    store.append([price(time=0)])
+    root = Path(__file__).resolve().parents[3]
+    appender = subprocess.Popen([sys.executable, "-c", APPENDER, store.url, "40"], cwd=root,
+                                env={**os.environ, "PYTHONPATH": str(root)})
+    seen = []
+    for event in store.follow(2, timeout=30):  # resumes after seq 1, as if it had applied it
+        seen.append((event.seq, event.payload["price"]))
+        if event.seq == 41:
+            break
+    assert appender.wait(timeout=30) == 0
+    assert seen == [(n + 1, n) for n in range(1, 41)]
+    assert list(store.follow(42, timeout=0.2)) == []  # caught up: nothing, then the timeout
+
+
+def test_wait_for_append_wakes_on_another_writers_commit(store):
+    store.append([price(time=0)])
+    assert store.wait_for_append(0, timeout=5) == 1  # already past: no wait
+    started = time.monotonic()
+    assert store.wait_for_append(1, timeout=0.3) == 1  # nothing new: the timeout
+    assert time.monotonic() - started >= 0.3
+
+    def append_elsewhere():
+        with open_store(store.url) as other:
+            other.append([price(time=1)])
+
+    timer = threading.Timer(0.1, append_elsewhere)
+    timer.start()
+    assert store.wait_for_append(1, timeout=30) == 2
+    timer.join()
+
+
+def test_follow_stops_soon_after_it_is_asked_to(store):
+    store.append([price(time=0), price(time=1)])
+    stop = threading.Event()
+    seen = []
+    for event in store.follow(1, stop=stop):
+        seen.append(event.seq)
+        stop.set()
+    assert seen == [1, 2]  # what was already there, then it stops instead of waiting

@@ -1,0 +1,319 @@
+"""The event store on PostgreSQL: the SQLite store's contract for many writers and readers."""
+
+from __future__ import annotations
+
+import json
+import time as clock
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from engine import EventRejected
+from sim.events.types import Event, StoredEvent
+from sim.events.validate import as_event
+from sim.store.base import EventStore, TypeStats
+from sim.store.batch import Heads, Plan, duplicate_id
+from sim.store.chain import GENESIS_HASH
+from sim.store.errors import StoreCorrupted, StoreNotFound, StoreUnavailable
+from sim.store.jsonl import COLUMNS, imported_rows
+
+SCHEMA_VERSION = 1
+
+CHANNEL = "tempolog_events"
+APPEND_LOCK = 0x74656D706F6C6F67  # "tempolog": the advisory lock that serialises appends
+SCHEMA_LOCK = APPEND_LOCK + 1      # held while one process creates the schema
+POLL_SECONDS = 0.5                 # how stale a tail may get if a notification is lost
+PAGE = 5_000                       # rows a read fetches per round trip
+_SELECT = (f"SELECT {', '.join(c if c != 'payload' else 'payload::text' for c in COLUMNS)} "
+           "FROM events")
+_HEAD = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+# One index probe per stream (a DISTINCT ON over the streams would read their every row).
+_STREAM_HEADS = ("SELECT s, e.version, e.time FROM unnest(%s::text[]) s CROSS JOIN LATERAL "
+                 "(SELECT version, time FROM events WHERE stream_id = s "
+                 "ORDER BY version DESC LIMIT 1) e")
+_COPY = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN"
+
+# `payload` is `json`, not `jsonb`: json keeps the text verbatim, and the hash covers that text.
+# seq is assigned under the append lock, not by a sequence: a sequence leaves a gap for every
+# rolled-back batch, and the log's seq must be gapless.
+_SCHEMA = """
+CREATE TABLE tempolog_schema (version integer NOT NULL);
+CREATE TABLE events (
+    seq             bigint PRIMARY KEY,
+    event_id        text   COLLATE "C" NOT NULL UNIQUE,
+    type            text   COLLATE "C" NOT NULL,
+    time            bigint NOT NULL,
+    ts              bigint NOT NULL,
+    stream_id       text   COLLATE "C" NOT NULL,
+    version         bigint NOT NULL,
+    causation_id    text   COLLATE "C",
+    correlation_id  text   COLLATE "C",
+    idempotency_key text   COLLATE "C",
+    payload         json   NOT NULL,
+    hash            text   NOT NULL,
+    UNIQUE (stream_id, version)
+);
+CREATE UNIQUE INDEX events_idempotency_key ON events (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX events_time ON events (time);
+CREATE INDEX events_type ON events (type);
+CREATE INDEX events_correlation ON events (correlation_id);
+CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tempolog_events', (SELECT max(seq) FROM appended)::text);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_appended AFTER INSERT ON events REFERENCING NEW TABLE AS appended
+    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+"""
+
+
+def _batch_heads(cur: psycopg.Cursor, batch: list[Event], expected: Iterable[str]) -> Heads:
+    """The part of the log one batch depends on, read under the append lock: the last seq and
+    hash, the last version and time of the batch's streams, which of its keys are stored."""
+    heads = Heads()
+    row = cur.execute(_HEAD).fetchone()
+    if row is None:
+        return heads  # an empty store: nothing to look up
+    heads.seq, heads.hash = row
+    streams = {e.stream_id for e in batch if type(e.stream_id) is str} | set(expected)
+    cur.execute(_STREAM_HEADS, (list(streams),))
+    heads.streams = {stream: (version, time) for stream, version, time in cur}
+    keys = list({e.idempotency_key for e in batch if type(e.idempotency_key) is str})
+    if keys:
+        cur.execute("SELECT idempotency_key, seq FROM events WHERE idempotency_key = ANY(%s)",
+                    (keys,))
+        heads.keys = dict(cur.fetchall())
+    return heads
+
+
+class _StreamsOnDemand(dict):
+    """Stream heads looked up as an import first meets each stream."""
+
+    def __init__(self, cur: psycopg.Cursor):
+        super().__init__()
+        self.cur = cur
+
+    def get(self, stream, default=None):
+        if stream not in self:
+            found = self.cur.execute(_STREAM_HEADS, ([stream],)).fetchone()
+            self[stream] = (found[1], found[2]) if found else default
+        return self[stream]
+
+
+class PostgresEventStore(EventStore):
+    """Append-only events in one PostgreSQL database (or schema, by the URL's search_path).
+    Appends from any number of connections and processes take turns on a transaction-scoped
+    advisory lock: each batch reads the head, extends the chain and commits or rolls back
+    whole, so seqs stay gapless and the chain never forks. Commits NOTIFY listeners."""
+
+    def __init__(self, url: str, *, create: bool = True, durable: bool = True):
+        self.url = url
+        self.durable = durable
+        self.conn = _connect(url)
+        self._listener: psycopg.Connection | None = None
+        try:
+            self._open(create)
+        except BaseException:
+            self.conn.close()
+            raise
+        if not durable:  # a crash may lose the last commits, never corrupt: as SQLite NORMAL
+            self.conn.execute("SET synchronous_commit = off")
+
+    def _open(self, create: bool) -> None:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            events, schema = self.conn.execute(
+                "SELECT to_regclass('events') IS NOT NULL, "
+                "to_regclass('tempolog_schema') IS NOT NULL").fetchone()
+            if events and not schema:
+                raise StoreCorrupted(f"{safe_url(self.url)} has an events table that is not "
+                                     "a tempolog event store (no tempolog_schema table)")
+            if schema:
+                found = self.conn.execute("SELECT max(version) FROM tempolog_schema").fetchone()
+                if found[0] != SCHEMA_VERSION:
+                    raise StoreCorrupted(
+                        f"{safe_url(self.url)} holds event store schema version {found[0]}, "
+                        f"not {SCHEMA_VERSION}: use the tempolog release that wrote it, or "
+                        "export it there and import it here")
+                return
+            if not create:
+                raise StoreNotFound(f"no event store at {safe_url(self.url)}")
+            self.conn.execute(_SCHEMA)
+            self.conn.execute("INSERT INTO tempolog_schema VALUES (%s)", (SCHEMA_VERSION,))
+
+    # ---- writing ------------------------------------------------------------------------
+
+    def append(self, events: Iterable[Event | Mapping[str, Any]], *,
+               expected_versions: Mapping[str, int] | None = None) -> list[int]:
+        batch = [as_event(e, i) for i, e in enumerate(events)]
+        expected = expected_versions or {}
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                self._lock(cur)
+                plan = Plan(batch, _batch_heads(cur, batch, expected), expected)
+                if plan.rows:
+                    self._insert(cur, plan.rows)
+        except pg_errors.UniqueViolation as error:
+            raise self._explain_unique(batch, error) from None
+        return plan.seqs
+
+    def _lock(self, cur: psycopg.Cursor) -> None:
+        """Wait for the other appenders' transactions; held until this one ends."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+
+    @staticmethod
+    def _insert(cur: psycopg.Cursor, rows: list[tuple]) -> None:
+        with cur.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _explain_unique(self, batch: list[Event], error: Exception) -> EventRejected:
+        ids = [e.event_id for e in batch if e.event_id is not None]
+        stored = {row[0] for row in self.conn.execute(
+            "SELECT event_id FROM events WHERE event_id = ANY(%s)", (ids,))}
+        return duplicate_id(batch, stored) or EventRejected(
+            f"the batch breaks a constraint of the store: {error.diag.message_primary}")
+
+    def import_jsonl(self, lines: Iterable[str] | IO[str]) -> int:
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                self._lock(cur)
+                heads = Heads()
+                row = cur.execute(_HEAD).fetchone()
+                if row is not None:
+                    heads.seq, heads.hash = row
+                    heads.streams = _StreamsOnDemand(self.conn.cursor())
+                rows = list(imported_rows(lines, heads))
+                self._insert(cur, rows)
+        except pg_errors.UniqueViolation as error:
+            raise StoreCorrupted(f"imported events clash with stored ones: "
+                                 f"{error.diag.message_primary}") from None
+        return len(rows)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def read(self, *, from_seq: int | None = None, to_seq: int | None = None,
+             from_time: int | None = None, to_time: int | None = None,
+             types: Iterable[str] | None = None, stream_id: str | None = None,
+             correlation_id: str | None = None, limit: int | None = None
+             ) -> Iterator[StoredEvent]:
+        where, args = [], []
+        for clause, value in (("seq <= %s", to_seq), ("time >= %s", from_time),
+                              ("time <= %s", to_time), ("stream_id = %s", stream_id),
+                              ("correlation_id = %s", correlation_id)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if types is not None:
+            where.append("type = ANY(%s)")
+            args.append(list(types))
+        for row in self._pages(where, args, (from_seq or 1) - 1, limit):
+            yield _stored(row)
+
+    def _pages(self, where: list[str], args: list, after: int, limit: int | None):
+        """Rows past seq `after`, a page a round trip: a long read holds no transaction
+        open, and a page is always whole rows of an append-only log (new rows come last)."""
+        sql = f"{_SELECT} WHERE {' AND '.join(['seq > %s', *where])} ORDER BY seq LIMIT %s"
+        while limit is None or limit > 0:
+            page = PAGE if limit is None else min(PAGE, limit)
+            rows = self.conn.execute(sql, [after, *args, page]).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+            if limit is not None:
+                limit -= len(rows)
+
+    def get(self, event_id: str) -> StoredEvent | None:
+        row = self.conn.execute(_SELECT + " WHERE event_id = %s", (event_id,)).fetchone()
+        return _stored(row) if row else None
+
+    def stream_version(self, stream_id: str) -> int:
+        row = self.conn.execute("SELECT max(version) FROM events WHERE stream_id = %s",
+                                (stream_id,)).fetchone()
+        return row[0] or 0
+
+    def head(self) -> tuple[int, str]:
+        found = self.conn.execute(_HEAD).fetchone()
+        return (found[0], found[1]) if found else (0, GENESIS_HASH)
+
+    def stats(self) -> list[TypeStats]:
+        return [TypeStats(*row) for row in self.conn.execute(
+            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events "
+            "GROUP BY type ORDER BY type")]
+
+    def stored_rows(self) -> Iterator[tuple]:
+        return self._pages([], [], 0, None)
+
+    # ---- tailing ------------------------------------------------------------------------
+
+    def wait_for_append(self, after_seq: int, timeout: float) -> int:
+        """Woken by the commit's NOTIFY on a connection of its own; the head is re-read every
+        POLL_SECONDS too, so a lost notification delays a follower but loses nothing."""
+        deadline = clock.monotonic() + timeout
+        listener = self._listen()
+        while True:
+            head = listener.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            left = deadline - clock.monotonic()
+            if head > after_seq or left <= 0:
+                return head
+            for _ in listener.notifies(timeout=min(left, POLL_SECONDS), stop_after=1):
+                pass
+
+    def _listen(self) -> psycopg.Connection:
+        if self._listener is None or self._listener.closed:
+            self._listener = _connect(self.url)
+            self._listener.execute(f"LISTEN {CHANNEL}")  # before the head is read: no gap
+        return self._listener
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        self.conn.close()
+
+
+def _connect(url: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        lines = str(error).strip().splitlines()
+        raise StoreUnavailable(f"cannot reach the event store at {safe_url(url)}: "
+                               f"{lines[-1] if lines else 'no answer'}") from None
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    host, port = info.get("host", "localhost"), info.get("port", "5432")
+    return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
+
+
+def _stored(row: tuple) -> StoredEvent:
+    return StoredEvent(*row[:10], json.loads(row[10]), row[11])
+
+
+def open_url(url: str, *, create: bool = False, durable: bool = True) -> PostgresEventStore:
+    """The store at a `postgresql://` URL (libpq's syntax; a schema by its search_path)."""
+    return PostgresEventStore(url, create=create, durable=durable)
+
+
+def remove_url(url: str) -> None:
+    """Drop the store's tables and functions (`tempolog sim --overwrite`); DROP is not one of
+    the changes the triggers refuse, as dropping the store is not editing its history."""
+    with _connect(url) as conn, conn.transaction():
+        conn.execute("DROP TABLE IF EXISTS events, tempolog_schema")
+        conn.execute("DROP FUNCTION IF EXISTS events_refuse_change(), events_notify()")
