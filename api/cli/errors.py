@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import typer
 
 from engine import TempologError
@@ -38,8 +39,8 @@ def fail(text: str, code: int = FAILED) -> None:
 
 
 # What a user's mistake can raise: tempolog's own errors, and a file or database that is
-# not there or not readable.
-USER_ERRORS = (TempologError, OSError, sqlite3.Error, KeyboardInterrupt)
+# not there or not readable (or a database server that went away or refused a statement).
+USER_ERRORS = (TempologError, OSError, sqlite3.Error, psycopg.Error, KeyboardInterrupt)
 
 
 @contextmanager

@@ -9,4 +9,5 @@ import typer
 DEFAULT_DB = "var/events.db"
 
 Db = Annotated[str, typer.Option(
-    "--db", help="The event store: an SQLite file, or a URL (sqlite:PATH).")]
+    "--db", envvar="TEMPOLOG_DB",
+    help="The event store: an SQLite file, or a URL (sqlite:PATH, postgresql://…).")]

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command("stats")(stats)
     app.command("events")(events)
     app.command("import")(import_events)
+    app.command("copy")(copy)
 
 
 def _open(db: str) -> EventStore:
@@ -118,3 +119,26 @@ def import_events(
             count = store.import_jsonl(lines)
             seq, last_hash = store.head()
     typer.echo(f"{db}: imported {count:,} events, last seq {seq}, last hash {last_hash}")
+
+
+def copy(
+    source: Annotated[str, typer.Option("--from", help="The store to copy: a path or URL.")],
+    target: Annotated[str, typer.Option("--to", help="A new or empty store: a path or URL.")],
+) -> None:
+    """Copy a store to another, SQLite or PostgreSQL, as it is (seqs, ids, hashes); the hash
+    chain is verified before on one side and after on the other."""
+    with user_errors(), _open(source) as origin:
+        before = origin.verify()
+        if not before.ok:
+            fail(f"{source}: corrupted at seq {before.bad_seq}: {before.reason}; "
+                 "nothing was copied", FAILED)
+        with open_store(target, create=True) as copied:
+            if len(copied):
+                fail(f"{target} already holds {len(copied):,} events; copy into a new or "
+                     "empty store", FAILED)
+            count = copied.import_jsonl(event.to_json() for event in origin.read())
+            after = copied.verify()
+    if not after.ok or (after.last_seq, after.last_hash) != (before.last_seq, before.last_hash):
+        fail(f"{target}: the copy does not verify as {source} does: {after.reason}", FAILED)
+    typer.echo(f"copied {count:,} events from {source} to {target}; the chain verifies on "
+               f"both: last seq {after.last_seq}, last hash {after.last_hash}")
