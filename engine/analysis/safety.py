@@ -99,10 +99,10 @@ def _normalise(body: tuple[ast.Literal, ...], fresh: _Fresh) -> list[ast.Literal
         if isinstance(literal, ast.Atom):
             atom, checks = _simple_args(literal, fresh)
             out.append(atom)
-            out.extend(checks)
+            out.extend(_lift_all(checks, fresh))
         elif isinstance(literal, ast.Negation):
             atom, assigns = _simple_args(literal.atom, fresh)
-            out.extend(assigns)
+            out.extend(_lift_all(assigns, fresh))
             out.append(ast.Negation(atom, literal.pos))
         else:
             out.extend(_lift_aggregates(literal, fresh))
@@ -122,6 +122,12 @@ def _simple_args(atom: ast.Atom, fresh: _Fresh, stem: str = "arg"
             args.append(var)
             checks.append(ast.Comparison("=", var, arg, arg.pos))
     return ast.Atom(atom.relation, tuple(args), atom.pos), checks
+
+
+def _lift_all(comparisons: list[ast.Comparison], fresh: _Fresh) -> list[ast.Literal]:
+    """The `=`s that give expression arguments their values, normalised like any comparison
+    (an aggregate argument's own body included)."""
+    return [lit for comparison in comparisons for lit in _lift_aggregates(comparison, fresh)]
 
 
 def _lift_aggregates(comparison: ast.Comparison, fresh: _Fresh) -> list[ast.Literal]:
@@ -266,7 +272,7 @@ def plan_rule(rule: ast.Rule) -> tuple[ast.Rule, list[Unsafe]]:
     fresh = _Fresh(all_var_names(rule))
     body = _normalise(rule.body, fresh)
     head, head_assigns = _simple_args(rule.head, fresh, "head")
-    body += head_assigns
+    body += _lift_all(head_assigns, fresh)
     outer_of: dict[int, set[str]] = {}
     _outer_variables(body, all_var_names(head), outer_of)
     unsafe: list[Unsafe] = []

@@ -257,3 +257,18 @@ def test_float_sums_over_events_are_exact_at_every_time(engine_factory):
     assert ledger.query("total(a, s)").rows == (("a", 1.0),)
     assert ledger.query("total(a, s)", as_of=2).rows == (("a", 1e16),)  # 1e16 + 1, rounded
     assert ledger.query("average(a, m)").rows == (("a", 1 / 3),)
+
+
+def test_aggregates_as_atom_and_head_arguments_with_expressions_inside(backend):
+    # An aggregate standing as an argument has its own body normalised like any other:
+    # `q(y - 1, _)` inside it reads q at y - 1, on every backend.
+    source = (".decl q(a: number, b: number)\n.decl r(a: number)\n"
+              "p(x, sum y : { q(x, y), q(y - 1, _) }) :- r(x).\n"
+              "w(x) :- r(x), q(x, count : { q(x + 0, _) }).\n")
+    facts = {"q": [(1, 2), (1, 4), (3, 5), (2, 1), (0, 1), (2, 2), (3, 1)],
+             "r": [(1,), (2,), (4,)]}
+    answers = engine.evaluate(source, facts, backend=backend)
+    # x=1: y=2 has two q(1, _) witnesses, y=4 two q(3, _): 2+2+4+4; x=2: 1 + 2+2; x=4: none
+    assert answers["p"] == {(1, 12), (2, 5), (4, 0)}
+    # x=1 and x=2 each have two q(x, _), and q(x, 2) holds for both; q(4, 0) does not
+    assert answers["w"] == {(1,), (2,)}

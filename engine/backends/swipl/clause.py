@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from engine.analysis.program import Program
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import predicate as _q
-from engine.backends.swipl.time_index import prefix_shape
+from engine.backends.swipl.time_index import PrefixShape, prefix_shape
 from engine.errors import CompileError
 from engine.lang import ast
 
-if TYPE_CHECKING:
-    from engine.backends.swipl.compiler import ProgramCompiler
+
+class Site(Protocol):
+    ident: int  # a prefix-aggregate index's number: its predicates are 'pq:<ident>' …
+
+
+class ProgramContext(Protocol):
+    """What compiling one body needs of the program around it (the ProgramCompiler)."""
+
+    program: Program
+    kinds: dict[str, str]  # relation -> event | view | tabled | base
+
+    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site:
+        """The prefix-aggregate index that answers `aggregate`."""
+
+    def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
+        """The name of a tabled helper computing one aggregate per group."""
 
 CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
 AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}
@@ -39,7 +54,7 @@ class ClauseCompiler:
 
     _aggregate_scopes = itertools.count(1)
 
-    def __init__(self, program: ProgramCompiler, *, sites: bool, owner: str | None = None):
+    def __init__(self, program: ProgramContext, *, sites: bool, owner: str | None = None):
         self.program = program
         self.sites = sites
         self.owner = owner  # the rule's head relation; None for a query
@@ -64,7 +79,12 @@ class ClauseCompiler:
         return goals
 
     def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
-        before, args, after = [], [], []
+        return self.read(atom.relation, self.arguments(atom, scope))
+
+    def arguments(self, atom: ast.Atom, scope: Scope) -> list[str]:
+        """An atom's arguments as Prolog text: safety left only variables, wildcards and
+        constants there (an expression argument became a variable and an `=`)."""
+        args = []
         types = self.program.program.relations[atom.relation].types
         for arg, type_ in zip(atom.args, types):
             if isinstance(arg, ast.Wildcard):
@@ -73,17 +93,9 @@ class ClauseCompiler:
                 args.append(scope[arg.name])
             elif isinstance(arg, ast.Const):
                 args.append(const_text(arg, type_))
-            elif all(v.name in bound for v in ast.term_vars(arg)) and not ast.aggregates_in(arg):
-                more, text = self.value(arg, scope, bound)
-                before += more
-                args.append(text)
-            else:  # an expression over variables this very atom binds: check it afterwards
-                slot = self.temp()
-                args.append(slot)
-                after_bound = bound | {a.name for a in atom.args if isinstance(a, ast.Var)}
-                more, text = self.value(arg, scope, after_bound)
-                after += more + [f"tl_eq({slot}, {text})"]
-        return before + self.read(atom.relation, args) + after
+            else:
+                raise CompileError(f"{arg.pos}: an expression argument was not normalised")
+        return args
 
     def read(self, relation: str, args: list[str]) -> list[str]:
         """Goals reading `relation` as of `AsOf`."""
@@ -122,25 +134,10 @@ class ClauseCompiler:
             args.append(text)
         return goals, args
 
-    def pattern(self, atom: ast.Atom) -> tuple[list[str], list[str], set[str]]:
-        """An atom's arguments as a clause-head pattern, checks for its expression
-        arguments, and the variables it binds."""
-        args, checks = [], []
-        plain = {a.name for a in atom.args if isinstance(a, ast.Var)}
-        types = self.program.program.relations[atom.relation].types
-        for arg, type_ in zip(atom.args, types):
-            if isinstance(arg, ast.Wildcard):
-                args.append("_")
-            elif isinstance(arg, ast.Var):
-                args.append(self.scope[arg.name])
-            elif isinstance(arg, ast.Const):
-                args.append(const_text(arg, type_))
-            else:
-                slot = self.temp()
-                args.append(slot)
-                more, text = self.value(arg, self.scope, plain)
-                checks += more + [f"tl_eq({slot}, {text})"]
-        return args, checks, plain
+    def pattern(self, atom: ast.Atom) -> tuple[list[str], set[str]]:
+        """An atom's arguments as a clause-head pattern, and the variables it binds."""
+        return self.arguments(atom, self.scope), {a.name for a in atom.args
+                                                  if isinstance(a, ast.Var)}
 
     def comparison(self, comparison: ast.Comparison, scope: Scope, bound: set[str]) -> list[str]:
         if comparison.op == "=":

@@ -203,7 +203,8 @@ class ProgramCompiler:
         """Propagation: each new fact of the source relation may add a view tuple."""
         clause = ClauseCompiler(self, sites=False)
         atom = next(lit for lit in rule.body if isinstance(lit, ast.Atom))
-        pattern, goals, bound = clause.pattern(atom)
+        pattern, bound = clause.pattern(atom)
+        goals: list[str] = []
         rest = [lit for lit in rule.body if lit is not atom]
         goals += clause.body(tuple(rest), clause.scope, bound)
         more, head = clause.head(rule.head, bound)
@@ -217,8 +218,8 @@ class ProgramCompiler:
     def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> _Site:
         """The prefix-aggregate index answering `aggregate`, shared by identical aggregates."""
         clause = ClauseCompiler(self, sites=False)
-        pattern, goals, bound = clause.pattern(shape.atom)
-        goals += clause.body(shape.conditions, clause.scope, bound)
+        pattern, bound = clause.pattern(shape.atom)
+        goals = clause.body(shape.conditions, clause.scope, bound)
         if aggregate.target is not None:
             more, target = clause.value(aggregate.target, clause.scope, bound)
             goals += more
