@@ -1,4 +1,4 @@
-"""Stage 3, compile: an analysed Program to the text of one SWI-Prolog module."""
+"""An analysed Program compiled to the text of one SWI-Prolog module."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.analysis.program import Program
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.prefix_index import Site, site_predicates
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import indent as _indent
@@ -66,15 +67,6 @@ def compile_query(compiled: CompiledProgram, program: Program,
 # ---- the program -------------------------------------------------------------
 
 @dataclass
-class _Site:
-    ident: int
-    shape: PrefixShape
-    source: str
-    on_clause: str
-    src_clause: str
-
-
-@dataclass
 class ProgramCompiler:
     program: Program
     module: str
@@ -83,7 +75,7 @@ class ProgramCompiler:
     kinds: dict[str, str] = field(default_factory=dict)
     clauses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     dynamic: dict[str, int] = field(default_factory=dict)
-    sites: dict[str, _Site] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)
     initial: list[tuple[str, tuple]] = field(default_factory=list)
     aux: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
 
@@ -126,7 +118,10 @@ class ProgramCompiler:
             for rule in program.rules_for(name):
                 self._view_rule(name, rule)
         for site in self.sites.values():
-            self._site(site)
+            dynamic, clauses = site_predicates(site, self.incremental)
+            self.dynamic.update(dynamic)
+            for name, texts in clauses.items():
+                self.clauses[name] += texts
         invalidates = self._invalidates(tabled)
         self._maintenance(tabled, invalidates)
         return CompiledProgram(
@@ -215,7 +210,7 @@ class ProgramCompiler:
 
     # -- prefix aggregates
 
-    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> _Site:
+    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site:
         """The prefix-aggregate index answering `aggregate`, shared by identical aggregates."""
         clause = ClauseCompiler(self, sites=False)
         pattern, bound = clause.pattern(shape.atom)
@@ -241,26 +236,9 @@ class ProgramCompiler:
         src_clause = f"{_call('src', '@', keys + ['T', 'V'])} :-\n    {_indent(src_body)}."
         signature = on_clause + src_clause
         if signature not in self.sites:
-            self.sites[signature] = _Site(len(self.sites) + 1, shape, source,
+            self.sites[signature] = Site(len(self.sites) + 1, shape, source,
                                           on_clause, src_clause)
         return self.sites[signature]
-
-    def _site(self, site: _Site) -> None:
-        k = str(site.ident)
-        self.clauses[_q("on", site.source)].append(site.on_clause.replace("'px:@'", _q("px", k)))
-        self.clauses[_q("src", k)].append(site.src_clause.replace("'src:@'", _q("src", k)))
-        keys = _vars("K", len(site.shape.keys))
-        for kind, arity in (("k", len(keys) + 2), ("x", 7)):
-            self.dynamic[_q(kind, k)] = arity
-        self.dynamic[_q("d", k)] = 1
-        text = _SITE_TEMPLATE
-        for kind in ("px", "pq", "bs", "rb", "src", "k", "x", "d", "forget"):
-            text = text.replace(f"<{kind}>", _q(kind, k))
-        text = text.replace("<KEYS>", "".join(key + ", " for key in keys))
-        probe = f"once({_q('x', k)}(_, Gid, _, _, _, _, _)),"
-        dependency = "\n        " + probe if self.incremental else ""
-        text = text.replace("<dep>", dependency)
-        self.clauses[f"site {k}"].append(text.strip())
 
     # -- maintenance predicates called by the engine
 
@@ -333,85 +311,6 @@ class ProgramCompiler:
         for clauses in self.clauses.values():
             lines.extend(clauses)
         return "\n".join(lines) + "\n"
-
-
-# A prefix-aggregate index. `k` maps a group key to the group's id and the name of a global
-# variable holding its number of entries and latest running values (so "now" is one lookup,
-# and appending rewrites no clause: a retract/assert per fact leaves dead clauses that slow
-# every lookup until clause GC). `x` holds every entry in time order, numbered from 0 and
-# keyed by one integer, Slot = Group << 32 + Number, so that each probe of a binary search is
-# one first-argument hash lookup ("as of T" is O(log n)). With incremental tabling, `<dep>`
-# reads `x(_, Group, …)` so that a table depends on every later entry of its group. A value
-# that arrives out of time order marks the group dirty (`d`); the group is rebuilt from its
-# source facts at the end of the batch.
-_SITE_TEMPLATE = r"""
-<px>(<KEYS>T, V, Kind) :-
-    (   <k>(<KEYS>Gid, Key)
-    ->  nb_getval(Key, s(Len, T0, C0, S0, Mn0, Mx0)),
-        (   Kind == new, T >= T0
-        ->  tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx),
-            Slot is Gid << 32 + Len,
-            assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)),
-            Len1 is Len + 1,
-            nb_setval(Key, s(Len1, T, C, S, Mn, Mx))
-        ;   <d>(Gid)
-        ->  true
-        ;   assertz(<d>(Gid))
-        )
-    ;   flag(tl_gid, Gid, Gid + 1),
-        atom_concat(tl_px_, Gid, Key),
-        tl_px_first(V, C, S, Mn, Mx),
-        Slot is Gid << 32,
-        assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)),
-        nb_setval(Key, s(1, T, C, S, Mn, Mx)),
-        assertz(<k>(<KEYS>Gid, Key))
-    ).
-
-<pq>(<KEYS>AsOf, C, S, Mn, Mx) :-
-    (   <k>(<KEYS>Gid, Key),<dep>
-        nb_getval(Key, s(Len, TL, CL, SL, MnL, MxL))
-    ->  (   TL =< AsOf
-        ->  C = CL, S = SL, Mn = MnL, Mx = MxL
-        ;   Slot0 is Gid << 32, <x>(Slot0, _, T0, _, _, _, _), T0 =< AsOf
-        ->  Last is Len - 1,
-            <bs>(Gid, 0, Last, AsOf, I),
-            Slot is Gid << 32 + I,
-            <x>(Slot, _, _, C, S, Mn, Mx)
-        ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
-        )
-    ;   C = 0, S = 0, Mn = '$none', Mx = '$none'
-    ).
-
-<bs>(Gid, Lo, Hi, AsOf, I) :-
-    (   Hi - Lo =< 1
-    ->  I = Lo
-    ;   Mid is (Lo + Hi) // 2,
-        Slot is Gid << 32 + Mid,
-        <x>(Slot, _, T, _, _, _, _),
-        (   T =< AsOf
-        ->  <bs>(Gid, Mid, Hi, AsOf, I)
-        ;   <bs>(Gid, Lo, Mid, AsOf, I)
-        )
-    ).
-
-<rb> :-
-    forall(retract(<d>(Gid)), <rb>(Gid)).
-
-<rb>(Gid) :-
-    <k>(<KEYS>Gid, Key),
-    findall(T-V, <src>(<KEYS>T, V), Pairs),
-    msort(Pairs, Sorted),
-    retractall(<x>(_, Gid, _, _, _, _, _)),
-    tl_px_entries(Sorted, Entries),
-    forall(member(e(I, T, C, S, Mn, Mx), Entries),
-           ( Slot is Gid << 32 + I, assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)) )),
-    last(Entries, e(Last, TL, CL, SL, MnL, MxL)),
-    Len is Last + 1,
-    nb_setval(Key, s(Len, TL, CL, SL, MnL, MxL)).
-
-<forget> :-
-    forall(<k>(<KEYS>_, Key), nb_delete(Key)).
-"""
 
 
 # ---- text helpers ----------------------------------------------------------------
