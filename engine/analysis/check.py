@@ -1,4 +1,4 @@
-"""Stage 2, analyse: parsed files to a checked Program, or every mistake found in them."""
+"""Analysis: parsed files to a checked Program, or every mistake found in them."""
 
 from __future__ import annotations
 

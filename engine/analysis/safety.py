@@ -1,11 +1,4 @@
-"""Safety: every variable has a value before it is used; bodies put in evaluation order.
-
-Planning also normalises a rule for the compilers, so that they stay simple:
-- atom arguments are only variables, wildcards and constants (an expression argument
-  becomes a fresh variable and an `=` after the atom, or before it when negated);
-- an aggregate stands only as `Var = Aggregate`, the variable fresh (bound nowhere else);
-- head arguments that are expressions become fresh variables assigned at the end.
-"""
+"""Safety: every variable has a value before it is used; bodies put in evaluation order."""
 
 from __future__ import annotations
 
@@ -13,6 +6,12 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from engine.lang import ast
+
+# Planning also normalises a rule for the compilers, so that they stay simple:
+# - atom arguments are only variables, wildcards and constants (an expression argument
+#   becomes a fresh variable and an `=` after the atom, or before it when negated);
+# - an aggregate stands only as `Var = Aggregate`, the variable fresh (bound nowhere else);
+# - head arguments that are expressions become fresh variables assigned at the end.
 
 SIMPLE_ARGS = (ast.Var, ast.Wildcard, ast.Const)
 

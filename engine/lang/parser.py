@@ -1,4 +1,4 @@
-"""Stage 1, parse: .dl text to a RuleFile, reporting every syntax error with its position."""
+"""The parser: .dl text to a RuleFile, reporting every syntax error with its position."""
 
 from __future__ import annotations
 

@@ -1,15 +1,4 @@
-"""The pyDatalog backend: the Engine interface in pure Python, for when SWI-Prolog is absent.
-
-Each query runs in a worker thread with its own pyDatalog state, and the caller stops
-waiting at the time limit. pyDatalog cannot be interrupted from outside, and its compiled
-loop holds the GIL; so the worker checks a cancellation flag wherever pyDatalog calls back
-into Python (every derived fact and tried clause, through its logger hook; every builtin;
-every round) and an abandoned query stops soon after. The time limit can still be
-overrun by one stretch without such a call, e.g. pyDatalog building a large answer list.
-Evaluation is goal-directed by relation: a query evaluates the relations it reads and
-what they depend on, and keeps them (a snapshot per `as_of`, grown by later queries)
-until new facts arrive; so a runaway rule only stops the queries that depend on it.
-"""
+"""The pyDatalog backend: the Engine interface in pure Python, for when SWI-Prolog is absent."""
 
 from __future__ import annotations
 
@@ -25,6 +14,16 @@ from engine.backends.pydatalog.eval import Snapshot, answer, materialise
 from engine.backends.pydatalog.functions import Cancelled, watch
 from engine.engine import Engine, Result, Row, check_query_options, sorted_rows
 from engine.errors import QueryError, QueryTimeout
+
+# Each query runs in a worker thread with its own pyDatalog state, and the caller stops
+# waiting at the time limit. pyDatalog cannot be interrupted from outside, and its compiled
+# loop holds the GIL; so the worker checks a cancellation flag wherever pyDatalog calls back
+# into Python (every derived fact and tried clause, through its logger hook; every builtin;
+# every round) and an abandoned query stops soon after. The time limit can still be
+# overrun by one stretch without such a call, e.g. pyDatalog building a large answer list.
+# Evaluation is goal-directed by relation: a query evaluates the relations it reads and
+# what they depend on, and keeps them (a snapshot per `as_of`, grown by later queries)
+# until new facts arrive; so a runaway rule only stops the queries that depend on it.
 
 NOW = "now"  # the snapshot key for "all facts"
 KEPT_SNAPSHOTS = 8

@@ -1,10 +1,4 @@
-"""Stage 3 for pyDatalog: a Program's rules and a query's body to clause specs and resolvers.
-
-Specs are plain data: pyDatalog's objects belong to the thread that made them, so the
-worker thread turns specs into clauses (engine/pydatalog_eval.py). Arithmetic, tests that
-are not a plain comparison, float coercion and aggregates become Python resolvers,
-pyDatalog's hook for predicates computed by code; everything else is pyDatalog clauses.
-"""
+"""pyDatalog compilation: a Program's rules and a query's body to clause specs and resolvers."""
 
 from __future__ import annotations
 
@@ -25,6 +19,11 @@ from engine.backends.pydatalog.functions import (
     compile_expr,
 )
 from engine.lang import ast
+
+# Specs are plain data: pyDatalog's objects belong to the thread that made them, so the
+# worker thread turns specs into clauses (engine/pydatalog_eval.py). Arithmetic, tests that
+# are not a plain comparison, float coercion and aggregates become Python resolvers,
+# pyDatalog's hook for predicates computed by code; everything else is pyDatalog clauses.
 
 Value = str | int | float
 Arg = tuple[str, Value]  # ("v", variable name) or ("c", constant)

@@ -1,14 +1,4 @@
-"""Evaluation inside a pyDatalog worker thread: materialise strata, then answer queries.
-
-pyDatalog keeps its state per thread (`Logic`), so everything here runs in the thread
-that calls it. pyDatalog does every join, negation and aggregate body; the recursion is
-driven here, semi-naively, because pyDatalog's own tabling loops forever on some
-mutually recursive programs (three relations in a cycle, for one). Each round asserts
-the stratum's rules with one same-stratum atom reading only the previous round's new
-facts (a "delta" predicate) and the others reading everything so far, so that every
-clause pyDatalog sees is non-recursive. Finished relations are stored as plain facts:
-later strata, negations, aggregates and queries read only those.
-"""
+"""Evaluation inside a pyDatalog worker thread: materialise strata, then answer queries."""
 
 from __future__ import annotations
 
@@ -28,6 +18,15 @@ from engine.backends.pydatalog.compile import (
     pred,
 )
 from engine.backends.pydatalog.functions import check_cancelled, install_cancellation_points
+
+# pyDatalog keeps its state per thread (`Logic`), so everything here runs in the thread
+# that calls it. pyDatalog does every join, negation and aggregate body; the recursion is
+# driven here, semi-naively, because pyDatalog's own tabling loops forever on some
+# mutually recursive programs (three relations in a cycle, for one). Each round asserts
+# the stratum's rules with one same-stratum atom reading only the previous round's new
+# facts (a "delta" predicate) and the others reading everything so far, so that every
+# clause pyDatalog sees is non-recursive. Finished relations are stored as plain facts:
+# later strata, negations, aggregates and queries read only those.
 
 # pyDatalog rounds floats to 8 significant digits by default; answers must be exact.
 pyEngine.Float_Precision = None

@@ -1,4 +1,4 @@
-"""Stage 4, the SWI-Prolog backend: a compiled program in its own module of the Prolog thread."""
+"""The SWI-Prolog backend: a compiled program in its own module of the Prolog thread."""
 
 from __future__ import annotations
 
