@@ -109,6 +109,42 @@ class Engine(ABC):
               timeout: float = 5.0) -> Result:
         """Answer a body such as `pending_order(o, c, "AAPL", s, q, p), q > 10`."""
 
+    def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
+        """The event-store seq of each given row of an event relation that the engine holds
+        (rows it does not hold are left out); what proofs cite for their event leaves."""
+        raise QueryError(f"{type(self).__name__} does not keep the seqs of event facts")
+
+    # ---- provenance (engine/explain: written once over `query`, for every backend)
+
+    def check(self, as_of: int | None = None, since: int | None = None, *,
+              depth: int | None = None, events=None):
+        """Run every `.never` invariant: a CheckReport with each violation's bindings, first
+        time and proof. `events(seq)` (e.g. an event store's get_seq) fills in event ids."""
+        from engine.explain import check
+
+        return check(self, as_of=as_of, since=since, depth=depth, events=events)
+
+    def explain(self, fact_or_query: str, as_of: int | None = None, depth: int | None = None,
+                max_proofs: int = 1, *, events=None):
+        """Lowest proofs of the answers of a fact or query, down to their event facts."""
+        from engine.explain import explain
+
+        return explain(self, fact_or_query, as_of=as_of, depth=depth, max_proofs=max_proofs,
+                       events=events)
+
+    def why_not(self, fact: str, as_of: int | None = None):
+        """For each rule that could derive `fact`, the first literal that fails and the
+        nearest miss."""
+        from engine.explain import why_not
+
+        return why_not(self, fact, as_of=as_of)
+
+    def diff(self, query: str, from_time: int, to_time: int | None = None):
+        """The answers of `query` added and removed between two times, with their causes."""
+        from engine.explain import diff
+
+        return diff(self, query, from_time=from_time, to_time=to_time)
+
     def relations(self) -> Mapping[str, Relation]:
         return self.program.relations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from pyDatalog import pyEngine
 
@@ -64,6 +65,19 @@ class PyDatalogEngine(Engine):
                 self._version += 1
                 self._snapshots.clear()
         return new
+
+    def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
+        signature = self._relation(relation)
+        with self._lock:
+            self._check_open()
+            table = self._rows.get(relation, {})
+            found = {}
+            for row in rows:
+                row = tuple(row)
+                seq = table.get(row) if signature.is_event else None
+                if seq is not None:
+                    found[row] = seq
+            return found
 
     # ---- queries
 

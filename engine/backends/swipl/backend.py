@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from functools import lru_cache
 
 from engine.analysis.check import analyse_query
@@ -21,7 +22,7 @@ from engine.backends.swipl.compiler import (
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
 from engine.engine import Engine, Result, Row, check_query_options, sorted_rows
-from engine.errors import QueryTimeout
+from engine.errors import QueryError, QueryTimeout, TempologError
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,26 @@ class SwiplEngine(Engine):
 
         rows = self._prolog.run(ask)
         return Result(columns, tuple(sorted_rows(rows)))
+
+    def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
+        signature = self._relation(relation)
+        rows = list(dict.fromkeys(tuple(row) for row in rows))
+        if not signature.is_event or not rows:
+            return {}
+        with self._lock:
+            self._check_open()
+        args = pl.variables("A", signature.arity)
+        try:
+            keys = ", ".join(f"k({', '.join(pl.value(v) for v in row)})" for row in rows)
+        except TempologError as error:
+            raise QueryError(f"bad rows for {relation}: {error}") from None
+        goal = f"member(k({', '.join(args)}), [{keys}]), {pl.call('e', relation, args + ['S'])}"
+        row = f"[{', '.join(args)}, S]"
+        request = f"tl_query({self.module}, none, none, 1.0Inf, _, {row}, ({goal}))"
+        found: dict[Row, int] = {}
+        for *values, seq in self._prolog.run(lambda call: call(request, "")):
+            found.setdefault(tuple(values), seq)  # sorted: the first seq is the smallest
+        return found
 
     def _compile_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
         query = analyse_query(self.program, text)

@@ -1,0 +1,292 @@
+"""Minimal-height proofs found through Engine.query alone, so they hold on every backend.
+
+To prove a fact, each rule whose head matches it has its body queried with the head's
+values bound; every answer is a way the rule fires, and its positive atoms are proved in
+turn. Iterative deepening over the proof's height makes the first proof found a lowest
+one and keeps recursive rules finite; (fact, height) outcomes are memoised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from itertools import count
+
+from engine.lang import ast, pretty
+from engine.engine import Result, Row, Value
+from engine.explain.proof import Node
+from engine.explain.terms import (
+    atom_values,
+    body_text,
+    const,
+    fact_text,
+    ground_body,
+    ground_literal,
+    rule_source,
+    unify_head,
+    value_text,
+)
+
+MAX_HEIGHT = 64  # the deepest proof looked for
+ROW_LIMIT = 200  # answers of one rule body tried as ways the rule fires
+AGGREGATE_CAP = 10  # facts an aggregate node lists; the rest are counted
+
+Key = tuple[str, Row]
+EventLookup = Callable[[int], object]  # seq -> the stored event (with .event_id), or None
+
+
+class Prover:
+    """Proofs over one engine as of one time; answers and proofs are cached for its life."""
+
+    def __init__(self, engine, as_of: int | None = None, *, timeout: float | None = 10.0,
+                 aggregate_cap: int = AGGREGATE_CAP, max_height: int = MAX_HEIGHT):
+        self.engine, self.program = engine, engine.program
+        self.as_of, self.timeout = as_of, timeout
+        self.aggregate_cap, self.max_height = aggregate_cap, max_height
+        self._answers: dict[str, Result] = {}
+        self._best: dict[Key, Node] = {}
+        self._failed: dict[Key, int] = {}
+        self._seqs: dict[Key, int | None] = {}
+        self.rules: dict[str, list[ast.Rule]] = {}
+        self.written: dict[str, dict[Row, ast.Rule]] = {}
+        for rule in self.program.rules:
+            head = rule.head.relation
+            values = atom_values(rule.head) if rule.is_fact else None
+            if values is not None:
+                self.written.setdefault(head, {})[values] = rule
+            else:
+                self.rules.setdefault(head, []).append(_named(rule))
+
+    # ---- answers
+
+    def ask(self, body: Sequence[ast.Literal], limit: int | None = ROW_LIMIT) -> Result:
+        text = body_text(body)
+        key = f"{limit}|{text}"
+        if key not in self._answers:
+            self._answers[key] = self.engine.query(text, as_of=self.as_of, limit=limit,
+                                                   timeout=self.timeout)
+        return self._answers[key]
+
+    def holds(self, body: Sequence[ast.Literal]) -> bool:
+        return len(self.ask(body, limit=1)) > 0
+
+    # ---- facts
+
+    def prove_fact(self, relation: str, values: Row) -> Node | None:
+        """A lowest proof of the fact; None when it does not hold (as of this time)."""
+        for budget in range(self.max_height + 1):
+            node = self.prove(relation, values, budget)
+            if node is not None:
+                return node
+            if budget == 0 and relation not in self.rules:
+                return None  # not an event, written or input fact, and nothing derives it
+        return None
+
+    def prove(self, relation: str, values: Row, budget: int) -> Node | None:
+        """A proof of height <= budget, or None."""
+        key = (relation, values)
+        found = self._best.get(key)
+        if found is not None and found.height <= budget:
+            return found
+        if self._failed.get(key, -1) >= budget:
+            return None
+        node = self._leaf(relation, values)
+        if node is None and budget > 0:
+            for rule in self.rules.get(relation, ()):
+                node = self._by_rule(rule, values, budget)
+                if node is not None:
+                    break
+        if node is None:
+            self._failed[key] = budget
+        else:
+            self._best[key] = node
+        return node
+
+    def ways(self, relation: str, values: Row, most: int) -> list[Node]:
+        """Up to `most` proofs of the fact by different rules or answers, lowest first."""
+        found = []
+        leaf = self._leaf(relation, values)
+        if leaf is not None:
+            found.append(leaf)
+        for rule in self.rules.get(relation, ()):
+            bindings = unify_head(rule.head, values)
+            if bindings is None:
+                continue
+            answers = self.ask(ground_body(rule.body, bindings))
+            for row in answers.rows:
+                children = self.body_nodes(rule.body, {**bindings, **dict(zip(
+                    answers.columns, row))}, None)
+                if children is not None:
+                    found.append(self._derived(rule, relation, values, children))
+        return sorted(found, key=lambda node: node.height)[:most]
+
+    def _leaf(self, relation: str, values: Row) -> Node | None:
+        signature = self.program.relations[relation]
+        text = fact_text(relation, values)
+        if signature.is_event:
+            time = values[signature.time_column]
+            if self.as_of is not None and time > self.as_of:
+                return None
+            seq = self.seq_of(relation, values)
+            if seq is None and not self.holds((_atom(relation, values),)):
+                return None  # (a fact asserted without a seq is still a fact)
+            return Node("event", text, relation, values, seq=seq, time=time)
+        rule = self.written.get(relation, {}).get(values)
+        if rule is not None:
+            return Node("fact", text, relation, values, rule=self.rule_info(rule))
+        if relation not in self.rules and self.holds((_atom(relation, values),)):
+            return Node("input", text, relation, values)
+        return None
+
+    def seq_of(self, relation: str, values: Row) -> int | None:
+        key = (relation, values)
+        if key not in self._seqs:
+            self._seqs[key] = self.engine.event_seqs(relation, [values]).get(values)
+        return self._seqs[key]
+
+    def _by_rule(self, rule: ast.Rule, values: Row, budget: int) -> Node | None:
+        bindings = unify_head(rule.head, values)
+        if bindings is None:
+            return None
+        answers = self.ask(ground_body(rule.body, bindings))
+        for row in answers.rows:
+            full = {**bindings, **dict(zip(answers.columns, row))}
+            children = self.body_nodes(rule.body, full, budget - 1)
+            if children is not None:
+                return self._derived(rule, rule.head.relation, values, children)
+        return None
+
+    def _derived(self, rule, relation, values, children) -> Node:
+        return Node("derived", fact_text(relation, values), relation, values,
+                    rule=self.rule_info(rule), children=tuple(children))
+
+    def rule_info(self, rule: ast.Rule | ast.Invariant) -> dict:
+        return {"path": rule.pos.path, "line": rule.pos.line,
+                "text": rule_source(rule, self.program.files)}
+
+    # ---- bodies
+
+    def prove_body(self, body: Sequence[ast.Literal], bindings: dict[str, Value]
+                   ) -> tuple[Node, ...] | None:
+        """Lowest proofs of every literal of a body under an answer's bindings."""
+        for budget in range(self.max_height + 1):
+            children = self.body_nodes(body, bindings, budget)
+            if children is not None:
+                return children
+        return None
+
+    def body_nodes(self, body: Sequence[ast.Literal], bindings: dict[str, Value],
+                   budget: int | None) -> list[Node] | None:
+        """One node per literal (None: some atom has no proof within `budget` rule
+        applications; a budget of None asks each atom for its own lowest proof)."""
+        nodes = []
+        for literal in body:
+            ground = ground_literal(literal, bindings)
+            if isinstance(ground, ast.Atom):
+                values = atom_values(ground)
+                node = (self.prove_fact(ground.relation, values) if budget is None
+                        else self.prove(ground.relation, values, budget))
+                if node is None:
+                    return None
+            elif isinstance(ground, ast.Negation):
+                node = Node("absence", _pattern(ground.atom), ground.atom.relation,
+                            as_of=self.as_of)
+            elif _aggregate(ground) is not None:
+                node = self._aggregate_node(literal, ground, bindings)
+            else:
+                node = self._comparison_node(literal, ground)
+            nodes.append(node)
+        return nodes
+
+    def _comparison_node(self, literal: ast.Comparison, ground: ast.Comparison) -> Node:
+        result = None
+        sides = [ground.left, ground.right]
+        if any(not isinstance(side, ast.Const) for side in sides):
+            names = ["__tl_left", "__tl_right"]
+            body = tuple(ast.Comparison("=", ast.Var(n), side) for n, side in zip(names, sides))
+            answer = self.ask(body, limit=1)
+            if answer.rows:
+                left, right = answer.rows[0]
+                result = f"{value_text(left)} {ground.op} {value_text(right)}"
+        return Node("comparison", _literal_text(ground), literal=_literal_text(literal),
+                    result=result)
+
+    def _aggregate_node(self, literal: ast.Comparison, ground: ast.Comparison,
+                        bindings: dict[str, Value]) -> Node:
+        aggregate = _aggregate(ground)
+        named, atoms = name_wildcards(aggregate.body)
+        value = self.ask((ast.Comparison("=", ast.Var("__tl_value"), aggregate),), limit=1)
+        total = self.ask((ast.Comparison("=", ast.Var("__tl_count"),
+                                         ast.Aggregate("count", None, named)),), limit=1)
+        answers = self.ask(named, limit=self.aggregate_cap)
+        facts = []
+        for row in answers.rows:
+            local = dict(zip(answers.columns, row))
+            for atom in atoms:
+                grounded = ground_literal(atom, local)
+                values = atom_values(grounded)
+                proof = self.prove_fact(grounded.relation, values)
+                facts.append(proof or Node("input", fact_text(grounded.relation, values),
+                                           grounded.relation, values))
+        counted = total.rows[0][0] if total.rows else 0
+        result = f"= {value_text(value.rows[0][0])}" if value.rows else "no value"
+        return Node("aggregate", _literal_text(ground), literal=_literal_text(literal),
+                    result=result, children=tuple(facts), more=max(counted - len(answers), 0))
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+def _atom(relation: str, values: Row) -> ast.Atom:
+    return ast.Atom(relation, tuple(const(v) for v in values))
+
+
+def _pattern(atom: ast.Atom) -> str:
+    return pretty.atom(atom)
+
+
+def _literal_text(literal: ast.Literal) -> str:
+    return pretty.literal(literal)
+
+
+def _aggregate(literal: ast.Literal) -> ast.Aggregate | None:
+    if isinstance(literal, ast.Comparison):
+        for side in (literal.right, literal.left):
+            found = ast.aggregates_in(side)
+            if found:
+                return found[0]
+    return None
+
+
+def _named(rule: ast.Rule) -> ast.Rule:
+    """The rule with its positive atoms' wildcards named, so that answers carry their values."""
+    return ast.Rule(rule.head, name_wildcards(rule.body)[0], rule.pos)
+
+
+def name_wildcards(body: Sequence[ast.Literal]) -> tuple[tuple[ast.Literal, ...], list[ast.Atom]]:
+    """The body with each positive atom's `_` a fresh variable, and those atoms."""
+    numbers = count(1)
+    named, atoms = [], []
+    for literal in body:
+        if isinstance(literal, ast.Atom):
+            literal = ast.Atom(literal.relation, tuple(
+                ast.Var(f"__w{next(numbers)}", arg.pos) if isinstance(arg, ast.Wildcard) else arg
+                for arg in literal.args), literal.pos)
+            atoms.append(literal)
+        named.append(literal)
+    return tuple(named), atoms
+
+
+def attach_event_ids(nodes: Sequence[Node], lookup: EventLookup | None) -> list[Node]:
+    """The trees with each event leaf's event_id filled in from `lookup(seq)` (the store)."""
+    if lookup is None:
+        return list(nodes)
+
+    def fill(node: Node) -> Node:
+        if node.kind == "event" and node.seq is not None and node.event_id is None:
+            stored = lookup(node.seq)
+            return replace(node, event_id=getattr(stored, "event_id", None))
+        if not node.children:
+            return node
+        return replace(node, children=tuple(fill(c) for c in node.children))
+
+    return [fill(n) for n in nodes]
