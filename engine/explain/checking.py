@@ -8,7 +8,7 @@ from engine.lang import ast, pretty
 from engine.engine import Row
 from engine.explain.explaining import query_node
 from engine.explain.proof import Node, when
-from engine.explain.prover import EventLookup, Prover, attach_event_ids, name_wildcards
+from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body, rule_source, value_text
 from engine.explain.timeline import event_times, first_true, relations_read
 
@@ -153,4 +153,4 @@ def _proof(engine, invariant, columns, row, as_of, depth, events) -> Node | None
     node = query_node(prover, named, bindings, f".never {invariant.name}", rule=invariant)
     if node is None:
         return None
-    return attach_event_ids([node], events)[0].cut(depth, {})
+    return prover.finish([node], events, depth)[0]

@@ -119,8 +119,9 @@ def _proof(engine, body, bindings, time, query) -> Node | None:
     full = prover.ask(ground_body(named, bindings), limit=1)
     if not full.rows:
         return None
-    return query_node(prover, named, {**bindings, **dict(zip(full.columns, full.rows[0]))},
+    node = query_node(prover, named, {**bindings, **dict(zip(full.columns, full.rows[0]))},
                       query)
+    return None if node is None else prover.finish([node])[0]
 
 
 def _why_not(engine, body, bindings, time, query) -> WhyNot:

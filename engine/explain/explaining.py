@@ -8,7 +8,7 @@ from engine.lang import ast
 from engine.analysis import analyse_query
 from engine.errors import QueryError
 from engine.explain.proof import Node, when
-from engine.explain.prover import EventLookup, Prover, attach_event_ids, name_wildcards
+from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import atom_values, ground_literal, value_text
 
 
@@ -81,7 +81,7 @@ def explain(engine, fact_or_query: str, *, as_of: int | None = None, depth: int 
                 raise QueryError(f"no proof found within {prover.max_height} rule applications")
             proofs.append(node)
     kept: dict[str, Node] = {}
-    proofs = [p.cut(depth, kept) for p in attach_event_ids(proofs, events)]
+    proofs = prover.finish(proofs, events, depth, kept)
     return Explanation(fact_or_query.strip(), as_of, len(answers), tuple(proofs), depth, kept)
 
 

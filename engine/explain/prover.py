@@ -123,14 +123,11 @@ class Prover:
     def _leaf(self, relation: str, values: Row) -> Node | None:
         signature = self.program.relations[relation]
         text = fact_text(relation, values)
-        if signature.is_event:
-            time = values[signature.time_column]
+        if signature.is_event:  # reached only through answers, so it is a fact; its seq
+            time = values[signature.time_column]  # is filled in by with_seqs, in bulk
             if self.as_of is not None and time > self.as_of:
                 return None
-            seq = self.seq_of(relation, values)
-            if seq is None and not self.holds((_atom(relation, values),)):
-                return None  # (a fact asserted without a seq is still a fact)
-            return Node("event", text, relation, values, seq=seq, time=time)
+            return Node("event", text, relation, values, time=time)
         rule = self.written.get(relation, {}).get(values)
         if rule is not None:
             return Node("fact", text, relation, values, rule=self.rule_info(rule))
@@ -138,11 +135,39 @@ class Prover:
             return Node("input", text, relation, values)
         return None
 
-    def seq_of(self, relation: str, values: Row) -> int | None:
-        key = (relation, values)
-        if key not in self._seqs:
-            self._seqs[key] = self.engine.event_seqs(relation, [values]).get(values)
-        return self._seqs[key]
+    def finish(self, nodes: Sequence[Node], events: EventLookup | None = None,
+               depth: int | None = None, kept: dict | None = None) -> list[Node]:
+        """Proofs as handed out: event leaves with their seqs (and event ids when `events`
+        looks them up), cut below `depth` (the cut subtrees go to `kept`)."""
+        done = attach_event_ids(self.with_seqs(nodes), events)
+        return [node.cut(depth, {} if kept is None else kept) for node in done]
+
+    def with_seqs(self, nodes: Sequence[Node]) -> list[Node]:
+        """The trees with every event leaf's seq filled in: one lookup per relation."""
+        wanted: dict[str, set[Row]] = {}
+
+        def collect(node: Node) -> None:
+            if node.kind == "event" and node.seq is None:
+                wanted.setdefault(node.relation, set()).add(node.values)
+            for child in node.children:
+                collect(child)
+
+        for node in nodes:
+            collect(node)
+        for relation, rows in wanted.items():
+            missing = [row for row in rows if (relation, row) not in self._seqs]
+            found = self.engine.event_seqs(relation, missing) if missing else {}
+            for row in missing:
+                self._seqs[(relation, row)] = found.get(row)
+
+        def fill(node: Node) -> Node:
+            if node.kind == "event" and node.seq is None:
+                return replace(node, seq=self._seqs.get((node.relation, node.values)))
+            if not node.children:
+                return node
+            return replace(node, children=tuple(fill(c) for c in node.children))
+
+        return [fill(node) for node in nodes]
 
     def _by_rule(self, rule: ast.Rule, values: Row, budget: int) -> Node | None:
         bindings = unify_head(rule.head, values)
@@ -215,12 +240,19 @@ class Prover:
                         bindings: dict[str, Value]) -> Node:
         aggregate = _aggregate(ground)
         named, atoms = name_wildcards(aggregate.body)
-        value = self.ask((ast.Comparison("=", ast.Var("__tl_value"), aggregate),), limit=1)
-        total = self.ask((ast.Comparison("=", ast.Var("__tl_count"),
-                                         ast.Aggregate("count", None, named)),), limit=1)
+        summary = self.ask((ast.Comparison("=", ast.Var("__tl_value"), aggregate),
+                            ast.Comparison("=", ast.Var("__tl_count"),
+                                           ast.Aggregate("count", None, named))), limit=1)
+        value = summary.rows[0][0] if summary.rows else None
         answers = self.ask(named, limit=self.aggregate_cap)
+        rows = list(answers.rows)
+        if aggregate.func in ("min", "max") and value is not None:  # the facts giving it first
+            best = ast.Comparison("=", aggregate.target, const(value))
+            giving = self.ask((*named, best), limit=self.aggregate_cap)
+            if giving.columns == answers.columns:
+                rows = list(dict.fromkeys([*giving.rows, *rows]))[:self.aggregate_cap]
         facts = []
-        for row in answers.rows:
+        for row in rows:
             local = dict(zip(answers.columns, row))
             for atom in atoms:
                 grounded = ground_literal(atom, local)
@@ -228,10 +260,10 @@ class Prover:
                 proof = self.prove_fact(grounded.relation, values)
                 facts.append(proof or Node("input", fact_text(grounded.relation, values),
                                            grounded.relation, values))
-        counted = total.rows[0][0] if total.rows else 0
-        result = f"= {value_text(value.rows[0][0])}" if value.rows else "no value"
+        counted = summary.rows[0][1] if summary.rows else 0
+        result = "no value" if value is None else f"= {value_text(value)}"
         return Node("aggregate", _literal_text(ground), literal=_literal_text(literal),
-                    result=result, children=tuple(facts), more=max(counted - len(answers), 0))
+                    result=result, children=tuple(facts), more=max(counted - len(rows), 0))
 
 
 # ---- helpers ------------------------------------------------------------------------------
