@@ -28,7 +28,10 @@ def fact_text(relation: str, values: Sequence[Value]) -> str:
 
 def ground_term(term: ast.Term, bindings: Bindings) -> ast.Term:
     if isinstance(term, ast.Var):
-        return const(bindings[term.name]) if term.name in bindings else term
+        if term.name not in bindings:
+            return term
+        value = bindings[term.name]  # a value, or a term put in the variable's place
+        return value if isinstance(value, ast.Aggregate | ast.BinOp | ast.Var) else const(value)
     if isinstance(term, ast.BinOp):
         return ast.BinOp(term.op, ground_term(term.left, bindings),
                          ground_term(term.right, bindings), term.pos)

@@ -15,6 +15,7 @@ from engine.explain.terms import (
     fact_text,
     ground_body,
     ground_literal,
+    ground_term,
     unify_head,
     value_text,
 )
@@ -107,7 +108,8 @@ def failed_attempt(prover: Prover, rule: ast.Rule, wanted: list) -> Attempt:
         return Attempt(info, "head", "its head " + pretty.atom(rule.head) + " cannot match "
                        + fact_text(rule.head.relation, ["_" if v is None else v for v in wanted])
                        .replace('"_"', "_"))
-    aggregates = {lit.left.name: pretty.term(lit.right) for lit in rule.body
+    # The planner's `_agg1 = sum …` variables, shown as the aggregates they stand for.
+    aggregates = {lit.left.name: lit.right for lit in rule.body
                   if isinstance(lit, ast.Comparison) and isinstance(lit.left, ast.Var)
                   and isinstance(lit.right, ast.Aggregate)}
     for index, literal in enumerate(rule.body):
@@ -123,7 +125,7 @@ def failed_attempt(prover: Prover, rule: ast.Rule, wanted: list) -> Attempt:
 
 def _failed_literal(prover, info, index, literal, tried, aggregates, bindings_of_head
                     ) -> Attempt:
-    written = pretty.literal(literal)
+    written = pretty.literal(ground_literal(literal, aggregates))
     first = ground_literal(literal, tried[0])
     if isinstance(literal, ast.Atom):
         nearest = None
@@ -168,10 +170,9 @@ def _closest(prover, literal: ast.Comparison, tried, aggregates) -> tuple[str, s
     sides = []
     for side, value in ((literal.left, left), (literal.right, right)):
         if not isinstance(side, ast.Const):
-            shown = aggregates.get(side.name, side.name) if isinstance(side, ast.Var) \
-                else pretty.term(side)
-            sides.append(f"{shown} is {value_text(value)}")
-    return pretty.literal(ground), f"{', '.join(sides)}; the rule needs {pretty.literal(literal)}"
+            sides.append(f"{pretty.term(ground_term(side, aggregates))} is {value_text(value)}")
+    written = pretty.literal(ground_literal(literal, aggregates))
+    return pretty.literal(ground), f"{', '.join(sides)}; the rule needs {written}"
 
 
 def _nearest_atom(prover: Prover, atom: ast.Atom, written: ast.Atom | None = None,
