@@ -120,13 +120,27 @@ class Node:
 
     def _lines(self, first: str, rest: str) -> list[str]:
         lines = [first + self.label()]
-        for chain in self.extra.get("causation", []):
-            lines.append(rest + "    caused by " + chain)
+        for cause in self.extra.get("causation", []):
+            lines.append(f"{rest}    caused by {cause['type']} [seq {cause['seq']}, "
+                         f"t={cause['time']}, event {cause['event_id']}]")
         for i, child in enumerate(self.children):
             last = i == len(self.children) - 1
             lines += child._lines(rest + ("└─ " if last else "├─ "),
                                   rest + ("   " if last else "│  "))
         return lines
+
+
+def map_events(nodes, change) -> list[Node]:
+    """The trees with every event leaf replaced by `change(leaf)`."""
+
+    def walk(node: Node) -> Node:
+        if node.kind == "event":
+            return change(node)
+        if not node.children:
+            return node
+        return replace(node, children=tuple(walk(c) for c in node.children))
+
+    return [walk(node) for node in nodes]
 
 
 def when(as_of: int | None) -> str:

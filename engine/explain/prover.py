@@ -14,7 +14,7 @@ from itertools import count
 
 from engine.lang import ast, pretty
 from engine.engine import Result, Row, Value
-from engine.explain.proof import Node
+from engine.explain.proof import Node, map_events
 from engine.explain.terms import (
     atom_values,
     body_text,
@@ -161,13 +161,11 @@ class Prover:
                 self._seqs[(relation, row)] = found.get(row)
 
         def fill(node: Node) -> Node:
-            if node.kind == "event" and node.seq is None:
-                return replace(node, seq=self._seqs.get((node.relation, node.values)))
-            if not node.children:
+            if node.seq is not None:
                 return node
-            return replace(node, children=tuple(fill(c) for c in node.children))
+            return replace(node, seq=self._seqs.get((node.relation, node.values)))
 
-        return [fill(node) for node in nodes]
+        return map_events(nodes, fill)
 
     def _by_rule(self, rule: ast.Rule, values: Row, budget: int) -> Node | None:
         bindings = unify_head(rule.head, values)
@@ -314,11 +312,8 @@ def attach_event_ids(nodes: Sequence[Node], lookup: EventLookup | None) -> list[
         return list(nodes)
 
     def fill(node: Node) -> Node:
-        if node.kind == "event" and node.seq is not None and node.event_id is None:
-            stored = lookup(node.seq)
-            return replace(node, event_id=getattr(stored, "event_id", None))
-        if not node.children:
+        if node.seq is None or node.event_id is not None:
             return node
-        return replace(node, children=tuple(fill(c) for c in node.children))
+        return replace(node, event_id=getattr(lookup(node.seq), "event_id", None))
 
-    return [fill(n) for n in nodes]
+    return map_events(nodes, fill)
