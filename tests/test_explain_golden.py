@@ -55,3 +55,17 @@ def test_golden_proofs(name, engine_factory, monkeypatch):
         return
     for (command, text, as_of, expected), (*_, got) in zip(blocks, actual):
         assert got == expected, f"{command} {text} as of {as_of}"
+
+
+def test_event_seqs_gives_each_held_event_row_its_seq(engine_factory):
+    engine = engine_factory(".event e(x: symbol, n: number, t: time)\n.decl p(x: symbol)\n"
+                            "p(x) :- e(x, _, _).\np(\"written\").")
+    engine.assert_facts("e", [("a", 1, 5), ("b", 2, 6)], seqs=[41, 42])
+    assert engine.event_seqs("e", [("a", 1, 5), ("b", 2, 6), ("a", 1, 6)]) == {
+        ("a", 1, 5): 41, ("b", 2, 6): 42}
+    assert engine.event_seqs("p", [("a",)]) == {}  # not an event relation
+    proof = engine.explain('p("b")').proofs[0]
+    assert proof.children[0].seq == 42 and proof.children[0].time == 6
+    cut = engine.explain('p(x)', depth=1, max_proofs=3)
+    assert [p.text for p in cut.proofs] == ['p("a")', 'p("b")', 'p("written")']
+    assert engine.explain('p("written")').proofs[0].kind == "fact"

@@ -30,6 +30,7 @@ from engine.explain.terms import (
 MAX_HEIGHT = 64  # the deepest proof looked for
 ROW_LIMIT = 200  # answers of one rule body tried as ways the rule fires
 AGGREGATE_CAP = 10  # facts an aggregate node lists; the rest are counted
+PREFETCH_LIMIT = 64  # an aggregate over at most this many facts has them proved at once
 
 Key = tuple[str, Row]
 EventLookup = Callable[[int], object]  # seq -> the stored event (with .event_id), or None
@@ -47,6 +48,8 @@ class Prover:
         self._best: dict[Key, Node] = {}
         self._failed: dict[Key, int] = {}
         self._seqs: dict[Key, int | None] = {}
+        # id(rule) -> [(head pattern, {head values: [bindings of each way it fires]})]
+        self._prefetched: dict[int, list[tuple[Row, dict[Row, list[dict]]]]] = {}
         self.rules: dict[str, list[ast.Rule]] = {}
         self.written: dict[str, dict[Row, ast.Rule]] = {}
         for rule in self.program.rules:
@@ -112,10 +115,8 @@ class Prover:
             bindings = unify_head(rule.head, values)
             if bindings is None:
                 continue
-            answers = self.ask(ground_body(rule.body, bindings))
-            for row in answers.rows:
-                children = self.body_nodes(rule.body, {**bindings, **dict(zip(
-                    answers.columns, row))}, None)
+            for full in self._rule_ways(rule, values, bindings):
+                children = self.body_nodes(rule.body, full, None)
                 if children is not None:
                     found.append(self._derived(rule, relation, values, children))
         return sorted(found, key=lambda node: node.height)[:most]
@@ -171,13 +172,35 @@ class Prover:
         bindings = unify_head(rule.head, values)
         if bindings is None:
             return None
-        answers = self.ask(ground_body(rule.body, bindings))
-        for row in answers.rows:
-            full = {**bindings, **dict(zip(answers.columns, row))}
+        for full in self._rule_ways(rule, values, bindings):
             children = self.body_nodes(rule.body, full, budget - 1)
             if children is not None:
                 return self._derived(rule, rule.head.relation, values, children)
         return None
+
+    def _rule_ways(self, rule: ast.Rule, values: Row, bindings: dict) -> list[dict]:
+        """The bindings of each way `rule` derives the fact (its head bound to `values`)."""
+        for pattern, ways in self._prefetched.get(id(rule), ()):
+            if all(p is None or p == v for p, v in zip(pattern, values)):
+                return ways.get(values, [])
+        answers = self.ask(ground_body(rule.body, bindings))
+        return [{**bindings, **dict(zip(answers.columns, row))} for row in answers.rows]
+
+    def prefetch(self, relation: str, pattern: Sequence[Value | None]) -> None:
+        """Ask each rule of `relation` once for all the facts matching `pattern` (None: any
+        value), so that proving many of them (an aggregate's) costs a query per rule, not
+        one per fact and rule."""
+        for rule in self.rules.get(relation, ()):
+            bindings = unify_head(rule.head, pattern)
+            ways: dict[Row, list[dict]] = {}
+            if bindings is not None:
+                answers = self.ask(ground_body(rule.body, bindings), limit=PREFETCH_LIMIT)
+                if len(answers) >= PREFETCH_LIMIT:
+                    continue  # perhaps incomplete: such facts are asked about one by one
+                for row in answers.rows:
+                    full = {**bindings, **dict(zip(answers.columns, row))}
+                    ways.setdefault(atom_values(ground_literal(rule.head, full)), []).append(full)
+            self._prefetched.setdefault(id(rule), []).append((tuple(pattern), ways))
 
     def _derived(self, rule, relation, values, children) -> Node:
         return Node("derived", fact_text(relation, values), relation, values,
@@ -249,6 +272,11 @@ class Prover:
             giving = self.ask((*named, best), limit=self.aggregate_cap)
             if giving.columns == answers.columns:
                 rows = list(dict.fromkeys([*giving.rows, *rows]))[:self.aggregate_cap]
+        counted = summary.rows[0][1] if summary.rows else 0
+        for atom in atoms:  # (over more facts, a query per listed fact is the cheaper)
+            if atom.relation in self.rules and 1 < counted <= PREFETCH_LIMIT:
+                self.prefetch(atom.relation, [a.value if isinstance(a, ast.Const) else None
+                                              for a in atom.args])
         facts = []
         for row in rows:
             local = dict(zip(answers.columns, row))
@@ -258,7 +286,6 @@ class Prover:
                 proof = self.prove_fact(grounded.relation, values)
                 facts.append(proof or Node("input", fact_text(grounded.relation, values),
                                            grounded.relation, values))
-        counted = summary.rows[0][1] if summary.rows else 0
         result = "no value" if value is None else f"= {value_text(value)}"
         return Node("aggregate", _literal_text(ground), literal=_literal_text(literal),
                     result=result, children=tuple(facts), more=max(counted - len(rows), 0))
