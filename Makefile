@@ -21,11 +21,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Lint the shipped rules, simulate the default 10,000 ticks into ./var/, stream the events
-# into the engine and answer a few questions of rules/trading.dl.
+# into the engine and answer a few questions of rules/trading.dl; then run every invariant
+# of the shipped rules over the store, as CI would.
 demo: swipl $(STAMP)
 	@for f in $$(find rules -name '*.dl' | sort); do $(VENV)/bin/tempolog lint $$f || exit 1; done
 	@mkdir -p var
 	$(VENV)/bin/tempolog sim --db var/events.db --overwrite --engine rules/trading.dl
+	$(VENV)/bin/tempolog check rules/ --db var/events.db
 
 # The store contract suite runs on SQLite and on a PostgreSQL server that the tests start
 # (scripts/postgres.sh, on a temporary data directory) and stop when they end.

@@ -98,7 +98,7 @@ def user_errors(run):
 
 def emit(text: str, output: Path | None) -> None:
     if output is None:
-        typer.echo(text)
+        typer.echo(text.rstrip("\n"))
     else:
         output.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
 
@@ -181,7 +181,7 @@ def why_not(
 
     def run() -> None:
         with open_store(db) as store, loaded_engine(files, store, backend) as engine:
-            found = engine.why_not(fact, as_of=as_of)
+            found = engine.why_not(fact, as_of=as_of, events=store.get_seq)
         emit(as_json(found) if output_format is Output.json else found.render(), None)
 
     user_errors(run)
@@ -202,7 +202,7 @@ def diff(
 
     def run() -> None:
         with open_store(db) as store, loaded_engine(files, store, backend) as engine:
-            found = engine.diff(query, from_time, to_time)
+            found = engine.diff(query, from_time, to_time, events=store.get_seq)
         emit(as_json(found) if output_format is Output.json else found.render(), None)
 
     user_errors(run)

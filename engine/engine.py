@@ -132,18 +132,18 @@ class Engine(ABC):
         return explain(self, fact_or_query, as_of=as_of, depth=depth, max_proofs=max_proofs,
                        events=events)
 
-    def why_not(self, fact: str, as_of: int | None = None):
+    def why_not(self, fact: str, as_of: int | None = None, *, events=None):
         """For each rule that could derive `fact`, the first literal that fails and the
         nearest miss."""
         from engine.explain import why_not
 
-        return why_not(self, fact, as_of=as_of)
+        return why_not(self, fact, as_of=as_of, events=events)
 
-    def diff(self, query: str, from_time: int, to_time: int | None = None):
+    def diff(self, query: str, from_time: int, to_time: int | None = None, *, events=None):
         """The answers of `query` added and removed between two times, with their causes."""
         from engine.explain import diff
 
-        return diff(self, query, from_time=from_time, to_time=to_time)
+        return diff(self, query, from_time=from_time, to_time=to_time, events=events)
 
     def relations(self) -> Mapping[str, Relation]:
         return self.program.relations

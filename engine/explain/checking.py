@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from engine.lang import ast, pretty
 from engine.engine import Row
 from engine.explain.explaining import query_node
-from engine.explain.proof import Node, when
+from engine.explain.proof import Node, indented, when
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body, rule_source, value_text
 from engine.explain.timeline import event_times, first_true, relations_read
@@ -65,7 +65,7 @@ class InvariantResult:
             lines.append(f"      … and {self.count - len(self.answers)} more")
         if self.proof is not None:
             lines.append(f"      proof of the first violation ({when(self.first_time)}):")
-            lines += ["        " + line for line in self.proof.render().splitlines()]
+            lines += indented(self.proof.render(), 8)
         return "\n".join(lines)
 
 

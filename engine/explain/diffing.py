@@ -10,8 +10,8 @@ from engine.engine import Row
 from engine.errors import QueryError
 from engine.explain.checking import answer_text
 from engine.explain.explaining import query_node
-from engine.explain.proof import Node
-from engine.explain.prover import Prover, name_wildcards
+from engine.explain.proof import Node, indented
+from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body
 from engine.explain.timeline import event_times, first_true, relations_read
 from engine.explain.why_not import WhyNot, failed_attempt, why_not
@@ -57,12 +57,12 @@ class Diff:
         for change in self.added:
             lines.append(f"+ {answer_text(change.bindings)}  (from t={change.time})")
             if change.proof is not None:
-                lines += ["    " + line for line in change.proof.render().splitlines()]
+                lines += indented(change.proof.render(), 4)
         lines += _more(self.added_count, self.added, "added")
         for change in self.removed:
             lines.append(f"- {answer_text(change.bindings)}  (gone at t={change.time})")
             if change.why_not is not None:
-                lines += ["    " + line for line in change.why_not.render().splitlines()]
+                lines += indented(change.why_not.render(), 4)
         lines += _more(self.removed_count, self.removed, "removed")
         return "\n".join(lines)
 
@@ -71,7 +71,8 @@ def _more(count: int, shown, what: str) -> list[str]:
     return [f"… and {count - len(shown)} more {what}"] if count > len(shown) else []
 
 
-def diff(engine, query: str, *, from_time: int, to_time: int | None = None) -> Diff:
+def diff(engine, query: str, *, from_time: int, to_time: int | None = None,
+         events: EventLookup | None = None) -> Diff:
     """Answers of `query` as of `to_time` (default now) that were not answers as of
     `from_time`, and the other way round; each with the time it changed and its cause."""
     if to_time is not None and to_time < from_time:
@@ -97,13 +98,13 @@ def diff(engine, query: str, *, from_time: int, to_time: int | None = None) -> D
         time = first_true(times, lambda t, row=row: holds(row, t))
         bindings = dict(zip(columns, row))
         changes_added.append(Change(bindings, time, proof=_proof(engine, body, bindings,
-                                                                 time, query)))
+                                                                 time, query, events)))
     changes_removed = []
     for row in removed[:SHOWN]:
         time = first_true(times, lambda t, row=row: not holds(row, t))
         bindings = dict(zip(columns, row))
         changes_removed.append(Change(bindings, time, why_not=_why_not(engine, body, bindings,
-                                                                       time, query)))
+                                                                       time, query, events)))
     return Diff(query.strip(), from_time, to_time, tuple(changes_added),
                 tuple(changes_removed), len(added), len(removed))
 
@@ -113,7 +114,7 @@ def _answers(engine, text: str, as_of, visible) -> list[Row]:
     return list(dict.fromkeys(tuple(row[i] for i in visible) for row in rows))
 
 
-def _proof(engine, body, bindings, time, query) -> Node | None:
+def _proof(engine, body, bindings, time, query, events) -> Node | None:
     prover = Prover(engine, time)
     named, _ = name_wildcards(body)
     full = prover.ask(ground_body(named, bindings), limit=1)
@@ -121,14 +122,15 @@ def _proof(engine, body, bindings, time, query) -> Node | None:
         return None
     node = query_node(prover, named, {**bindings, **dict(zip(full.columns, full.rows[0]))},
                       query)
-    return None if node is None else prover.finish([node])[0]
+    return None if node is None else prover.finish([node], events)[0]
 
 
-def _why_not(engine, body, bindings, time, query) -> WhyNot:
+def _why_not(engine, body, bindings, time, query, events) -> WhyNot:
     """Why the answer stopped holding: for a one-atom query, why-not of its fact then; else
     the query's first literal that fails."""
     if len(body) == 1 and isinstance(body[0], ast.Atom):
-        return why_not(engine, pretty.atom(ground_body(body, bindings)[0]), as_of=time)
+        return why_not(engine, pretty.atom(ground_body(body, bindings)[0]), as_of=time,
+                       events=events)
     as_rule = ast.Rule(ast.Atom("query", tuple(ast.Var(name) for name in bindings)), body)
-    attempt = failed_attempt(Prover(engine, time), as_rule, list(bindings.values()))
+    attempt = failed_attempt(Prover(engine, time), as_rule, list(bindings.values()), events)
     return WhyNot(query.strip(), time, False, (attempt,))

@@ -143,5 +143,10 @@ def map_events(nodes, change) -> list[Node]:
     return [walk(node) for node in nodes]
 
 
+def indented(text: str, by: int) -> list[str]:
+    """The lines of `text` indented by `by` spaces (blank lines left blank)."""
+    return [" " * by + line if line else "" for line in text.splitlines()]
+
+
 def when(as_of: int | None) -> str:
     return "now" if as_of is None else f"as of t={as_of}"

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.lang import ast, pretty
+from engine.engine import Result
 from engine.errors import QueryError
 from engine.explain.explaining import explain, parse_goal
-from engine.explain.proof import Node, when
-from engine.explain.prover import Prover, name_wildcards
+from engine.explain.proof import Node, indented, when
+from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import (
     atom_values,
     fact_text,
@@ -50,7 +51,7 @@ class Attempt:
         if self.nearest:
             lines.append(f"  nearest miss: {self.nearest}")
         if self.proof is not None:
-            lines += ["    " + line for line in self.proof.render().splitlines()]
+            lines += indented(self.proof.render(), 4)
         return "\n".join(lines)
 
 
@@ -75,7 +76,8 @@ class WhyNot:
         return "\n\n".join(lines + [a.render() for a in self.attempts])
 
 
-def why_not(engine, fact: str, *, as_of: int | None = None) -> WhyNot:
+def why_not(engine, fact: str, *, as_of: int | None = None,
+            events: EventLookup | None = None) -> WhyNot:
     """Why `fact` (an atom; `_` for any value) is not an answer as of `as_of`."""
     body = parse_goal(engine, fact)
     if len(body) != 1 or not isinstance(body[0], ast.Atom):
@@ -84,7 +86,7 @@ def why_not(engine, fact: str, *, as_of: int | None = None) -> WhyNot:
     prover = Prover(engine, as_of)
     text = fact.strip()
     if prover.holds(body):
-        found = explain(engine, text, as_of=as_of, prover=prover)
+        found = explain(engine, text, as_of=as_of, prover=prover, events=events)
         return WhyNot(text, as_of, True, proof=found.proofs[0] if found.proofs else None)
     wanted = [arg.value if isinstance(arg, ast.Const) else None for arg in atom.args]
     relation = engine.program.relations[atom.relation]
@@ -97,11 +99,12 @@ def why_not(engine, fact: str, *, as_of: int | None = None) -> WhyNot:
                                 _nearest_atom(prover, atom)))
     for rule in engine.program.rules_for(atom.relation):
         if not rule.is_fact:
-            attempts.append(failed_attempt(prover, rule, wanted))
+            attempts.append(failed_attempt(prover, rule, wanted, events))
     return WhyNot(text, as_of, False, tuple(attempts))
 
 
-def failed_attempt(prover: Prover, rule: ast.Rule, wanted: list) -> Attempt:
+def failed_attempt(prover: Prover, rule: ast.Rule, wanted: list,
+                   events: EventLookup | None = None) -> Attempt:
     info = prover.rule_info(rule)
     bindings = unify_head(rule.head, wanted)
     if bindings is None:
@@ -119,12 +122,12 @@ def failed_attempt(prover: Prover, rule: ast.Rule, wanted: list) -> Attempt:
         rows = prover.ask(before, limit=TRIED) if before else None
         tried = [{**bindings, **dict(zip(rows.columns, row))} for row in rows.rows] \
             if rows is not None else [dict(bindings)]
-        return _failed_literal(prover, info, index, literal, tried, aggregates, bindings)
+        return _failed_literal(prover, info, index, literal, tried, aggregates, bindings, events)
     return Attempt(info, "literal", "every literal of its body holds, yet the head differs")
 
 
-def _failed_literal(prover, info, index, literal, tried, aggregates, bindings_of_head
-                    ) -> Attempt:
+def _failed_literal(prover, info, index, literal, tried, aggregates, bindings_of_head,
+                    events) -> Attempt:
     written = pretty.literal(ground_literal(literal, aggregates))
     first = ground_literal(literal, tried[0])
     if isinstance(literal, ast.Atom):
@@ -139,7 +142,8 @@ def _failed_literal(prover, info, index, literal, tried, aggregates, bindings_of
                        written, pretty.literal(first), index, nearest)
     if isinstance(literal, ast.Negation):
         atom = first.atom
-        found = explain(prover.engine, pretty.atom(atom), as_of=prover.as_of, prover=prover)
+        found = explain(prover.engine, pretty.atom(atom), as_of=prover.as_of, prover=prover,
+                        events=events)
         proof = found.proofs[0] if found.proofs else None
         return Attempt(info, "literal", f"{pretty.atom(atom)} holds, so {pretty.literal(first)} "
                        "fails", written, pretty.literal(first), index, None, proof)
@@ -177,29 +181,56 @@ def _closest(prover, literal: ast.Comparison, tried, aggregates) -> tuple[str, s
 
 def _nearest_atom(prover: Prover, atom: ast.Atom, written: ast.Atom | None = None,
                   fixed: set[str] = frozenset()) -> str | None:
-    """Facts that match the ground atom in all but one argument, described. Arguments bound
-    by earlier literals are varied first; those fixed by the fact asked about, last."""
+    """Facts that match the ground atom in all but one argument, or with a repeated variable
+    taking two values, described. Arguments bound by earlier literals are varied first, then
+    repeated variables, and those fixed by the fact asked about last."""
     relation = prover.program.relations[atom.relation]
-    named, _ = name_wildcards((atom,))
+    named = name_wildcards((atom,))[0][0]
     written_args = written.args if written is not None else atom.args
 
     def given(i: int) -> bool:
         arg = written_args[i]
         return isinstance(arg, ast.Const) or (isinstance(arg, ast.Var) and arg.name in fixed)
 
-    order = sorted(range(len(atom.args)), key=given)
-    for i in order:
-        arg = atom.args[i]
-        if not isinstance(arg, ast.Const):
-            continue
-        free = list(named[0].args)
+    def ask(i: int) -> tuple[ast.Atom, Result] | None:
+        free = list(named.args)
         free[i] = ast.Var("__tl_other")
-        answer = prover.ask((ast.Atom(atom.relation, tuple(free)),), limit=3)
-        if answer.rows:
+        loose = ast.Atom(atom.relation, tuple(free))
+        answer = prover.ask((loose,), limit=3)
+        return (loose, answer) if answer.rows else None
+
+    def example(loose: ast.Atom, answer: Result) -> str:
+        bound = ground_literal(loose, dict(zip(answer.columns, answer.rows[0])))
+        return fact_text(atom.relation, atom_values(bound))
+
+    seen: dict[str, int] = {}
+    repeated = []  # (first, later) positions of a variable written twice
+    for i, arg in enumerate(named.args):
+        if isinstance(arg, ast.Var):
+            if arg.name in seen:
+                repeated.append((seen[arg.name], i))
+            seen.setdefault(arg.name, i)
+    varied = [i for i in range(len(atom.args)) if not given(i)]
+    for step in [*varied, *repeated, *(i for i in range(len(atom.args)) if given(i))]:
+        if isinstance(step, tuple):
+            first, later = step
+            found = ask(later)
+            if found is None:
+                continue
+            loose, answer = found
+            row = dict(zip(answer.columns, answer.rows[0]))
+            bound = ground_literal(loose, row)
+            one, two = bound.args[first].value, bound.args[later].value
+            return (f"{relation.fields[first]} is {value_text(one)} but {relation.fields[later]} "
+                    f"is {value_text(two)}; the rule needs them equal "
+                    f"({named.args[first].name}): {example(loose, answer)}")
+        if not isinstance(atom.args[step], ast.Const):
+            continue
+        found = ask(step)
+        if found is not None:
+            loose, answer = found
             other = answer.columns.index("__tl_other")
             values = ", ".join(dict.fromkeys(value_text(row[other]) for row in answer.rows))
-            example = atom_values(ground_literal(ast.Atom(atom.relation, tuple(free)),
-                                                 dict(zip(answer.columns, answer.rows[0]))))
-            return (f"{relation.fields[i]} is {values} instead of {value_text(arg.value)}: "
-                    f"e.g. {fact_text(atom.relation, example)}")
+            return (f"{relation.fields[step]} is {values} instead of "
+                    f"{value_text(atom.args[step].value)}: e.g. {example(loose, answer)}")
     return None
