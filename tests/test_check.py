@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.analysis import load_program
+from engine.lang import pretty
 from sim.config import load_config
 from sim.facts import assert_events
 from sim.simulator import simulate
@@ -56,8 +57,6 @@ def test_check_reports_each_invariant(engine, store):
     for result in report.violated:
         body = engine.program.invariants[[i.name for i in engine.program.invariants]
                                          .index(result.name)].body
-        from engine import pretty
-
         text = pretty.body(body)
         answers = engine.query(text).rows
         assert result.count == len({row for row in answers}) > 0

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.analysis import program_from_source
-from engine.engines import backend_class
+from engine.backends.factory import backend_class
 from engine.explain import Prover
 from engine.explain.terms import fact_text
 

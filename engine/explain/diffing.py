@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.lang import ast, pretty
 from engine.analysis import analyse_query
 from engine.engine import Row
 from engine.errors import QueryError
@@ -15,6 +14,7 @@ from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body
 from engine.explain.timeline import event_times, first_true, relations_read
 from engine.explain.why_not import WhyNot, failed_attempt, why_not
+from engine.lang import ast, pretty
 
 SHOWN = 10  # answers explained per side; the rest are counted
 

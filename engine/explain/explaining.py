@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.lang import ast
 from engine.analysis import analyse_query
 from engine.errors import QueryError
 from engine.explain.proof import Node, when
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import atom_values, ground_literal, value_text
+from engine.lang import ast
 
 
 @dataclass(frozen=True)

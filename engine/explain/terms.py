@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from engine.lang import ast, pretty
 from engine.engine import Row, Value
+from engine.lang import ast, pretty
 
 Bindings = Mapping[str, Value]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.lang import ast, pretty
 from engine.engine import Result
 from engine.errors import QueryError
 from engine.explain.explaining import explain, parse_goal
@@ -20,6 +19,7 @@ from engine.explain.terms import (
     unify_head,
     value_text,
 )
+from engine.lang import ast, pretty
 
 TRIED = 50  # bindings of the passing prefix searched for the nearest miss
 
