@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import Engine  # noqa: E402
 from sim.facts import replay  # noqa: E402
-from sim.store import EventStore  # noqa: E402
+from sim.store.sqlite import EventStore  # noqa: E402
 
 PLANTED = ROOT / "tests" / "rules" / "planted.dl"
 
@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.db.exists():
         print(f"simulating the default run into {args.db} …", flush=True)
-        subprocess.run([sys.executable, "-m", "api.cli", "sim", "--db", str(args.db),
+        subprocess.run([sys.executable, "-m", "api.cli.app", "sim", "--db", str(args.db),
                         "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     rules = sorted((ROOT / "rules").rglob("*.dl")) + [PLANTED]
     store = EventStore(args.db, create=False)

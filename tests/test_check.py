@@ -12,9 +12,9 @@ import pytest
 from engine.analysis import load_program
 from engine.lang import pretty
 from sim.config import load_config
+from sim.exchange.simulator import simulate
 from sim.facts import assert_events
-from sim.simulator import simulate
-from sim.store import EventStore
+from sim.store.sqlite import EventStore
 
 PLANTED = Path(__file__).parent / "rules" / "planted.dl"
 TICKS = 150

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from sim.config import load_config
-from sim.simulator import simulate
-from sim.store import EventStore
+from sim.exchange.simulator import simulate
+from sim.store.sqlite import EventStore
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "explain.md"

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from sim.config import load_config
-from sim.simulator import simulate
-from sim.store import EventStore
+from sim.exchange.simulator import simulate
+from sim.store.sqlite import EventStore
 
-ROOT = Path(__file__).parent.parent
-PLANTED = Path(__file__).parent / "rules" / "planted.dl"
+ROOT = Path(__file__).parents[2]
+PLANTED = ROOT / "tests" / "rules" / "planted.dl"
 TRADING = ROOT / "rules" / "trading.dl"
 runner = CliRunner()
 
@@ -125,7 +125,7 @@ def test_why_not_and_diff(db):
 
 
 def test_the_installed_command_shows_no_traceback(db):
-    command = [sys.executable, "-m", "api.cli", "why-not", "wash_trade(1)", "--db", db,
+    command = [sys.executable, "-m", "api.cli.app", "why-not", "wash_trade(1)", "--db", db,
                "--rules", str(TRADING)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 1

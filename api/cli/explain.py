@@ -66,11 +66,11 @@ def rule_files(paths: list[Path] | None) -> list[Path]:
 
 
 def open_store(db: Path):
-    from sim.store import EventStore
+    from sim.store.sqlite import open_store as open_sqlite
 
     if not db.exists():
         usage_error(f"no event store at {db} (run `tempolog sim --db {db}` first)")
-    return EventStore(db, create=False)
+    return open_sqlite(db)
 
 
 def loaded_engine(rules: list[Path], store, backend: str | None):
