@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.cli.explain import event_at  # noqa: E402
 from engine import Engine  # noqa: E402
-from sim.facts import replay  # noqa: E402
-from sim.store.sqlite import EventStore  # noqa: E402
+from sim import open_store, replay  # noqa: E402
 
 PLANTED = ROOT / "tests" / "rules" / "planted.dl"
 
@@ -39,7 +39,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "api.cli.app", "sim", "--db", str(args.db),
                         "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     rules = sorted((ROOT / "rules").rglob("*.dl")) + [PLANTED]
-    store = EventStore(args.db, create=False)
+    store = open_store(str(args.db))
     engine = Engine.from_files(rules, backend=args.backend)
     started = time.perf_counter()
     events = replay(store, engine)
@@ -54,7 +54,7 @@ def main() -> None:
         for client, symbol, *_ in positions:
             started = time.perf_counter()
             engine.explain(f'current_position("{client}", "{symbol}", q, a, r)',
-                           events=store.get_seq)
+                           events=event_at(store))
             timings.append(time.perf_counter() - started)
     print(f"explain current_position (x{len(timings)}, {len(positions)} answers): median "
           f"{statistics.median(timings) * 1e3:.1f} ms, max {max(timings) * 1e3:.1f} ms "
@@ -63,7 +63,7 @@ def main() -> None:
     checks = []
     for _ in range(args.rounds):
         started = time.perf_counter()
-        report = engine.check(events=store.get_seq)
+        report = engine.check(events=event_at(store))
         checks.append(time.perf_counter() - started)
     violated = ", ".join(f"{r.name} first at t={r.first_time}" for r in report.violated)
     print(f"check of {len(report.results)} invariants ({violated}): first run "

@@ -119,7 +119,7 @@ class Engine(ABC):
     def check(self, as_of: int | None = None, since: int | None = None, *,
               depth: int | None = None, events=None):
         """Run every `.never` invariant: a CheckReport with each violation's bindings, first
-        time and proof. `events(seq)` (e.g. an event store's get_seq) fills in event ids."""
+        time and proof. `events(seq)` (the stored event of a seq) fills in event ids."""
         from engine.explain import check
 
         return check(self, as_of=as_of, since=since, depth=depth, events=events)

@@ -11,10 +11,7 @@ import pytest
 
 from engine.analysis import load_program
 from engine.lang import pretty
-from sim.config import load_config
-from sim.exchange.simulator import simulate
-from sim.facts import assert_events
-from sim.store.sqlite import EventStore
+from sim import load_config, open_store, replay, simulate
 
 PLANTED = Path(__file__).parent / "rules" / "planted.dl"
 TICKS = 150
@@ -27,17 +24,21 @@ def events():
 
 
 @pytest.fixture
-def engine(engine_factory):
-    engine = engine_factory(load_program([PLANTED]))
-    assert_events(engine, events())
-    return engine
+def store(tmp_path):
+    with open_store(str(tmp_path / "events.db"), create=True) as store:
+        store.append(list(events()))
+        yield store
 
 
 @pytest.fixture
-def store(tmp_path):
-    with EventStore(tmp_path / "events.db") as store:
-        store.append(list(events()))
-        yield store
+def engine(engine_factory, store):
+    engine = engine_factory(load_program([PLANTED]))
+    replay(store, engine)
+    return engine
+
+
+def event_at(store):
+    return lambda seq: next(iter(store.read(from_seq=seq, to_seq=seq)), None)
 
 
 def first_tick_scan(engine, body: str) -> int | None:
@@ -49,7 +50,7 @@ def first_tick_scan(engine, body: str) -> int | None:
 
 
 def test_check_reports_each_invariant(engine, store):
-    report = engine.check(events=store.get_seq)
+    report = engine.check(events=event_at(store))
     by_name = {r.name: r for r in report.results}
     assert list(by_name) == ["no_wash_trades", "big_trade", "big_position", "non_positive_qty"]
     assert not report.ok and by_name["non_positive_qty"].holds
@@ -69,7 +70,7 @@ def test_check_reports_each_invariant(engine, store):
         leaves = result.proof.leaves()
         assert leaves and all(leaf.kind == "event" for leaf in leaves)
         for leaf in leaves:
-            stored = store.get_seq(leaf.seq)
+            stored = event_at(store)(leaf.seq)
             assert leaf.event_id == stored.event_id and leaf.time == stored.time
         assert max(leaf.time for leaf in leaves) <= result.first_time
 

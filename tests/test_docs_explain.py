@@ -12,9 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from sim.config import load_config
-from sim.exchange.simulator import simulate
-from sim.store.sqlite import EventStore
+from sim import load_config, open_store, simulate
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "explain.md"
@@ -24,7 +22,7 @@ BLOCK = re.compile(r"```console\n\$ (tempolog [^\n]*)\n(.*?)```", re.DOTALL)
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("docs") / "events.db"
-    with EventStore(path) as store:
+    with open_store(str(path), create=True) as store:
         store.append(simulate(load_config(ticks=150)))
     return str(path)
 

@@ -10,9 +10,15 @@ from typing import Annotated
 
 import typer
 
-from engine.errors import TempologError
+from api.cli.errors import FAILED, user_errors
+from api.cli.options import DEFAULT_DB, Db
+from engine import Engine, TempologError, engine_from_files
+from sim import EventStore, StoreNotFound, open_store, replay
 
-USAGE = 2  # exit code of a usage mistake: a missing file, a bad option
+Rules = Annotated[list[Path] | None, typer.Option(
+    "--rules", help="A rule file or folder; repeatable.")]
+AsOf = Annotated[int | None, typer.Option("--as-of", help="Answer as of this time (tick).")]
+Backend = Annotated[str | None, typer.Option(help="swipl or pydatalog.")]
 
 
 class Output(StrEnum):
@@ -26,13 +32,6 @@ class CheckOutput(StrEnum):
     junit = "junit"
 
 
-Db = Annotated[Path, typer.Option("--db", help="The event store (an SQLite file).")]
-Rules = Annotated[list[Path] | None, typer.Option(
-    "--rules", help="A rule file or folder; repeatable.")]
-AsOf = Annotated[int | None, typer.Option("--as-of", help="Answer as of this time (tick).")]
-Backend = Annotated[str | None, typer.Option(help="swipl or pydatalog.")]
-
-
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.command("explain")(explain)
@@ -41,44 +40,41 @@ def register(app: typer.Typer) -> None:
 
 
 # ---- loading ----------------------------------------------------------------------
+# A rule file or store that is not there is a usage mistake here (exit 2), as CI must
+# tell a misconfigured job from a broken invariant (exit 1).
 
-def usage_error(message: str) -> None:
-    typer.echo(f"error[usage]: {message}", err=True)
-    raise typer.Exit(USAGE)
+def usage(message: str) -> TempologError:
+    return TempologError(message, code="usage")
 
 
 def rule_files(paths: list[Path] | None) -> list[Path]:
     """The .dl files named, a folder standing for every .dl file under it."""
     if not paths:
-        usage_error("give at least one rule file (--rules FILE)")
+        raise usage("give at least one rule file (--rules FILE)")
     files = []
     for path in paths:
         if path.is_dir():
             found = sorted(path.rglob("*.dl"))
             if not found:
-                usage_error(f"no .dl files under {path}")
+                raise usage(f"no .dl files under {path}")
             files += found
         elif path.exists():
             files.append(path)
         else:
-            usage_error(f"no rule file at {path}")
+            raise usage(f"no rule file at {path}")
     return files
 
 
-def open_store(db: Path):
-    from sim.store.sqlite import open_store as open_sqlite
+def opened(db: str) -> EventStore:
+    try:
+        return open_store(db)
+    except StoreNotFound as error:
+        raise usage(f"{error} (run `tempolog sim --db {db}` first)") from None
 
-    if not db.exists():
-        usage_error(f"no event store at {db} (run `tempolog sim --db {db}` first)")
-    return open_sqlite(db)
 
-
-def loaded_engine(rules: list[Path], store, backend: str | None):
+def loaded_engine(files: list[Path], store: EventStore, backend: str | None) -> Engine:
     """An engine of the rules holding every event of the store as facts."""
-    from engine import engine_from_files
-    from sim.facts import replay
-
-    engine = engine_from_files(rule_files(rules), backend)
+    engine = engine_from_files(files, backend)
     try:
         replay(store, engine)
     except BaseException:
@@ -87,13 +83,9 @@ def loaded_engine(rules: list[Path], store, backend: str | None):
     return engine
 
 
-def user_errors(run):
-    """Run a command body; a TempologError is printed (never a traceback) and exits 1."""
-    try:
-        return run()
-    except TempologError as error:
-        typer.echo(error.user_message(), err=True)
-        raise typer.Exit(1) from None
+def event_at(store: EventStore):
+    """seq -> the stored event: how proofs give their event leaves an event id."""
+    return lambda seq: next(iter(store.read(from_seq=seq, to_seq=seq)), None)
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -111,7 +103,7 @@ def as_json(result) -> str:
 
 def check(
     rules: Annotated[list[Path], typer.Argument(help="Rule files or folders (every .dl).")],
-    db: Db = Path("var/events.db"),
+    db: Db = DEFAULT_DB,
     as_of: AsOf = None,
     since: Annotated[int | None, typer.Option(
         "--since", help="Only answers that became true after this time.")] = None,
@@ -124,28 +116,25 @@ def check(
 ) -> None:
     """Run every .never invariant of the rules over the store's events: exit 0 when all
     hold, 1 when one is violated (with its first time and a proof), 2 on a usage mistake."""
-    files = rule_files(rules)
+    from engine.explain.junit import junit_xml
 
-    def run() -> bool:
-        from engine.explain.junit import junit_xml
-
-        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
+    with user_errors():
+        files = rule_files(rules)
+        with opened(db) as store, loaded_engine(files, store, backend) as engine:
             report = engine.check(as_of=as_of, since=since, depth=depth,
-                                  events=store.get_seq)
+                                  events=event_at(store))
         text = {CheckOutput.text: report.render, CheckOutput.json: lambda: as_json(report),
                 CheckOutput.junit: lambda: junit_xml(report)}[output_format]()
         emit(text, output)
-        return report.ok
-
-    if not user_errors(run):
-        raise typer.Exit(1)
+    if not report.ok:
+        raise typer.Exit(FAILED)
 
 
 def explain(
     query: Annotated[str, typer.Argument(help='A fact or query, e.g. \'current_position('
                                               '"client-1", "AAPL", q, a, r)\'.')],
     rules: Rules = None,
-    db: Db = Path("var/events.db"),
+    db: Db = DEFAULT_DB,
     as_of: AsOf = None,
     depth: Annotated[int | None, typer.Option(help="Cut proofs below this depth.")] = None,
     max_proofs: Annotated[int, typer.Option(help="Answers (or proofs of a fact) shown.")] = 1,
@@ -155,36 +144,30 @@ def explain(
     backend: Backend = None,
 ) -> None:
     """Prove a fact or a query's answers, down to the events they rest on."""
-    files = rule_files(rules)
-
-    def run() -> None:
-        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
+    with user_errors():
+        files = rule_files(rules)
+        with opened(db) as store, loaded_engine(files, store, backend) as engine:
             found = engine.explain(query, as_of=as_of, depth=depth, max_proofs=max_proofs,
-                                   events=store.get_seq)
+                                   events=event_at(store))
             if events:
                 found = replace(found, proofs=tuple(with_causes(found.proofs, store)))
         emit(as_json(found) if output_format is Output.json else found.render(), None)
-
-    user_errors(run)
 
 
 def why_not(
     fact: Annotated[str, typer.Argument(help="A fact, e.g. 'wash_trade(\"T1\", _, _, _, _, _)'.")],
     rules: Rules = None,
-    db: Db = Path("var/events.db"),
+    db: Db = DEFAULT_DB,
     as_of: AsOf = None,
     output_format: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
     backend: Backend = None,
 ) -> None:
     """Why a fact is not an answer: each rule's first failing literal and the nearest miss."""
-    files = rule_files(rules)
-
-    def run() -> None:
-        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
-            found = engine.why_not(fact, as_of=as_of, events=store.get_seq)
+    with user_errors():
+        files = rule_files(rules)
+        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+            found = engine.why_not(fact, as_of=as_of, events=event_at(store))
         emit(as_json(found) if output_format is Output.json else found.render(), None)
-
-    user_errors(run)
 
 
 def diff(
@@ -193,19 +176,16 @@ def diff(
     to_time: Annotated[int | None, typer.Option("--to", help="The later time (default now).")]
     = None,
     rules: Rules = None,
-    db: Db = Path("var/events.db"),
+    db: Db = DEFAULT_DB,
     output_format: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
     backend: Backend = None,
 ) -> None:
     """Answers added and removed between two times, with the proof or the absence of each."""
-    files = rule_files(rules)
-
-    def run() -> None:
-        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
-            found = engine.diff(query, from_time, to_time, events=store.get_seq)
+    with user_errors():
+        files = rule_files(rules)
+        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+            found = engine.diff(query, from_time, to_time, events=event_at(store))
         emit(as_json(found) if output_format is Output.json else found.render(), None)
-
-    user_errors(run)
 
 
 def with_causes(proofs, store):

@@ -14,9 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from sim.config import load_config
-from sim.exchange.simulator import simulate
-from sim.store.sqlite import EventStore
+from sim import load_config, open_store, simulate
 
 ROOT = Path(__file__).parents[2]
 PLANTED = ROOT / "tests" / "rules" / "planted.dl"
@@ -27,7 +25,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "events.db"
-    with EventStore(path) as store:
+    with open_store(str(path), create=True) as store:
         store.append(simulate(load_config(ticks=150)))
     return str(path)
 
