@@ -13,7 +13,7 @@ from engine.analysis import load_program
 from engine.lang import pretty
 from sim import load_config, open_store, replay, simulate
 
-PLANTED = Path(__file__).parent / "rules" / "planted.dl"
+PLANTED = Path(__file__).parents[2] / "rules" / "planted.dl"
 TICKS = 150
 MONOTONE = ("no_wash_trades", "big_trade")  # once broken, broken for good
 
