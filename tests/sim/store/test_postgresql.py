@@ -15,7 +15,7 @@ from sim.events.types import Event
 from sim.exchange.simulator import simulate
 from sim.store import ConcurrencyConflict, StoreCorrupted, StoreNotFound
 from sim.store.errors import StoreUnavailable
-from sim.store.postgresql import POLL_SECONDS, PostgresEventStore
+from sim.store.postgresql import _SCHEMA, POLL_SECONDS, PostgresEventStore
 from sim.store.sqlite import SqliteEventStore
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -135,3 +135,9 @@ def test_tailing_falls_back_to_polling_when_notifications_are_lost(store):
     assert store.wait_for_append(1, timeout=30) == 2
     assert time.monotonic() - started < 0.1 + POLL_SECONDS + 2
     timer.join()
+
+
+def test_the_schema_docs_show_is_the_one_the_store_creates():
+    text = (ROOT / "docs" / "postgres.md").read_text()
+    shown = text.split("```sql\n", 1)[1].split("```", 1)[0]
+    assert shown in _SCHEMA
