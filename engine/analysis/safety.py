@@ -39,55 +39,13 @@ class _Fresh:
 
 def all_var_names(node) -> set[str]:
     """Every variable name anywhere under a node, aggregates included."""
-    names: set[str] = set()
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Var):
-            names.add(node.name)
-        elif isinstance(node, tuple):
-            stack.extend(node)
-        elif isinstance(node, ast.Atom):
-            stack.extend(node.args)
-        elif isinstance(node, (ast.Comparison, ast.BinOp)):
-            stack.append(node.left)
-            stack.append(node.right)
-        elif isinstance(node, ast.Negation):
-            stack.append(node.atom)
-        elif isinstance(node, ast.Negate):
-            stack.append(node.operand)
-        elif isinstance(node, ast.Aggregate):
-            stack.extend(node.body)
-            if node.target is not None:
-                stack.append(node.target)
-        elif isinstance(node, ast.Rule):
-            stack.append(node.head)
-            stack.extend(node.body)
-    return names
+    return {n.name for n in ast.walk(node) if isinstance(n, ast.Var)}
 
 
 def _first_var(node, names: set[str]) -> ast.Var | None:
     """The first occurrence (in source order) of any of `names` under node."""
-    if isinstance(node, ast.Var):
-        return node if node.name in names else None
-    children: tuple = ()
-    if isinstance(node, tuple):
-        children = node
-    elif isinstance(node, ast.Atom):
-        children = node.args
-    elif isinstance(node, ast.Negation):
-        children = (node.atom,)
-    elif isinstance(node, (ast.Comparison, ast.BinOp)):
-        children = (node.left, node.right)
-    elif isinstance(node, ast.Negate):
-        children = (node.operand,)
-    elif isinstance(node, ast.Aggregate):
-        children = ((node.target,) if node.target is not None else ()) + node.body
-    for child in children:
-        found = _first_var(child, names)
-        if found is not None:
-            return found
-    return None
+    return next((n for n in ast.walk(node) if isinstance(n, ast.Var) and n.name in names),
+                None)
 
 
 # ---- normalisation ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -171,45 +172,67 @@ class RuleFile:
 
 # ---- walking -------------------------------------------------------------
 
+Node = object  # any of the dataclasses above, or a tuple of them
+
+
+def children(node: Node) -> tuple:
+    """A node's direct sub-nodes, in source order."""
+    if isinstance(node, tuple | list):
+        return tuple(node)
+    if isinstance(node, Atom):
+        return node.args
+    if isinstance(node, Negation):
+        return (node.atom,)
+    if isinstance(node, Comparison | BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Negate):
+        return (node.operand,)
+    if isinstance(node, Aggregate):
+        return ((node.target,) if node.target is not None else ()) + node.body
+    if isinstance(node, Rule):
+        return (node.head, *node.body)
+    if isinstance(node, Invariant):
+        return node.body
+    return ()
+
+
+def walk(node: Node, enter: Callable[[Node], bool] | None = None) -> Iterator[Node]:
+    """Every node under `node`, itself first, depth first in source order; the children of
+    a node for which `enter` is false are skipped."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if enter is None or enter(current):
+            stack.extend(reversed(children(current)))
+
+
+def outside_aggregates(node: Node) -> bool:
+    """For `walk`: do not enter aggregates (their variables are their own)."""
+    return not isinstance(node, Aggregate)
+
+
 def term_vars(term: Term) -> list[Var]:
     """Variables of a term, in order, not looking inside aggregates (their scope is local)."""
-    if isinstance(term, Var):
-        return [term]
-    if isinstance(term, BinOp):
-        return term_vars(term.left) + term_vars(term.right)
-    if isinstance(term, Negate):
-        return term_vars(term.operand)
-    return []
+    return [n for n in walk(term, outside_aggregates) if isinstance(n, Var)]
 
 
 def literal_vars(literal: Literal) -> list[Var]:
-    if isinstance(literal, Atom):
-        return [v for arg in literal.args for v in term_vars(arg)]
-    if isinstance(literal, Negation):
-        return literal_vars(literal.atom)
-    return term_vars(literal.left) + term_vars(literal.right)
+    return term_vars(literal)
+
+
+def var_names(node: Node) -> list[str]:
+    """Every variable name anywhere under a node, aggregates included, once each, in order."""
+    return list(dict.fromkeys(n.name for n in walk(node) if isinstance(n, Var)))
 
 
 def body_atoms(body: tuple[Literal, ...]) -> list[tuple[Atom, bool]]:
     """Every atom of a body with whether it is negated, aggregates' bodies included."""
-    found: list[tuple[Atom, bool]] = []
-    for literal in body:
-        if isinstance(literal, Atom):
-            found.append((literal, False))
-        elif isinstance(literal, Negation):
-            found.append((literal.atom, True))
-        else:
-            for side in (literal.left, literal.right):
-                for agg in aggregates_in(side):
-                    found.extend(body_atoms(agg.body))
-    return found
+    return [(n, False) if isinstance(n, Atom) else (n.atom, True)
+            for n in walk(body, lambda n: not isinstance(n, Atom | Negation))
+            if isinstance(n, Atom | Negation)]
 
 
 def aggregates_in(term: Term) -> list[Aggregate]:
-    if isinstance(term, Aggregate):
-        return [term]
-    if isinstance(term, BinOp):
-        return aggregates_in(term.left) + aggregates_in(term.right)
-    if isinstance(term, Negate):
-        return aggregates_in(term.operand)
-    return []
+    """The aggregates of a term, not those nested in them."""
+    return [n for n in walk(term, outside_aggregates) if isinstance(n, Aggregate)]

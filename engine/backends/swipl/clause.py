@@ -202,7 +202,7 @@ class ClauseCompiler:
                 return site_read(_q("pq", str(site.ident)), keys, agg.func, result,
                                   next(self._temps))
         if self.owner is not None:
-            keys = [name for name in deep_vars(agg) if name in bound]
+            keys = [name for name in ast.var_names(agg) if name in bound]
             helper = ClauseCompiler(self.program, sites=self.sites, owner=self.owner)
             goals = helper.inline_aggregate(agg, "R", helper.scope, set(keys))
             name = self.program.add_aggregate_table(
@@ -222,25 +222,6 @@ class ClauseCompiler:
             raise CompileError(f"{agg.pos}: {agg.func} needs a value to aggregate")
         more, target = self.value(agg.target, inner, inner_bound)
         return [f"{AGGREGATORS[agg.func]}({target}, ( {_conj(goals + more)} ), {result})"]
-
-
-def deep_vars(node) -> list[str]:
-    """Every variable name in an AST node, nested aggregates included, in order."""
-    if isinstance(node, ast.Var):
-        return [node.name]
-    if isinstance(node, (tuple, list)):
-        return list(dict.fromkeys(n for item in node for n in deep_vars(item)))
-    if isinstance(node, ast.Aggregate):
-        return deep_vars([node.target, *node.body] if node.target else list(node.body))
-    if isinstance(node, (ast.Atom,)):
-        return deep_vars(list(node.args))
-    if isinstance(node, ast.Negation):
-        return deep_vars(node.atom)
-    if isinstance(node, (ast.Comparison, ast.BinOp)):
-        return deep_vars([node.left, node.right])
-    if isinstance(node, ast.Negate):
-        return deep_vars(node.operand)
-    return []
 
 
 def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
