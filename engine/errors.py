@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def line_at(text: str, number: int) -> str:
+    """Line `number` (from 1) of `text`, as a diagnostic shows it; "" past the end."""
+    lines = text.splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One mistake in a user's text: where it is, what it is and how to fix it."""

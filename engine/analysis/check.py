@@ -11,9 +11,9 @@ from engine.analysis.program import TYPES, Program, Relation
 from engine.analysis.safety import Unsafe, plan_body, plan_rule
 from engine.analysis.stratify import dependency_edges, stratify
 from engine.analysis.types import TypeChecker
-from engine.errors import Diagnostic, RuleAnalysisError
+from engine.errors import Diagnostic, RuleAnalysisError, line_at
 from engine.lang import ast
-from engine.lang.loader import load_files, source_line
+from engine.lang.loader import load_files
 from engine.lang.parser import parse, parse_query
 
 UNSAFE_TEXT = {
@@ -50,7 +50,7 @@ class _Analysis:
 
     def error(self, code: str, pos: ast.Pos, message: str, hint: str, notes=()) -> None:
         file = self.sources.get(pos.path)
-        line = source_line(file, pos.line) if file else ""
+        line = line_at(file.source, pos.line) if file else ""
         self.diagnostics.append(
             Diagnostic(code, message, pos.path, pos.line, pos.column, hint, line, tuple(notes)))
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import Diagnostic, RuleAnalysisError, RuleSyntaxError
+from engine.errors import Diagnostic, RuleAnalysisError, RuleSyntaxError, line_at
 from engine.lang import ast
 from engine.lang.parser import parse
-
-
-def source_line(file: ast.RuleFile, line: int) -> str:
-    lines = file.source.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def load_files(paths: list[str | Path]) -> list[ast.RuleFile]:
@@ -31,7 +26,7 @@ def load_files(paths: list[str | Path]) -> list[ast.RuleFile]:
                 "include-cycle", "include cycle: " + " -> ".join(cycle[start:]),
                 parent.path, include.pos.line, include.pos.column,
                 "remove one of the .include lines of the cycle",
-                source_line(parent, include.pos.line)))
+                line_at(parent.source, include.pos.line)))
             return
         if resolved in loaded:
             return
@@ -48,7 +43,7 @@ def load_files(paths: list[str | Path]) -> list[ast.RuleFile]:
                 "include-not-found", f"cannot include {include.path!r}: no file at {path}",
                 parent.path, include.pos.line, include.pos.column,
                 "paths are relative to the including file",
-                source_line(parent, include.pos.line)))
+                line_at(parent.source, include.pos.line)))
             return
         try:
             rule_file = parse(text, str(path))

@@ -20,7 +20,7 @@ from lark import (
 )
 from lark.exceptions import VisitError
 
-from engine.errors import Diagnostic, RuleSyntaxError
+from engine.errors import Diagnostic, RuleSyntaxError, line_at
 from engine.lang import ast
 
 MAX_SYNTAX_ERRORS = 50
@@ -184,11 +184,6 @@ class _SyntaxProblem(Exception):
 
 # ---- errors a user can act on ----------------------------------------------
 
-def _line_of(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
-
-
 def _offset(text: str, line: int, column: int) -> int:
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
     return starts[line - 1] + column - 1 if 0 < line <= len(starts) else len(text)
@@ -289,7 +284,7 @@ def _hint_for(token: Token, expected: set[str]) -> str:
 
 
 def _diagnostic(text, path, line, column, message, hint) -> Diagnostic:
-    return Diagnostic("syntax", message, path, line, column, hint, _line_of(text, line))
+    return Diagnostic("syntax", message, path, line, column, hint, line_at(text, line))
 
 
 # ---- recovery: blank out a broken clause and parse the rest ------------------
