@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from engine.builtins import AGGREGATES, arithmetic_type, expression_type, kind
 from engine.lang import ast
 
-NUMERIC = {"number", "float", "time"}
-
 Report = Callable[[ast.Pos, str, str], None]  # (where, message, hint) of a type-mismatch
-
-
-def kind(type_: str | None) -> str | None:
-    """`symbol` or `numeric`: the two families that never mix."""
-    if type_ is None:
-        return None
-    return "symbol" if type_ == "symbol" else "numeric"
 
 
 def fits(value: str, column: str) -> bool:
@@ -23,14 +15,6 @@ def fits(value: str, column: str) -> bool:
     if value == column or {value, column} <= {"number", "time"}:
         return True
     return column == "float" and value in ("number", "time")
-
-
-def _join(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    if "float" in (a, b):
-        return "float"
-    return a if a == b else "number"
 
 
 class TypeChecker:
@@ -91,7 +75,7 @@ class TypeChecker:
                             "column, and 1 never matches 1.0",
                             "bind each column to its own variable and compare them with '='")
         else:
-            env[var.name] = _join(known, type_) if known != type_ else known
+            env[var.name] = arithmetic_type(known, type_) if known != type_ else known
 
     def _comparison(self, literal: ast.Comparison, env: dict[str, str], final: bool) -> None:
         right = literal.right
@@ -113,35 +97,17 @@ class TypeChecker:
                         "both sides of a comparison must be symbols, or both numbers")
 
     def _aggregate_type(self, agg: ast.Aggregate, env: dict[str, str], final: bool):
-        if agg.func == "count":
-            return "number"
+        function = AGGREGATES[agg.func]
+        if not function.takes_target:
+            return function.result_type(None)
         target = self.term_type(agg.target, env, final)
-        if final and target == "symbol" and agg.func in ("sum", "mean"):
+        if final and target == "symbol" and function.numeric:
             self.report(agg.pos, f"cannot {agg.func} symbols",
                         f"{agg.func} takes a number or float expression")
-        if agg.func == "mean":
-            return "float"
-        return target
+        return function.result_type(target)
 
     def term_type(self, term, env: dict[str, str], final: bool) -> str | None:
-        if isinstance(term, ast.Const):
-            return term.type
-        if isinstance(term, ast.Var):
-            return env.get(term.name)
-        if isinstance(term, ast.Negate):
-            operand = self.term_type(term.operand, env, final)
-            if final and operand == "symbol":
-                self.report(term.pos, "cannot negate a symbol", "negate numbers only")
-            return operand
-        if isinstance(term, ast.BinOp):
-            left = self.term_type(term.left, env, final)
-            right = self.term_type(term.right, env, final)
-            if final and "symbol" in (left, right):
-                self.report(term.pos, f"arithmetic '{term.op}' on a symbol",
-                            "arithmetic takes numbers and floats only")
-                return None
-            return _join(left, right)
-        return None
+        return expression_type(term, env, self.report if final else None)
 
     # ---- heads
 

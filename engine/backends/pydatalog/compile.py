@@ -11,13 +11,8 @@ from pyDatalog import pyEngine
 from engine.analysis.check import Query
 from engine.analysis.program import Program, Relation
 from engine.analysis.safety import all_var_names
-from engine.backends.pydatalog.functions import (
-    COMPARISON,
-    NoValue,
-    aggregate,
-    check_cancelled,
-    compile_expr,
-)
+from engine.backends.pydatalog.functions import check_cancelled, compile_expr
+from engine.builtins import AGGREGATES, COMPARISONS, NoValue, expression_type
 from engine.lang import ast
 
 # Specs are plain data: pyDatalog's objects belong to the thread that made them, so the
@@ -28,7 +23,6 @@ from engine.lang import ast
 Value = str | int | float
 Arg = tuple[str, Value]  # ("v", variable name) or ("c", constant)
 SIMPLE = (ast.Var, ast.Const)
-NATIVE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 _serial = itertools.count(1)
 
@@ -154,7 +148,7 @@ class _Compiler:
                 target = _assignment(literal, bound)
                 if target is not None:
                     name, source = target
-                    types[name] = _type_of(source, types)
+                    types[name] = expression_type(source, types)
                     out.append(self.assign(name, source))
                     bind(name)
                 else:
@@ -195,11 +189,11 @@ class _Compiler:
     def test(self, comparison: ast.Comparison) -> Lit:
         left, right = comparison.left, comparison.right
         if isinstance(left, SIMPLE) and isinstance(right, SIMPLE):
-            return Lit(NATIVE[comparison.op], self.args([left, right]))
+            return Lit(COMPARISONS[comparison.op].pydatalog, self.args([left, right]))
         inputs = _vars_of(comparison)
         index = {n: i for i, n in enumerate(inputs)}
         left_of, right_of = compile_expr(left, index), compile_expr(right, index)
-        holds = COMPARISON[comparison.op]
+        holds = COMPARISONS[comparison.op].apply
 
         def resolve(*terms):
             check_cancelled()
@@ -232,7 +226,7 @@ class _Compiler:
         if agg.target is not None:
             target = agg.target.name if isinstance(agg.target, ast.Var) else self.fresh("t")
             if not isinstance(agg.target, ast.Var):
-                inner_types[target] = _type_of(agg.target, inner_types)
+                inner_types[target] = expression_type(agg.target, inner_types)
                 body.append(self.assign(target, agg.target))
                 inner_bound.append(target)
         columns = keys + [n for n in inner_bound if n not in keys]
@@ -240,9 +234,9 @@ class _Compiler:
         self.out.helpers.append(ClauseSpec(helper, tuple(body)))
         position = columns.index(target) if target is not None else None
         is_float = target is not None and inner_types.get(target) == "float"
-        types[result] = ("number" if agg.func == "count" else "float" if agg.func == "mean"
-                         else inner_types.get(target))
-        func, width = agg.func, len(columns) - len(keys)
+        function = AGGREGATES[agg.func]
+        types[result] = function.result_type(inner_types.get(target))
+        apply, width = function.apply, len(columns) - len(keys)
 
         def resolve(*terms):
             check_cancelled()
@@ -251,7 +245,7 @@ class _Compiler:
                                        + [pyEngine.Var(f"#a{i}") for i in range(width)])
             rows = ask_nested(literal)
             values = [row[position] for row in rows] if position is not None else rows
-            for value in aggregate(func, values, is_float):
+            for value in apply(values, is_float):
                 yield group + (value,)
 
         name = self.resolver("a", len(keys) + 1, resolve)
@@ -292,20 +286,6 @@ def _assignment(comparison: ast.Comparison, bound: list[str]):
 def _vars_of(node) -> list[str]:
     terms = (node.left, node.right) if isinstance(node, ast.Comparison) else (node,)
     return list(dict.fromkeys(v.name for term in terms for v in ast.term_vars(term)))
-
-
-def _type_of(term: ast.Term, types: dict[str, str | None]) -> str | None:
-    """Enough of a term's type to know floats: a float anywhere makes arithmetic float."""
-    if isinstance(term, ast.Const):
-        return term.type
-    if isinstance(term, ast.Var):
-        return types.get(term.name)
-    if isinstance(term, ast.Negate):
-        return _type_of(term.operand, types)
-    if isinstance(term, ast.BinOp):
-        sides = {_type_of(term.left, types), _type_of(term.right, types)}
-        return "float" if "float" in sides else "number"
-    return None
 
 
 # ---- entry points -------------------------------------------------------------------

@@ -1,23 +1,17 @@
-"""Arithmetic, comparisons and aggregate functions with Soufflé semantics, for pyDatalog."""
+"""What pyDatalog's resolvers run: compiled expressions and cancellation points."""
 
 from __future__ import annotations
 
-import math
-import operator
 import threading
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 
 from pyDatalog import pyEngine
 
+from engine.builtins import ARITHMETIC
 from engine.lang import ast
 
 Value = str | int | float
 Env = Sequence[Value]
-
-
-class NoValue(Exception):
-    """An expression without a value for this binding (division by zero)."""
 
 
 class Cancelled(Exception):
@@ -58,33 +52,6 @@ def install_cancellation_points() -> None:
 
 # ---- arithmetic -------------------------------------------------------------------
 
-def divide(a: int | float, b: int | float) -> int | float:
-    if b == 0:
-        raise NoValue
-    if isinstance(a, int) and isinstance(b, int):
-        quotient = abs(a) // abs(b)  # integers truncate toward zero, as in C and Soufflé
-        return quotient if (a < 0) == (b < 0) else -quotient
-    return a / b
-
-
-def remainder(a: int | float, b: int | float) -> int | float:
-    if b == 0:
-        raise NoValue
-    if isinstance(a, int) and isinstance(b, int):
-        return a - b * divide(a, b)  # sign of the dividend, as C's %
-    return math.fmod(a, b)
-
-
-ARITHMETIC: dict[str, Callable[[Value, Value], Value]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": divide, "%": remainder,
-}
-
-COMPARISON: dict[str, Callable[[Value, Value], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
-}
-
-
 def compile_expr(term: ast.Term, index: dict[str, int]) -> Callable[[Env], Value]:
     """A function from the values of the variables (positions given by `index`) to the
     term's value; it raises NoValue where the term has none."""
@@ -99,34 +66,6 @@ def compile_expr(term: ast.Term, index: dict[str, int]) -> Callable[[Env], Value
         return lambda env: -inner(env)
     if isinstance(term, ast.BinOp):
         left, right = compile_expr(term.left, index), compile_expr(term.right, index)
-        apply = ARITHMETIC[term.op]
+        apply = ARITHMETIC[term.op].apply
         return lambda env: apply(left(env), right(env))
     raise TypeError(f"not an expression the planner leaves in a body: {term!r}")
-
-
-# ---- aggregates -------------------------------------------------------------------
-
-def aggregate(func: str, values: list[Value], is_float: bool) -> list[Value]:
-    """The aggregate's value over the values of every binding of its body: one value, or
-    none (min, max and mean of an empty group, as in Soufflé). Float sums and means are
-    exact results rounded once, so they do not depend on the order answers come in."""
-    if func == "count":
-        return [len(values)]
-    if func == "sum":
-        return [_sum(values, is_float)]
-    if not values:
-        return []
-    if func == "min":
-        return [min(values)]
-    if func == "max":
-        return [max(values)]
-    if func == "mean":
-        # the exact mean, rounded once: floats are exact fractions, as are their sums
-        return [float(sum(map(Fraction, values)) / len(values))]
-    raise ValueError(f"unknown aggregate {func}")
-
-
-def _sum(values: list[Value], is_float: bool) -> int | float:
-    if is_float or any(isinstance(v, float) for v in values):
-        return math.fsum(values)  # the exact sum rounded once: answer order cannot matter
-    return sum(values)

@@ -12,6 +12,7 @@ from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import predicate as _q
 from engine.backends.swipl.time_index import PrefixShape, prefix_shape
+from engine.builtins import AGGREGATES, ARITHMETIC, COMPARISONS
 from engine.errors import CompileError
 from engine.lang import ast
 
@@ -32,8 +33,6 @@ class ProgramContext(Protocol):
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
         """The name of a tabled helper computing one aggregate per group."""
 
-CMP = {"=": "tl_eq", "!=": "tl_ne", "<": "tl_lt", "<=": "tl_le", ">": "tl_gt", ">=": "tl_ge"}
-AGGREGATORS = {"sum": "tl_sum", "min": "tl_min", "max": "tl_max", "mean": "tl_mean"}
 
 
 class Scope:
@@ -149,7 +148,8 @@ class ClauseCompiler:
                     return goals
         left_goals, left = self.value(comparison.left, scope, bound)
         right_goals, right = self.value(comparison.right, scope, bound)
-        return left_goals + right_goals + [f"{CMP[comparison.op]}({left}, {right})"]
+        goal = COMPARISONS[comparison.op].prolog_goal
+        return left_goals + right_goals + [f"{goal}({left}, {right})"]
 
     def assign(self, var: str, term: ast.Term, scope: Scope, bound: set[str]) -> list[str]:
         if isinstance(term, ast.Aggregate):
@@ -181,9 +181,9 @@ class ClauseCompiler:
             left_goals, left = self.expression(term.left, scope, bound)
             right_goals, right = self.expression(term.right, scope, bound)
             goals = left_goals + right_goals
-            if term.op in "/%":
+            helper = ARITHMETIC[term.op].prolog_goal
+            if helper is not None:  # it may have no value (division by zero): a goal
                 result = self.temp()
-                helper = "tl_div" if term.op == "/" else "tl_mod"
                 return goals + [f"{helper}({left}, {right}, {result})"], result
             return goals, f"({left} {term.op} {right})"
         if isinstance(term, ast.Negate):
@@ -216,12 +216,13 @@ class ClauseCompiler:
                        {name: scope[name] for name in bound})
         inner_bound = set(bound)
         goals = self.body(agg.body, inner, inner_bound)
-        if agg.func == "count":
+        function = AGGREGATES[agg.func]
+        if not function.takes_target:
             return [f"aggregate_all(count, ( {_conj(goals)} ), {result})"]
         if agg.target is None:
             raise CompileError(f"{agg.pos}: {agg.func} needs a value to aggregate")
         more, target = self.value(agg.target, inner, inner_bound)
-        return [f"{AGGREGATORS[agg.func]}({target}, ( {_conj(goals + more)} ), {result})"]
+        return [f"{function.prolog_goal}({target}, ( {_conj(goals + more)} ), {result})"]
 
 
 def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:

@@ -1,0 +1,166 @@
+"""The one registry of built-in operators, comparisons and aggregates: types, modes, backends."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from engine.lang import ast
+
+Value = str | int | float
+Problem = Callable[[ast.Pos, str, str], None]  # (where, message, hint) of a type mismatch
+
+
+class NoValue(Exception):
+    """An expression without a value for this binding (division by zero)."""
+
+
+# ---- arithmetic: numbers in, a number out (a float if either side is one) ---------------
+
+def divide(a: int | float, b: int | float) -> int | float:
+    if b == 0:
+        raise NoValue
+    if isinstance(a, int) and isinstance(b, int):
+        quotient = abs(a) // abs(b)  # integers truncate toward zero, as in C and Soufflé
+        return quotient if (a < 0) == (b < 0) else -quotient
+    return a / b
+
+
+def remainder(a: int | float, b: int | float) -> int | float:
+    if b == 0:
+        raise NoValue
+    if isinstance(a, int) and isinstance(b, int):
+        return a - b * divide(a, b)  # sign of the dividend, as C's %
+    return math.fmod(a, b)
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    symbol: str
+    apply: Callable[[Value, Value], Value]  # the semantics, in Python (pyDatalog runs it)
+    prolog_goal: str | None  # runtime.pl's `goal(A, B, X)`, failing where there is no value;
+    #                          None: Prolog's own arithmetic, inline
+
+
+ARITHMETIC: Mapping[str, Arithmetic] = {op.symbol: op for op in (
+    Arithmetic("+", operator.add, None),
+    Arithmetic("-", operator.sub, None),
+    Arithmetic("*", operator.mul, None),
+    Arithmetic("/", divide, "tl_div"),
+    Arithmetic("%", remainder, "tl_mod"),
+)}
+
+
+# ---- comparisons: two symbols or two numbers (1 = 1.0); `=` also assigns -------------------
+
+@dataclass(frozen=True)
+class Comparison:
+    symbol: str
+    apply: Callable[[Value, Value], bool]
+    prolog_goal: str  # runtime.pl's `goal(A, B)`: numbers compare by value
+    pydatalog: str  # pyDatalog's own operator, for a comparison of two plain values
+    assigns: bool  # argument mode: one side may be an unbound variable, which it binds
+
+
+COMPARISONS: Mapping[str, Comparison] = {op.symbol: op for op in (
+    Comparison("=", operator.eq, "tl_eq", "==", True),
+    Comparison("!=", operator.ne, "tl_ne", "!=", False),
+    Comparison("<", operator.lt, "tl_lt", "<", False),
+    Comparison("<=", operator.le, "tl_le", "<=", False),
+    Comparison(">", operator.gt, "tl_gt", ">", False),
+    Comparison(">=", operator.ge, "tl_ge", ">=", False),
+)}
+
+
+# ---- aggregates: `func target : { body }` over every solution of the body ----------------
+
+def _count(values: list[Value], is_float: bool) -> list[Value]:
+    return [len(values)]
+
+
+def _sum(values: list[Value], is_float: bool) -> list[Value]:
+    if is_float or any(isinstance(v, float) for v in values):
+        return [math.fsum(values)]  # the exact sum rounded once: answer order cannot matter
+    return [sum(values)]
+
+
+def _min(values: list[Value], is_float: bool) -> list[Value]:
+    return [min(values)] if values else []
+
+
+def _max(values: list[Value], is_float: bool) -> list[Value]:
+    return [max(values)] if values else []
+
+
+def _mean(values: list[Value], is_float: bool) -> list[Value]:
+    # the exact mean, rounded once: floats are exact fractions, as are their sums
+    return [float(sum(map(Fraction, values)) / len(values))] if values else []
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    name: str
+    takes_target: bool  # count counts solutions; the others aggregate an expression
+    numeric: bool  # sum and mean take numbers only
+    result: str | None  # the result's type; None: the target's
+    apply: Callable[[list[Value], bool], list[Value]]  # (values, float column) -> [] or [v];
+    #   min, max and mean of an empty group have no value, as in Soufflé
+    prolog_goal: str | None  # runtime.pl's `goal(Target, Goal, R)`; None: aggregate_all(count)
+
+    def result_type(self, target: str | None) -> str | None:
+        return self.result or target
+
+
+AGGREGATES: Mapping[str, Aggregate] = {agg.name: agg for agg in (
+    Aggregate("count", False, False, "number", _count, None),
+    Aggregate("sum", True, True, None, _sum, "tl_sum"),
+    Aggregate("min", True, False, None, _min, "tl_min"),
+    Aggregate("max", True, False, None, _max, "tl_max"),
+    Aggregate("mean", True, True, "float", _mean, "tl_mean"),
+)}
+
+
+# ---- types --------------------------------------------------------------------------------
+
+def kind(type_: str | None) -> str | None:
+    """`symbol` or `numeric`: the two families that never mix."""
+    if type_ is None:
+        return None
+    return "symbol" if type_ == "symbol" else "numeric"
+
+
+def arithmetic_type(a: str | None, b: str | None) -> str | None:
+    """The type of `a op b` (and of a value joining both): float wins, time - time is
+    a time, any other mix a number; unknown on one side, the other side's."""
+    if a is None or b is None:
+        return a or b
+    if "float" in (a, b):
+        return "float"
+    return a if a == b else "number"
+
+
+def expression_type(term: ast.Term, types: Mapping[str, str | None],
+                    problem: Problem | None = None) -> str | None:
+    """The type of a term given its variables' types; `problem` hears of arithmetic on a
+    symbol (the term then has no type)."""
+    if isinstance(term, ast.Const):
+        return term.type
+    if isinstance(term, ast.Var):
+        return types.get(term.name)
+    if isinstance(term, ast.Negate):
+        operand = expression_type(term.operand, types, problem)
+        if problem is not None and operand == "symbol":
+            problem(term.pos, "cannot negate a symbol", "negate numbers only")
+        return operand
+    if isinstance(term, ast.BinOp):
+        left = expression_type(term.left, types, problem)
+        right = expression_type(term.right, types, problem)
+        if problem is not None and "symbol" in (left, right):
+            problem(term.pos, f"arithmetic '{term.op}' on a symbol",
+                    "arithmetic takes numbers and floats only")
+            return None
+        return arithmetic_type(left, right)
+    return None
