@@ -1,4 +1,5 @@
-"""Shared fixtures: `engine_factory` runs a test once per evaluation backend."""
+"""Shared fixtures: `engine_factory` runs a test once per evaluation backend; a PostgreSQL
+server for the run (`postgres_server`) and an empty schema of it per test (`postgres_url`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers (naive, cases_io)
+
+from pg_server import postgres_server, postgres_url  # noqa: E402, F401  (fixtures for all)
 
 from engine.analysis import program_from_source  # noqa: E402
 from engine.analysis.program import Program  # noqa: E402
@@ -43,5 +46,3 @@ def engine_factory(backend):
     yield make
     for engine in engines:
         engine.close()
-
-from pg_server import postgres_server, postgres_url  # noqa: E402, F401  (fixtures)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.errors import user_errors
-from api.cli.options import DEFAULT_DB, Db
+from api.cli.options import DEFAULT_DB, Db, shown
 from engine import TempologError, engine_from_files
 from sim import (
     EVENT_TYPES,
@@ -92,7 +92,7 @@ def sim(
         out = Console()
         out.print(_summary_table(summary.counts, settings))
         rate = summary.events / elapsed if elapsed else 0
-        where = f"into {db}" if store else "without a store"
+        where = f"into {shown(db)}" if store else "without a store"
         out.print(f"{summary.events:,} events in {elapsed:.1f} s ({rate:,.0f} events/s) {where}"
                   + (f", streamed into {facts.__class__.__name__}" if facts else ""))
         if store is not None:
@@ -112,7 +112,7 @@ def _prepare(db: str, overwrite: bool) -> None:
     except StoreNotFound:
         return
     if not overwrite:
-        raise TempologError(f"{db} already exists; choose another --db or pass --overwrite",
+        raise TempologError(f"{shown(db)} already exists; choose another --db or pass --overwrite",
                             code="store-exists")
     remove_store(db)
 

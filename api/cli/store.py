@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli.errors import FAILED, fail, user_errors
-from api.cli.options import DEFAULT_DB, Db
+from api.cli.options import DEFAULT_DB, Db, shown
 from engine import TempologError
 from sim import EventStore, StoreNotFound, open_store, resolve_type
 
@@ -29,7 +29,7 @@ def _open(db: str) -> EventStore:
     try:
         return open_store(db)
     except StoreNotFound as error:
-        raise StoreNotFound(f"{error} (run `tempolog sim --db {db}` first)") from None
+        raise StoreNotFound(f"{error} (run `tempolog sim --db {shown(db)}` first)") from None
 
 
 def verify(db: Db = DEFAULT_DB) -> None:
@@ -37,9 +37,9 @@ def verify(db: Db = DEFAULT_DB) -> None:
     with user_errors(), _open(db) as store:
         result = store.verify()
     if not result.ok:
-        fail(f"{db}: corrupted at seq {result.bad_seq}: {result.reason} "
+        fail(f"{shown(db)}: corrupted at seq {result.bad_seq}: {result.reason} "
              f"({result.events:,} events verify before it)", FAILED)
-    typer.echo(f"{db}: ok, {result.events:,} events, last seq {result.last_seq}, "
+    typer.echo(f"{shown(db)}: ok, {result.events:,} events, last seq {result.last_seq}, "
                f"last hash {result.last_hash}")
 
 
@@ -118,7 +118,7 @@ def import_events(
         with open_store(db, create=True) as store, file.open() as lines:
             count = store.import_jsonl(lines)
             seq, last_hash = store.head()
-    typer.echo(f"{db}: imported {count:,} events, last seq {seq}, last hash {last_hash}")
+    typer.echo(f"{shown(db)}: imported {count:,} events, last seq {seq}, last hash {last_hash}")
 
 
 def copy(
@@ -130,15 +130,16 @@ def copy(
     with user_errors(), _open(source) as origin:
         before = origin.verify()
         if not before.ok:
-            fail(f"{source}: corrupted at seq {before.bad_seq}: {before.reason}; "
+            fail(f"{shown(source)}: corrupted at seq {before.bad_seq}: {before.reason}; "
                  "nothing was copied", FAILED)
         with open_store(target, create=True) as copied:
             if len(copied):
-                fail(f"{target} already holds {len(copied):,} events; copy into a new or "
+                fail(f"{shown(target)} already holds {len(copied):,} events; copy into a new or "
                      "empty store", FAILED)
             count = copied.import_jsonl(event.to_json() for event in origin.read())
             after = copied.verify()
     if not after.ok or (after.last_seq, after.last_hash) != (before.last_seq, before.last_hash):
-        fail(f"{target}: the copy does not verify as {source} does: {after.reason}", FAILED)
-    typer.echo(f"copied {count:,} events from {source} to {target}; the chain verifies on "
-               f"both: last seq {after.last_seq}, last hash {after.last_hash}")
+        fail(f"{shown(target)}: the copy does not verify as {shown(source)} does: "
+             f"{after.reason}", FAILED)
+    typer.echo(f"copied {count:,} events from {shown(source)} to {shown(target)}; the chain "
+               f"verifies on both: last seq {after.last_seq}, last hash {after.last_hash}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from pg_server import empty_schema
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -15,8 +18,18 @@ def invoke(*args, env=None):
     return runner.invoke(app, [str(a) for a in args], env=env)
 
 
+@pytest.fixture(scope="module")
+def simulated(postgres_server) -> Iterator[str]:
+    """A store simulated once for the module's tests that only read it."""
+    for url in empty_schema(postgres_server):
+        result = invoke("sim", "--ticks", 60, "--seed", 5, "--db", url, "--quiet")
+        assert result.exit_code == 0, result.stderr
+        yield url
+
+
 @pytest.fixture
-def simulated(postgres_url) -> str:
+def simulated_here(postgres_url) -> str:
+    """A store simulated for one test, which may change it."""
     result = invoke("sim", "--ticks", 60, "--seed", 5, "--db", postgres_url, "--quiet")
     assert result.exit_code == 0, result.stderr
     return postgres_url
@@ -37,12 +50,12 @@ def test_the_store_can_come_from_tempolog_db(simulated):
     assert result.exit_code == 0 and ": ok, " in result.stdout
 
 
-def test_sim_overwrites_a_postgresql_store_only_when_asked(simulated):
-    again = invoke("sim", "--ticks", 10, "--db", simulated, "--quiet")
+def test_sim_overwrites_a_postgresql_store_only_when_asked(simulated_here):
+    again = invoke("sim", "--ticks", 10, "--db", simulated_here, "--quiet")
     assert again.exit_code == 1 and "--overwrite" in again.stderr
-    replaced = invoke("sim", "--ticks", 10, "--db", simulated, "--quiet", "--overwrite")
+    replaced = invoke("sim", "--ticks", 10, "--db", simulated_here, "--quiet", "--overwrite")
     assert replaced.exit_code == 0, replaced.stderr
-    with open_store(simulated) as store:
+    with open_store(simulated_here) as store:
         assert store.verify().ok and max(e.time for e in store.read()) == 9
 
 
@@ -67,3 +80,10 @@ def test_an_unreachable_server_is_one_clear_message():
     assert "cannot reach the event store at postgresql://tempolog@127.0.0.1:9/none" in (
         result.stderr)
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_messages_do_not_show_a_password_given_in_the_url(simulated):
+    with_password = simulated.replace("postgresql://postgres@", "postgresql://postgres:hush@")
+    result = invoke("verify", "--db", with_password)  # the test server trusts 127.0.0.1
+    assert result.exit_code == 0 and "postgresql://postgres:***@" in result.stdout
+    assert "hush" not in result.stdout
