@@ -28,6 +28,12 @@ demo: swipl $(STAMP)
 	@mkdir -p var
 	$(VENV)/bin/tempolog sim --db var/events.db --overwrite --engine rules/trading.dl
 	$(VENV)/bin/tempolog check rules/ --db var/events.db
+	@echo
+	@echo "The demo's events are in var/events.db. Ask them questions:"
+	@echo "  $(VENV)/bin/tempolog serve --db var/events.db --rules rules/trading.dl   # HTTP on 127.0.0.1:8000, docs at /docs"
+	@echo "  curl -s localhost:8000/query -d '{\"query\": \"wash_trade(tr, c, s, q, p, t)\", \"limit\": 3}'"
+	@echo "  $(VENV)/bin/tempolog repl --db var/events.db --rules rules/trading.dl    # end a query with '.', .help for commands"
+	@echo "(docs/service.md and docs/repl.md say more.)"
 
 # The store contract suite runs on SQLite and on a PostgreSQL server that the tests start
 # (scripts/postgres.sh, on a temporary data directory) and stop when they end.
