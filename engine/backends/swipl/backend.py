@@ -11,8 +11,15 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from engine.analysis.check import analyse_query
+from engine.analysis.planner import NO_STATISTICS
 from engine.analysis.program import Program, Relation
 from engine.backends.swipl import prolog_text as pl
+from engine.backends.swipl.bottomup import (
+    bottom_up_plan,
+    bottom_up_state,
+    compile_now_query,
+    statistics_from,
+)
 from engine.backends.swipl.compiler import (
     CompiledProgram,
     CompileError,
@@ -46,7 +53,9 @@ class SwiplEngine(Engine):
         self.module = f"tempolog_{next(_modules)}"
         self.compiled: CompiledProgram = compile_program(
             program, self.module, incremental=incremental, time_index=time_index)
-        answer = self._prolog.request(f"tl_load_program({self.module})", self.compiled.text)
+        answer = self._prolog.request(
+            f"tl_load_program({self.module})",
+            self.compiled.text + bottom_up_state(program, self.compiled.kinds, self.module))
         problems = [m for m in answer["messages"] if m["kind"] == "error"]
         for message in answer["messages"]:
             if message["kind"] != "error":
@@ -60,6 +69,12 @@ class SwiplEngine(Engine):
         self._as_of_tables: OrderedDict[int, None] = OrderedDict()
         self._closed = False
         self._query_cache = Prepared(self._compile_query)
+        self._now_cache = Prepared(self._compile_now_query)
+        self._plan_lock = threading.Lock()  # guards the plan: statistics, rules, query cache
+        self._rows_given: dict[str, int] = {}  # rows given per relation (duplicates too)
+        self._planned_rows: dict[str, int] | None = None
+        self._stats = NO_STATISTICS
+        self.plan = self._replan()
         initial: dict[str, list[tuple]] = {}
         for relation, row in self.compiled.initial_facts:
             initial.setdefault(relation, []).append(row)
@@ -73,6 +88,9 @@ class SwiplEngine(Engine):
         given = [(relation, rows, seqs) for relation, rows, seqs in batch if rows]
         with self._lock:
             self._check_open()
+            for signature, rows, _ in given:
+                name = signature.name
+                self._rows_given[name] = self._rows_given.get(name, 0) + len(rows)
             numbered = []
             for signature, rows, seqs in given:
                 numbers = range(self._next_seq, self._next_seq + len(rows)) if seqs is None \
@@ -114,7 +132,12 @@ class SwiplEngine(Engine):
         check_query_options(as_of, limit, timeout)
         with self._lock:
             self._check_open()
-        columns, goal, row = self._query_cache(text)
+        if as_of is None:  # "now": the materialised relations, brought up to date first
+            self._plan_if_grown()
+            columns, goal, row = self._now_cache(text)
+            goal = f"'bu:ensure', {goal}"
+        else:
+            columns, goal, row = self._query_cache(text)
         rest = (f"{'none' if limit is None else limit}, "
                 f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal}))")
         evict = self._note_as_of(as_of)
@@ -162,6 +185,42 @@ class SwiplEngine(Engine):
         query = analyse_query(self.program, text)
         goal, row = compile_query(self.compiled, self.program, query.body, query.columns)
         return query.columns, goal, row
+
+    def _compile_now_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
+        query = analyse_query(self.program, text)
+        goal, row = compile_now_query(self.program, self.compiled.kinds, query.body,
+                                      query.columns, self._stats)
+        return query.columns, goal, row
+
+    # ---- the join plan of bottom-up evaluation
+
+    def _plan_if_grown(self) -> None:
+        """Plan again when a relation has grown or shrunk 2x since the plan was made."""
+        with self._lock:
+            given = dict(self._rows_given)
+        planned = self._planned_rows
+        if planned is not None and not any(
+                max(n, planned.get(r, 0)) > max(64, 2 * min(n, planned.get(r, 0)))
+                for r, n in given.items()):
+            return
+        with self._plan_lock:
+            if self._planned_rows is planned:
+                self.plan = self._replan(given)
+
+    def _replan(self, given: dict[str, int] | None = None):
+        """Statistics from the stored facts, then the rules planned with them and loaded."""
+        stats = NO_STATISTICS
+        if given is not None:
+            stats = statistics_from(self._prolog.request(f"tl_stats({self.module})"))
+        plan = bottom_up_plan(self.program, self.compiled.kinds, stats)
+        answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text())
+        problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
+        if problems:
+            raise CompileError("SWI-Prolog rejected the planned rules: " + "; ".join(problems))
+        self._stats = stats
+        self._now_cache = Prepared(self._compile_now_query)
+        self._planned_rows = dict(given or {})
+        return plan
 
     def _note_as_of(self, as_of: int | None) -> list[int]:
         """Remember that `as_of` has tables now; the as-of times to free, oldest first."""

@@ -203,7 +203,7 @@ class ClauseCompiler:
                                   next(self._temps))
         if self.owner is not None:
             keys = [name for name in ast.var_names(agg) if name in bound]
-            helper = ClauseCompiler(self.program, sites=self.sites, owner=self.owner)
+            helper = type(self)(self.program, sites=self.sites, owner=self.owner)
             goals = helper.inline_aggregate(agg, "R", helper.scope, set(keys))
             name = self.program.add_aggregate_table(
                 self.owner, [helper.scope[k] for k in keys], goals)

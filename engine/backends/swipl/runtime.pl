@@ -146,9 +146,27 @@ tl_entry_(GoalText, Arg, Json) :-
 tl_error_json(time_limit_exceeded, Json) :-
     !,
     tl_json(json([error=timeout, message="the query ran past its time limit"]), Json).
+tl_error_json(error(resource_error(What), _), Json) :-
+    !,
+    tl_resource(What, Message),
+    tl_json(json([error=resource, message=Message]), Json).
 tl_error_json(Error, Json) :-
     tl_message(Error, Message),
     tl_json(json([error=prolog, message=Message]), Json).
+
+%   What ran out, in words, with the limit that was set (see tl_set_limits/3).
+tl_resource(What, Message) :-
+    (   memberchk(What-Flag, [table_space-table_space, private_table_space-table_space,
+                              shared_table_space-shared_table_space])
+    ->  current_prolog_flag(Flag, Limit),
+        format(string(Message), "SWI-Prolog ran out of table space (~w, limit ~D bytes)",
+               [What, Limit])
+    ;   memberchk(What, [memory, global_stack, local_stack, trail_stack, stack])
+    ->  current_prolog_flag(stack_limit, Limit),
+        format(string(Message), "SWI-Prolog ran out of stack space (~w, limit ~D bytes)",
+               [What, Limit])
+    ;   format(string(Message), "SWI-Prolog ran out of ~w", [What])
+    ).
 
 tl_message(Error, Message) :-
     catch(( phrase('$messages':translate_message(Error), Lines),
@@ -175,10 +193,60 @@ tl_load_program(Module, Text, Json) :-
         ( open_string(Text, Stream), nb_setval(tl_loading, true) ),
         load_files(Module:Module, [stream(Stream), module(Module), silent(true)]),
         ( close(Stream), nb_setval(tl_loading, false) )),
+    tl_load_messages(Json).
+
+tl_load_messages(Json) :-
     findall(json([kind=Kind, message=Message]),
             ( tl_load_message(Kind, Term), tl_message(Term, Message) ),
             Messages),
     tl_json(json([messages=Messages]), Json).
+
+%   tl_load_plan(+Module, +Text, -Json): load (or replace) the planned rules of Module's
+%   bottom-up evaluation: a source of its own, so that loading it again redefines them.
+tl_load_plan(Module, Text, Json) :-
+    retractall(tl_load_message(_, _)),
+    atom_concat(Module, '_plan', Source),
+    setup_call_cleanup(
+        ( open_string(Text, Stream), nb_setval(tl_loading, true) ),
+        load_files(Module:Source, [stream(Stream), module(Module), silent(true)]),
+        ( close(Stream), nb_setval(tl_loading, false) )),
+    tl_load_messages(Json).
+
+%   tl_stats(+Module, _, -Json): for each stored predicate of Module ('e:', 'b:', 'v:', 'm:'),
+%   its number of facts and an estimate of the distinct values of each column, from a
+%   sample of its first facts (Haas et al.'s GEE estimator: sqrt(N/n) f1 + d - f1).
+tl_stats(Module, _, Json) :-
+    findall(Name=json([rows=Rows, distinct=Distinct]),
+            ( current_predicate(Module:Name/Arity),
+              sub_atom(Name, 1, 1, _, ':'), sub_atom(Name, 0, 1, _, Kind),
+              memberchk(Kind, [e, b, v, m]),
+              functor(Head, Name, Arity),
+              \+ predicate_property(Module:Head, imported_from(_)),
+              predicate_property(Module:Head, number_of_clauses(Rows)),
+              findall(Head, limit(2000, Module:Head), Sample),
+              numlist(1, Arity, Columns),
+              maplist(tl_distinct(Sample, Rows), Columns, Distinct) ),
+            Pairs),
+    tl_json(json(Pairs), Json).
+
+tl_distinct(Sample, Rows, Column, Estimate) :-
+    findall(V, ( member(F, Sample), arg(Column, F, V) ), Values),
+    msort(Values, Sorted),
+    tl_runs(Sorted, 0, 0, D, F1),
+    length(Values, N),
+    (   N =:= 0 -> Estimate = 0
+    ;   Estimate0 is sqrt(Rows / N) * F1 + D - F1,
+        Estimate is max(1, min(Rows, round(Estimate0)))
+    ).
+
+tl_runs([], D, F1, D, F1).
+tl_runs([V|Vs], D0, F10, D, F1) :-
+    tl_run(Vs, V, 1, Rest, Len),
+    D1 is D0 + 1,
+    ( Len =:= 1 -> F11 is F10 + 1 ; F11 = F10 ),
+    tl_runs(Rest, D1, F11, D, F1).
+tl_run([V|Vs], V0, L0, Rest, L) :- V == V0, !, L1 is L0 + 1, tl_run(Vs, V0, L1, Rest, L).
+tl_run(Rest, _, L, Rest, L).
 
 :- multifile user:message_hook/3.
 user:message_hook(Term, Kind, _Lines) :-
@@ -196,6 +264,7 @@ tl_batch(Module, Finish, BatchesText, Json) :-
     (   Finish == []
     ->  true
     ;   call(Module:tl_rebuild),
+        call(Module:'bu:dirty', Finish),
         forall(member(Relation, Finish),
                ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) ))
     ),
@@ -236,6 +305,7 @@ tl_drop_as_of(Module, Time, _, Json) :-
 %   tl_drop_module(+Module, _, -Json): free everything a closed engine held.
 tl_drop_module(Module, _, Json) :-
     catch(call(Module:tl_forget), _, true),  % the prefix aggregates' global variables
+    catch(call(Module:'bu:forget'), _, true),  % the bottom-up evaluation's state
     abolish_module_tables(Module),
     forall(( current_predicate(Module:Name/Arity), functor(Head, Name, Arity),
              \+ predicate_property(Module:Head, imported_from(_)) ),

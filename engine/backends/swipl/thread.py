@@ -21,6 +21,8 @@ from engine.errors import BackendUnavailable, QueryError, QueryTimeout
 # (trap 8).
 
 RUNTIME = Path(__file__).with_name("runtime.pl")
+STACK_LIMIT = 1024**3  # bytes of Prolog stacks per thread
+TABLE_SPACE = 1024**3  # bytes of tables per thread (both SWI-Prolog's defaults, made explicit)
 
 Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON answer
 
@@ -128,6 +130,10 @@ class PrologThread:
         # process with status 4 (SWI-NOTES trap 1).
         list(Prolog.query("set_prolog_flag(debug_on_error, false)", catcherrors=True))
         list(Prolog.query("set_prolog_flag(report_error, false)", catcherrors=True))
+        # Deliberate limits: a runaway evaluation stops with a resource error that names
+        # what ran out (a QueryError), before it takes the machine's memory.
+        for flag, value in (("stack_limit", STACK_LIMIT), ("table_space", TABLE_SPACE)):
+            list(Prolog.query(f"set_prolog_flag({flag}, {value})", catcherrors=True))
         runtime = str(RUNTIME).replace("\\", "\\\\").replace("'", "\\'")
         list(Prolog.query(f"load_files('{runtime}', [silent(true)])", catcherrors=True))
         self._entry = core.PL_predicate("tl_entry", 3, "tempolog_rt")
@@ -162,5 +168,7 @@ class PrologThread:
         if isinstance(answer, dict) and "error" in answer:
             if answer["error"] == "timeout":
                 raise QueryTimeout(answer["message"])
+            if answer["error"] == "resource":
+                raise QueryError(answer["message"], code="resource-exhausted")
             raise QueryError(f"SWI-Prolog: {answer['message']}", code="prolog-error")
         return answer

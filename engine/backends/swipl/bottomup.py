@@ -1,0 +1,266 @@
+"""Bottom-up evaluation of "now": each derived relation computed once per stratum, semi-naive."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
+from engine.analysis.program import Program
+from engine.analysis.safety import all_var_names
+from engine.analysis.stratify import components, dependency_edges
+from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import conj as _conj
+from engine.backends.swipl.prolog_text import indent as _indent
+from engine.backends.swipl.prolog_text import predicate as _q
+from engine.backends.swipl.prolog_text import variables as _vars
+from engine.lang import ast
+
+# Goal-directed tabling makes one table per call pattern: `is_ptr(V, O)` called with V
+# bound builds a table per variable, each completed on its own, and a points-to analysis
+# runs out of table space (docs/architecture.md has the measurements). Here "now" is
+# computed bottom-up instead, as a Datalog engine does: every derived relation is stored as
+# dynamic facts `'m:p'(A1, …, An)`, its strongly connected components evaluated in
+# dependency order, each recursive one by semi-naive iteration — every rule is run once per
+# round for each of its atoms over the component, that atom reading only the tuples the
+# previous round added (`'d0:p'`/`'d1:p'`, by the round's parity), the others reading
+# everything. SWI-Prolog's JIT indexes any argument bound at a call, so each join is an
+# indexed lookup. Every body is ordered by the join planner, its delta atom first.
+# As-of queries keep the tabled path (tables per as-of time, the time index).
+
+NOW = "1.0Inf"
+
+
+class MaterialisedClause(ClauseCompiler):
+    """Compiles a body that reads derived relations from their materialised tuples, and
+    one atom (`delta`) from a delta predicate."""
+
+    def __init__(self, program, *, sites: bool = False, owner: str | None = None,
+                 delta: tuple[ast.Atom, str] | None = None):
+        super().__init__(program, sites=False, owner=owner)
+        self.delta = delta
+        self._reading: ast.Atom | None = None
+
+    def atom(self, atom: ast.Atom, scope, bound) -> list[str]:
+        self._reading = atom
+        try:
+            return super().atom(atom, scope, bound)
+        finally:
+            self._reading = None
+
+    def read(self, relation: str, args: list[str]) -> list[str]:
+        if self.delta is not None and self._reading is self.delta[0]:
+            return [_call(self.delta[1], relation, args)]
+        if self.program.kinds.get(relation) == "tabled":
+            return [_call("m", relation, args)]
+        return super().read(relation, args)
+
+
+@dataclass
+class BottomUpCompiler:
+    """The predicates of bottom-up evaluation for one compiled program: `'bu:eval'` computes
+    every derived relation from scratch; `'bu:ensure'` does so when facts arrived since."""
+
+    program: Program
+    kinds: Mapping[str, str]
+    stats: Statistics = NO_STATISTICS
+    clauses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    dynamic: dict[str, int] = field(default_factory=dict)
+    tables: list[tuple[str, int]] = field(default_factory=list)
+    plans: dict[int, list[tuple[str, tuple[ast.Literal, ...]]]] = field(
+        default_factory=lambda: defaultdict(list))
+
+    # the interface ClauseCompiler uses
+    def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
+        """An aggregate per group, tabled: computed once per group and evaluation."""
+        name = _q("bagg", f"{owner}:{len(self.tables) + 1}")
+        self.tables.append((name, len(keys) + 2))
+        self.clauses[name].append(
+            f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(_conj(goals))}.")
+        return name
+
+    def site_for(self, aggregate, shape):  # pragma: no cover - sites are off here
+        raise CompileError("prefix aggregates are not read by bottom-up evaluation")
+
+    # ---- the program
+
+    def run(self) -> str:
+        derived = [n for n, k in self.kinds.items() if k == "tabled"]
+        rules = [r for r in self.program.rules
+                 if r.head.relation in self.kinds and self.kinds[r.head.relation] == "tabled"
+                 and not _ground_fact(r)]
+        edges = [e for e in dependency_edges(rules) if self.kinds.get(e.body) == "tabled"]
+        sccs = components(derived, edges)
+        self_loops = {e.head for e in edges if e.head == e.body}
+        for name in derived:
+            arity = self.program.relations[name].arity
+            self.dynamic[_q("m", name)] = arity
+            args = _vars("A", arity)
+            self.clauses[_q("bu:all", name)].append(
+                f"{_call('bu:all', name, args)} :- {_call('b', name, args)}.")
+        steps = []
+        for k, scc in enumerate(sccs, 1):
+            members = set(scc)
+            recursive = len(scc) > 1 or scc[0] in self_loops
+            for name in scc:
+                for rule in self.program.rules_for(name):
+                    if not _ground_fact(rule):
+                        self._full_rule(rule)
+                        if recursive:
+                            self._delta_rules(rule, members)
+            steps.append(_q("bu:scc", str(k)))
+            (self._recursive if recursive else self._flat)(k, scc)
+        drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
+                 for name, n in self.tables]
+        self.clauses["'bu:eval'/0"].append(
+            f"'bu:eval' :-\n    {_indent(_conj(drops + steps))}.")
+        return self.text()
+
+    def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
+        return plan_literals(rule.body, stats=self.stats, delta=delta)
+
+    def _compile(self, predicate: str, extra: list[str], rule: ast.Rule,
+                 body: tuple[ast.Literal, ...], delta=None) -> None:
+        clause = MaterialisedClause(self, owner=rule.head.relation, delta=delta)
+        bound: set[str] = set()
+        goals = clause.body(body, clause.scope, bound)
+        more, head_args = clause.head(rule.head, bound)
+        head = f"{predicate}({', '.join(extra + head_args)})"
+        self.clauses[predicate].append(
+            f"{head} :-\n    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
+
+    def _full_rule(self, rule: ast.Rule) -> None:
+        body = self._plan(rule)
+        self.plans[id(rule)].append(("all", body))
+        self._compile(_q("bu:all", rule.head.relation), [], rule, body)
+
+    def _delta_rules(self, rule: ast.Rule, members: set[str]) -> None:
+        """One variant per atom of the rule over its own component: that atom reads the
+        last round's new tuples, the others everything."""
+        for atom in rule.body:
+            if isinstance(atom, ast.Atom) and atom.relation in members:
+                body = self._plan(rule, delta=atom)
+                self.plans[id(rule)].append((f"delta {atom.relation}", body))
+                for parity in ("0", "1"):
+                    self._compile(_q("bu:step", rule.head.relation), [parity], rule, body,
+                                  delta=(atom, f"d{parity}"))
+
+    # ---- evaluation of one component
+
+    def _clear(self, name: str, kinds: Sequence[str]) -> list[str]:
+        blank = ", ".join(["_"] * self.program.relations[name].arity)
+        return [f"retractall({_q(kind, name)}({blank}))" for kind in kinds]
+
+    def _flat(self, k: int, scc: list[str]) -> None:
+        (name,) = scc
+        args = ", ".join(_vars("A", self.program.relations[name].arity))
+        goals = self._clear(name, ["m"]) + [
+            f"findall(t({args}), {_q('bu:all', name)}({args}), Found)",
+            "sort(Found, Tuples)",
+            f"forall(member(t({args}), Tuples), assertz({_q('m', name)}({args})))"]
+        self.clauses[_q("bu:scc", str(k))].append(
+            f"{_q('bu:scc', str(k))} :-\n    {_indent(_conj(goals))}.")
+
+    def _recursive(self, k: int, scc: list[str]) -> None:
+        scc_name, loop = _q("bu:scc", str(k)), _q("bu:loop", str(k))
+        start = []
+        for name in scc:
+            arity = self.program.relations[name].arity
+            args = _vars("A", arity)
+            for kind in ("d0", "d1"):
+                self.dynamic[_q(kind, name)] = arity
+            start += self._clear(name, ["m", "d0", "d1"])
+            self.clauses[_q("bu:new", name)].append(
+                f"{_call('bu:new', name, ['Next'] + args)} :-\n"
+                f"    (   {_call('m', name, args)}\n    ->  true\n"
+                f"    ;   assertz({_call('m', name, args)}),\n"
+                f"        (   Next == 0\n        ->  assertz({_call('d0', name, args)})\n"
+                f"        ;   assertz({_call('d1', name, args)})\n        )\n    ).")
+        for name in scc:
+            args = _vars("A", self.program.relations[name].arity)
+            start.append(f"forall({_call('bu:all', name, args)}, "
+                         f"{_call('bu:new', name, ['1'] + args)})")
+        self.clauses[scc_name].append(
+            f"{scc_name} :-\n    {_indent(_conj(start + [f'{loop}(1)']))}.")
+        for parity, following in (("0", "1"), ("1", "0")):
+            empty, rounds, clear = [], [], []
+            for name in scc:
+                arity = self.program.relations[name].arity
+                args = _vars("A", arity)
+                empty.append(f"\\+ {_q('d' + parity, name)}({', '.join(['_'] * arity)})")
+                if self.clauses.get(_q("bu:step", name)):
+                    rounds.append(f"forall({_call('bu:step', name, [parity] + args)}, "
+                                  f"{_call('bu:new', name, [following] + args)})")
+                clear += self._clear(name, ["d" + parity])
+            self.clauses[loop].append(
+                f"{loop}({parity}) :-\n"
+                f"    (   {_indent(_conj(empty))}\n    ->  true\n"
+                f"    ;   {_indent(_conj(rounds + clear + [f'{loop}({following})']))}\n    ).")
+
+    def declarations(self) -> str:
+        """The stored predicates (loaded once; a new plan replaces only the rules)."""
+        return "".join(f":- dynamic(({name}/{arity})).\n" for name, arity in self.dynamic.items())
+
+    def text(self) -> str:
+        lines = [f":- table {name}/{n}." for name, n in self.tables]
+        for clauses in self.clauses.values():
+            lines.extend(clauses)
+        return "\n".join(lines) + "\n"
+
+
+def bottom_up_plan(program: Program, kinds: Mapping[str, str],
+                   stats: Statistics = NO_STATISTICS) -> BottomUpCompiler:
+    """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules and
+    `'bu:eval'`, `.declarations()` its stored predicates, `.plans` each rule's bodies."""
+    compiler = BottomUpCompiler(program, kinds, stats)
+    compiler.run()
+    return compiler
+
+
+def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str) -> str:
+    """For the program's module: the stored predicates of bottom-up evaluation, `'bu:ensure'`
+    (evaluate if facts arrived since the last evaluation), `'bu:dirty'/1` (called with the
+    relations a batch wrote) and `'bu:forget'` (free the state)."""
+    state = _q("bu", module)
+    return bottom_up_plan(program, kinds).declarations() + (
+        f"'bu:ensure' :-\n    (   nb_current({state}, clean)\n    ->  true\n"
+        f"    ;   'bu:eval',\n        nb_setval({state}, clean)\n    ).\n"
+        f"'bu:dirty'(_) :- nb_setval({state}, dirty).\n"
+        f"'bu:forget' :- ( nb_current({state}, _) -> nb_delete({state}) ; true ).\n")
+
+
+def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence[ast.Literal],
+                      columns: Sequence[str], stats: Statistics = NO_STATISTICS
+                      ) -> tuple[str, str]:
+    """A query body as (goal, row) over the materialised relations; the goal sets `AsOf`."""
+    compiler = BottomUpCompiler(program, kinds, stats)
+    clause = MaterialisedClause(compiler)
+    planned = plan_literals(tuple(body), stats=stats)
+    goals = clause.body(planned, clause.scope, set())
+    row = "[" + ", ".join(clause.scope[name] for name in columns) + "]"
+    return _conj(goals), row
+
+
+def _ground_fact(rule: ast.Rule) -> bool:
+    return rule.is_fact and all(isinstance(a, ast.Const) for a in rule.head.args)
+
+
+def statistics_from(answer: Mapping[str, Mapping]) -> Statistics:
+    """Planner statistics from `tl_stats`: per relation, its rows and distinct values per
+    column, over all the predicates that store it (an event's seq, a view's valid-from
+    time left out)."""
+    rows: dict[str, int] = defaultdict(int)
+    distinct: dict[str, list[int]] = {}
+    for name, entry in answer.items():
+        kind, _, relation = name.partition(":")
+        if entry["rows"] == 0:  # nothing stored (a derived relation not evaluated yet)
+            continue
+        values = list(entry["distinct"])
+        if kind in ("e", "v"):
+            values = values[:-1]
+        rows[relation] += entry["rows"]
+        old = distinct.get(relation)
+        distinct[relation] = values if old is None else [max(a, b) for a, b in zip(old, values)]
+    return Statistics(dict(rows), distinct)
