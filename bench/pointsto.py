@@ -1,6 +1,7 @@
 """Benchmark a generated points-to analysis shaped like Soufflé's hmmer example; not a test.
 
-    python -m bench.pointsto                        # swipl and pydatalog side by side
+    python -m bench.pointsto                        # clingo, swipl and pydatalog side by side
+    python -m bench.pointsto --backends swipl-tabled   # SWI-Prolog's tabled (as-of) path
     python -m bench.pointsto --facts 5000           # a smaller program
     python -m bench.pointsto --write DIR            # the .dl and its facts as CSV, to look at
     python -m bench.pointsto --worker swipl 50000   # one measurement, JSON out
@@ -129,7 +130,7 @@ def generate(n_facts: int = 50_000, seed: int = 1) -> dict[str, list[tuple]]:
         facts["non_pointer"] += [(v,) for v in local[-4:]]
         facts["non_pointer"] += [(v,) for v in local[:3] if rng.random() < SCALAR_PARAMETER]
 
-        def near(i: int) -> str:  # a variable used close to another: short def-use chains
+        def near(i: int, local=local) -> str:  # used close to another: short def-use chains
             return local[max(0, min(LOCALS - 1, i + rng.randint(-3, 3)))]
 
         for i in range(3):  # heap and stack objects
@@ -204,6 +205,20 @@ def clingo_answers(facts: dict[str, list[tuple]]) -> dict[str, set[tuple]]:
     return answers
 
 
+def tabled_answers(facts: dict[str, list[tuple]]) -> dict[str, set[tuple]]:
+    """Every derived relation through SWI-Prolog's goal-directed tables (as-of queries)."""
+    from engine import open_engine, program_from_source
+
+    program = program_from_source(PROGRAM, "pointsto.dl")
+    with open_engine(program, "swipl") as engine:
+        for name, rows in facts.items():
+            engine.assert_facts(name, rows)
+        arity = {name: program.relations[name].arity for name in DERIVED}
+        return {name: set(engine.query(f"{name}({', '.join(f'c{i}' for i in range(n))})",
+                                       as_of=2**62, timeout=None).rows)
+                for name, n in arity.items()}
+
+
 def worker(backend: str, n_facts: int, seed: int) -> dict:
     """Evaluate the whole program once in this process; time, peak memory, answers."""
     from engine import evaluate
@@ -213,6 +228,8 @@ def worker(backend: str, n_facts: int, seed: int) -> dict:
     cpu = time.process_time()
     if backend == "clingo":
         answers = clingo_answers(facts)
+    elif backend == "swipl-tabled":  # as of a time after every fact: the tabled path
+        answers = tabled_answers(facts)
     else:
         answers = evaluate(PROGRAM, facts, backend=backend, path="pointsto.dl")
     wall = time.perf_counter() - start
@@ -275,7 +292,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facts", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backends", default="swipl,pydatalog")
+    parser.add_argument("--backends", default="clingo,swipl,pydatalog")
     parser.add_argument("--limit", type=float, default=600, help="seconds per backend")
     parser.add_argument("--cap", type=int, default=3000, help="MB of memory per backend")
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "FACTS"))

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
-from engine.analysis.safety import all_var_names
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
 from engine.backends.swipl.prolog_text import call as _call
