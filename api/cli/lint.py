@@ -11,6 +11,7 @@ import typer
 
 from api.cli.errors import FAILED
 from engine import DiagnosticError, load_program
+from engine.analysis.planner import explain_program
 
 
 class Format(StrEnum):
@@ -26,6 +27,9 @@ def lint(
     files: Annotated[list[Path], typer.Argument(help="Rule files (.dl) to check together.")],
     output: Annotated[Format, typer.Option("--format", help="text, or json for tools.")] = (
         Format.text),
+    explain_plan: Annotated[bool, typer.Option(
+        "--explain-plan", help="Show each rule's body in the order the join planner runs it "
+        "(without facts; the engine plans again from statistics as facts arrive).")] = False,
 ) -> None:
     """Check rule files: syntax, declarations, safety, types and stratification."""
     try:
@@ -50,3 +54,5 @@ def lint(
     else:
         names = ", ".join(str(f) for f in files)
         typer.echo(f"{names}: ok — {program.summary()}")
+        if explain_plan:
+            typer.echo(explain_program(program))

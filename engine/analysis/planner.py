@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.analysis.safety import all_var_names
 from engine.lang import ast
+from engine.lang.pretty import atom as show_atom
 from engine.lang.pretty import literal as show_literal
 
 # An atom's cost is the number of tuples it is expected to yield per binding of what is
@@ -69,12 +70,13 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
     known = set(bound)
     planned: list[ast.Literal] = []
 
-    def place_ready() -> None:
+    def place_ready(aggregates: bool = False) -> None:
+        """Place what can run; aggregates (costly: one per binding) only when `aggregates`."""
         progress = True
         while progress:
             progress = False
             for literal in waiting:
-                if needs[id(literal)] <= known:
+                if needs[id(literal)] <= known and (aggregates or not _is_aggregate(literal)):
                     waiting.remove(literal)
                     planned.append(_plan_aggregate(literal, known, stats))
                     known.update(_names(literal) - _inner_only(literal))
@@ -87,7 +89,10 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
 
     place_ready()
     while atoms:
-        allowed = [a for a in atoms if not (_vars(a) & assigned) - known] or atoms
+        allowed = [a for a in atoms if not (_vars(a) & assigned) - known]
+        if not allowed:  # every atom left reads what an aggregate computes
+            place_ready(aggregates=True)
+            allowed = [a for a in atoms if not (_vars(a) & assigned) - known] or atoms
         # No cross product while an atom joins with what is bound already.
         joined = [a for a in allowed if _vars(a) & known
                   or any(isinstance(arg, ast.Const) for arg in a.args)]
@@ -96,6 +101,7 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
         planned.append(best)
         known |= _vars(best)
         place_ready()
+    place_ready(aggregates=True)  # aggregates last: after every atom that filters
     planned += waiting  # never ready: cannot happen in a safe body; kept, not lost
     return tuple(planned)
 
@@ -108,6 +114,10 @@ def _plan_aggregate(literal: ast.Literal, known: set[str], stats: Statistics) ->
     inner = plan_literals(agg.body, keys, stats)
     return ast.Comparison("=", literal.left, ast.Aggregate(agg.func, agg.target, inner, agg.pos),
                           literal.pos)
+
+
+def _is_aggregate(literal: ast.Literal) -> bool:
+    return isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)
 
 
 def _names(literal: ast.Literal) -> set[str]:
@@ -125,6 +135,30 @@ def _vars(atom: ast.Atom) -> set[str]:
     return {arg.name for arg in atom.args if isinstance(arg, ast.Var)}
 
 
-def explain(body: Sequence[ast.Literal]) -> str:
-    """One line per literal of a planned body, in the order it runs."""
-    return "\n".join(f"{i}. {show_literal(lit)}" for i, lit in enumerate(body, 1))
+def explain_program(program, stats: Statistics = NO_STATISTICS) -> str:
+    """Every rule's body in the order the planner runs it, and for a recursive rule each
+    semi-naive variant (one atom reading only a round's new tuples), as text."""
+    from engine.analysis.stratify import components, dependency_edges
+
+    rules = [rule for rule in program.rules if not rule.is_fact]
+    derived = sorted({rule.head.relation for rule in rules})
+    edges = [e for e in dependency_edges(rules) if e.body in set(derived)]
+    component = {}
+    for scc in components(derived, edges):
+        for name in scc:
+            component[name] = set(scc) if len(scc) > 1 or any(
+                e.head == name == e.body for e in edges) else set()
+    out = []
+    for rule in rules:
+        out.append(f"{rule.pos.path}:{rule.pos.line}: {show_atom(rule.head)}")
+        out += _numbered(plan_literals(rule.body, stats=stats))
+        for atom in rule.body:
+            if isinstance(atom, ast.Atom) and atom.relation in component[rule.head.relation]:
+                out.append(f"  new {show_atom(atom)} tuples first:")
+                out += ["  " + line for line in
+                        _numbered(plan_literals(rule.body, stats=stats, delta=atom))]
+    return "\n".join(out)
+
+
+def _numbered(body: Sequence[ast.Literal]) -> list[str]:
+    return [f"  {i}. {show_literal(lit)}" for i, lit in enumerate(body, 1)]

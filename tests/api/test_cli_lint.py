@@ -49,3 +49,20 @@ def test_missing_file_and_directory_get_a_message_not_a_traceback(tmp_path):
         assert result.exit_code == 1
         assert "error[file-not-found]" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_explain_plan_shows_each_body_in_join_order(tmp_path):
+    path = tmp_path / "plan.dl"
+    path.write_text(
+        ".decl a(x: number)\n.decl b(y: number)\n.decl c(x: number, y: number)\n"
+        "p(x, y) :- a(x), b(y), c(x, y), x < y.\n"
+        "reach(x, y) :- c(x, y).\n"
+        "reach(x, z) :- reach(x, y), c(y, z).\n")
+    result = runner.invoke(app, ["lint", "--explain-plan", str(path)])
+    assert result.exit_code == 0
+    # no cross product: c joins a's x before b runs, the comparison once both are bound
+    assert (f"{path}:4: p(x, y)\n  1. a(x)\n  2. c(x, y)\n  3. x < y\n  4. b(y)\n"
+            in result.stdout)
+    assert (f"{path}:6: reach(x, z)\n  1. reach(x, y)\n  2. c(y, z)\n"
+            "  new reach(x, y) tuples first:\n    1. reach(x, y)\n    2. c(y, z)\n"
+            in result.stdout)

@@ -44,10 +44,12 @@ class SwiplEngine(Engine):
     Tables are kept correct by explicit invalidation: after a batch of facts the engine
     abolishes the tables of the relations it can change (docs/architecture.md says why this
     beat incremental tabling when measured). `incremental=True` uses SWI-Prolog's incremental
-    tabling instead; `time_index=False` turns off timed views and prefix aggregates. Both
+    tabling instead; `time_index=False` turns off timed views and prefix aggregates;
+    `plan_joins=False` keeps bodies in their written order (no join planner). All three
     exist to be measured and tested against."""
 
-    def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True):
+    def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True,
+                 plan_joins: bool = True):
         self.program = program
         self._prolog = PrologThread.shared()
         self.module = f"tempolog_{next(_modules)}"
@@ -74,6 +76,7 @@ class SwiplEngine(Engine):
         self._rows_given: dict[str, int] = {}  # rows given per relation (duplicates too)
         self._planned_rows: dict[str, int] | None = None
         self._stats = NO_STATISTICS
+        self._plan_joins = plan_joins
         self.plan = self._replan()
         initial: dict[str, list[tuple]] = {}
         for relation, row in self.compiled.initial_facts:
@@ -189,7 +192,7 @@ class SwiplEngine(Engine):
     def _compile_now_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
         query = analyse_query(self.program, text)
         goal, row = compile_now_query(self.program, self.compiled.kinds, query.body,
-                                      query.columns, self._stats)
+                                      query.columns, self._stats, self._plan_joins)
         return query.columns, goal, row
 
     # ---- the join plan of bottom-up evaluation
@@ -212,7 +215,7 @@ class SwiplEngine(Engine):
         stats = NO_STATISTICS
         if given is not None:
             stats = statistics_from(self._prolog.request(f"tl_stats({self.module})"))
-        plan = bottom_up_plan(self.program, self.compiled.kinds, stats)
+        plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins)
         answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text())
         problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
         if problems:

@@ -65,6 +65,7 @@ class BottomUpCompiler:
     program: Program
     kinds: Mapping[str, str]
     stats: Statistics = NO_STATISTICS
+    plan_joins: bool = True  # False: bodies in the analysed (written) order, to measure
     clauses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     dynamic: dict[str, int] = field(default_factory=dict)
     tables: list[tuple[str, int]] = field(default_factory=list)
@@ -118,6 +119,8 @@ class BottomUpCompiler:
         return self.text()
 
     def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
+        if not self.plan_joins:
+            return rule.body
         return plan_literals(rule.body, stats=self.stats, delta=delta)
 
     def _compile(self, predicate: str, extra: list[str], rule: ast.Rule,
@@ -210,10 +213,11 @@ class BottomUpCompiler:
 
 
 def bottom_up_plan(program: Program, kinds: Mapping[str, str],
-                   stats: Statistics = NO_STATISTICS) -> BottomUpCompiler:
+                   stats: Statistics = NO_STATISTICS, plan_joins: bool = True
+                   ) -> BottomUpCompiler:
     """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules and
     `'bu:eval'`, `.declarations()` its stored predicates, `.plans` each rule's bodies."""
-    compiler = BottomUpCompiler(program, kinds, stats)
+    compiler = BottomUpCompiler(program, kinds, stats, plan_joins)
     compiler.run()
     return compiler
 
@@ -231,12 +235,12 @@ def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str) -> 
 
 
 def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence[ast.Literal],
-                      columns: Sequence[str], stats: Statistics = NO_STATISTICS
-                      ) -> tuple[str, str]:
+                      columns: Sequence[str], stats: Statistics = NO_STATISTICS,
+                      plan_joins: bool = True) -> tuple[str, str]:
     """A query body as (goal, row) over the materialised relations; the goal sets `AsOf`."""
     compiler = BottomUpCompiler(program, kinds, stats)
     clause = MaterialisedClause(compiler)
-    planned = plan_literals(tuple(body), stats=stats)
+    planned = plan_literals(tuple(body), stats=stats) if plan_joins else tuple(body)
     goals = clause.body(planned, clause.scope, set())
     row = "[" + ", ".join(clause.scope[name] for name in columns) + "]"
     return _conj(goals), row
