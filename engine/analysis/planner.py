@@ -111,7 +111,7 @@ def _plan_aggregate(literal: ast.Literal, known: set[str], stats: Statistics) ->
         return literal
     agg = literal.right
     keys = all_var_names(agg) & known  # its group keys: bound when it runs
-    inner = plan_literals(agg.body, keys, stats)
+    inner = plan_literals(agg.body, keys)  # by what is bound: a stable text per aggregate
     return ast.Comparison("=", literal.left, ast.Aggregate(agg.func, agg.target, inner, agg.pos),
                           literal.pos)
 

@@ -45,19 +45,25 @@ class SwiplEngine(Engine):
     abolishes the tables of the relations it can change (docs/architecture.md says why this
     beat incremental tabling when measured). `incremental=True` uses SWI-Prolog's incremental
     tabling instead; `time_index=False` turns off timed views and prefix aggregates;
-    `plan_joins=False` keeps bodies in their written order (no join planner). All three
-    exist to be measured and tested against."""
+    `plan_joins=False` keeps bodies in their written order (no join planner);
+    `now_incremental=False` evaluates "now" from scratch after new facts, instead of from
+    what they add. All four exist to be measured and tested against."""
 
     def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True,
-                 plan_joins: bool = True):
+                 plan_joins: bool = True, now_incremental: bool = True):
         self.program = program
         self._prolog = PrologThread.shared()
         self.module = f"tempolog_{next(_modules)}"
         self.compiled: CompiledProgram = compile_program(
             program, self.module, incremental=incremental, time_index=time_index)
-        answer = self._prolog.request(
-            f"tl_load_program({self.module})",
-            self.compiled.text + bottom_up_state(program, self.compiled.kinds, self.module))
+        # Compiled twice: which relations are events or views decides the hooks that keep
+        # their new facts for incremental evaluation.
+        state, hooks, self._helpers = bottom_up_state(
+            program, self.compiled.kinds, self.module, incremental=now_incremental)
+        self.compiled = compile_program(program, self.module, incremental=incremental,
+                                        time_index=time_index, hooks=hooks)
+        answer = self._prolog.request(f"tl_load_program({self.module})",
+                                      self.compiled.text + state)
         problems = [m for m in answer["messages"] if m["kind"] == "error"]
         for message in answer["messages"]:
             if message["kind"] != "error":
@@ -215,7 +221,8 @@ class SwiplEngine(Engine):
         stats = NO_STATISTICS
         if given is not None:
             stats = statistics_from(self._prolog.request(f"tl_stats({self.module})"))
-        plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins)
+        plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins,
+                              self._helpers)
         answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text())
         problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
         if problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import indent as _indent
@@ -30,6 +32,8 @@ from engine.lang import ast
 # As-of queries keep the tabled path (tables per as-of time, the time index).
 
 NOW = "1.0Inf"
+DELTA_LIMIT = 200_000  # new facts kept for one incremental step; past it, evaluate in full
+REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
 
 class MaterialisedClause(ClauseCompiler):
@@ -68,18 +72,29 @@ class BottomUpCompiler:
     plan_joins: bool = True  # False: bodies in the analysed (written) order, to measure
     clauses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     dynamic: dict[str, int] = field(default_factory=dict)
-    tables: list[tuple[str, int]] = field(default_factory=list)
     plans: dict[int, list[tuple[str, tuple[ast.Literal, ...]]]] = field(
         default_factory=lambda: defaultdict(list))
+    helpers: dict[str, tuple[str, int]] = field(default_factory=dict)  # text -> (name, arity)
+    emit_helpers: bool = True
+    helper_clauses: list[str] = field(default_factory=list)
+    tracked: set[str] = field(default_factory=set)  # event/view relations whose news count
+    deltas: set[tuple[str, str]] = field(default_factory=set)  # ('de'|'dn', relation)
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
-        """An aggregate per group, tabled: computed once per group and evaluation."""
-        name = _q("bagg", f"{owner}:{len(self.tables) + 1}")
-        self.tables.append((name, len(keys) + 2))
-        self.clauses[name].append(
-            f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(_conj(goals))}.")
-        return name
+        """An aggregate per group, tabled: computed once per group and evaluation. Helpers
+        are loaded once with the program (redefining a tabled predicate that has tables
+        crashes SWI-Prolog 9.0.4), so a new plan reuses them by their text."""
+        body = _conj(goals)
+        key = re.sub(r"\bL\d+_", "L_", f"{owner}({', '.join(keys)}) :- {body}")
+        if key not in self.helpers:
+            if not self.emit_helpers:
+                raise CompileError(f"a new plan needs an aggregate helper not loaded: {key}")
+            name = _q("bagg", f"{owner}:{len(self.helpers) + 1}")
+            self.helpers[key] = (name, len(keys) + 2)
+            self.helper_clauses.append(
+                f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(body)}.")
+        return self.helpers[key][0]
 
     def site_for(self, aggregate, shape):  # pragma: no cover - sites are off here
         raise CompileError("prefix aggregates are not read by bottom-up evaluation")
@@ -100,23 +115,116 @@ class BottomUpCompiler:
             args = _vars("A", arity)
             self.clauses[_q("bu:all", name)].append(
                 f"{_call('bu:all', name, args)} :- {_call('b', name, args)}.")
-        steps = []
+        steps, increments = [], []
         for k, scc in enumerate(sccs, 1):
             members = set(scc)
             recursive = len(scc) > 1 or scc[0] in self_loops
             for name in scc:
+                self._new(name)
                 for rule in self.program.rules_for(name):
                     if not _ground_fact(rule):
                         self._full_rule(rule)
+                        self._seed_rules(rule, members)
                         if recursive:
                             self._delta_rules(rule, members)
             steps.append(_q("bu:scc", str(k)))
+            increments.append(_q("bu:inc", str(k)))
             (self._recursive if recursive else self._flat)(k, scc)
+            self._increment(k, scc, recursive)
         drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
-                 for name, n in self.tables]
+                 for name, n in self.helpers.values()]
         self.clauses["'bu:eval'/0"].append(
             f"'bu:eval' :-\n    {_indent(_conj(drops + steps))}.")
+        first = [*drops, f"retractall({REDONE}(_))"]
+        self.clauses["'bu:incr'/0"].append(
+            f"'bu:incr' :-\n    {_indent(_conj(first + increments))}.")
+        clear = [f"retractall({_call(kind, name, ['_'] * self.program.relations[name].arity)})"
+                 for kind, name in sorted(self.deltas)]
+        self.clauses["'bu:clear'/0"].append(
+            f"'bu:clear' :-\n    {_indent(_conj(clear))}.")
         return self.text()
+
+    # ---- incremental evaluation from the facts that arrived
+
+    def _new(self, name: str) -> None:
+        """`'bu:new:p'(Mode, Next, Args…)`: store a tuple unless stored; put it in the next
+        round's delta (Next: 0, 1 or none) and, incrementally (Mode inc), in `'dn:p'`."""
+        arity = self.program.relations[name].arity
+        args = _vars("A", arity)
+        self.dynamic[_q("dn", name)] = arity
+        self.deltas.add(("dn", name))
+        self.clauses[_q("bu:new", name)].append(
+            f"{_call('bu:new', name, ['Mode', 'Next'] + args)} :-\n"
+            f"    (   {_call('m', name, args)}\n    ->  true\n"
+            f"    ;   assertz({_call('m', name, args)}),\n"
+            f"        ( Mode == inc -> assertz({_call('dn', name, args)}) ; true ),\n"
+            f"        (   Next == 0\n        ->  assertz({_call('d0', name, args)})\n"
+            f"        ;   Next == 1\n        ->  assertz({_call('d1', name, args)})\n"
+            f"        ;   true\n        )\n    ).")
+
+    def _delta_of(self, relation: str) -> str | None:
+        """The predicate holding what `relation` gained in an incremental step, if tracked."""
+        kind = self.kinds.get(relation)
+        if kind in ("event", "view"):
+            self.tracked.add(relation)
+            self.dynamic[_q("de", relation)] = self.program.relations[relation].arity
+            self.deltas.add(("de", relation))
+            return "de"
+        return "dn" if kind == "tabled" else None
+
+    def _seed_rules(self, rule: ast.Rule, members: set[str]) -> None:
+        """One variant per atom over a lower relation: that atom reads what it gained."""
+        for atom in rule.body:
+            if isinstance(atom, ast.Atom) and atom.relation not in members:
+                delta = self._delta_of(atom.relation)
+                if delta is not None:
+                    body = self._plan(rule, delta=atom)
+                    self._compile(_q("bu:seed", rule.head.relation), [], rule, body,
+                                  delta=(atom, delta))
+
+    def _changed(self, relation: str) -> str:
+        arity = self.program.relations[relation].arity
+        kind = self.kinds.get(relation)
+        blank = ", ".join(["_"] * arity)
+        if kind in ("event", "view"):
+            self._delta_of(relation)
+            return f"\\+ \\+ {_q('de', relation)}({blank})"
+        if kind == "tabled":
+            return f"( {REDONE}({_atom(relation)}) ; \\+ \\+ {_q('dn', relation)}({blank}) )"
+        return "fail"  # an input relation: a batch that writes one re-evaluates everything
+
+    def _increment(self, k: int, scc: list[str], recursive: bool) -> None:
+        """`'bu:inc:k'`: nothing when no input changed; semi-naive from the inputs' new
+        tuples when they only grew where read positively; else the component in full."""
+        members = set(scc)
+        positive, other = set(), set()
+        for name in scc:
+            for rule in self.program.rules_for(name):
+                for atom, negated in ast.body_atoms(rule.body):
+                    if atom.relation not in members:
+                        direct = any(lit is atom for lit in rule.body)
+                        (positive if direct and not negated else other).add(atom.relation)
+        redone = [f"{REDONE}({_atom(r)})" for r in sorted(positive)
+                  if self.kinds.get(r) == "tabled"]
+        redo = [self._changed(r) for r in sorted(other)] + redone
+        touched = [self._changed(r) for r in sorted(positive)]
+        name = _q("bu:inc", str(k))
+        marks = [f"assertz({REDONE}({_atom(p)}))" for p in scc]
+        seeds = []
+        for p in scc:
+            if self.clauses.get(_q("bu:seed", p)):
+                args = _vars("A", self.program.relations[p].arity)
+                seeds.append(f"forall({_call('bu:seed', p, args)}, "
+                             f"{_call('bu:new', p, ['inc', '1' if recursive else 'none'] + args)})")
+        if recursive:
+            seeds.append(f"{_q('bu:loop', str(k))}(inc, 1)")
+        redo_test = " ; ".join(redo) or "fail"
+        touched_test = " ; ".join(touched) or "fail"
+        self.clauses[name].append(
+            f"{name} :-\n    (   ( {redo_test} )\n"
+            f"    ->  {_indent(_conj([_q('bu:scc', str(k))] + marks))}\n"
+            f"    ;   ( {touched_test} )\n    ->  {_indent(_conj(seeds or ['true']))}\n"
+            f"    ;   true\n    ).")
 
     def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
         if not self.plan_joins:
@@ -174,18 +282,12 @@ class BottomUpCompiler:
             for kind in ("d0", "d1"):
                 self.dynamic[_q(kind, name)] = arity
             start += self._clear(name, ["m", "d0", "d1"])
-            self.clauses[_q("bu:new", name)].append(
-                f"{_call('bu:new', name, ['Next'] + args)} :-\n"
-                f"    (   {_call('m', name, args)}\n    ->  true\n"
-                f"    ;   assertz({_call('m', name, args)}),\n"
-                f"        (   Next == 0\n        ->  assertz({_call('d0', name, args)})\n"
-                f"        ;   assertz({_call('d1', name, args)})\n        )\n    ).")
         for name in scc:
             args = _vars("A", self.program.relations[name].arity)
             start.append(f"forall({_call('bu:all', name, args)}, "
-                         f"{_call('bu:new', name, ['1'] + args)})")
+                         f"{_call('bu:new', name, ['full', '1'] + args)})")
         self.clauses[scc_name].append(
-            f"{scc_name} :-\n    {_indent(_conj(start + [f'{loop}(1)']))}.")
+            f"{scc_name} :-\n    {_indent(_conj(start + [f'{loop}(full, 1)']))}.")
         for parity, following in (("0", "1"), ("1", "0")):
             empty, rounds, clear = [], [], []
             for name in scc:
@@ -194,44 +296,83 @@ class BottomUpCompiler:
                 empty.append(f"\\+ {_q('d' + parity, name)}({', '.join(['_'] * arity)})")
                 if self.clauses.get(_q("bu:step", name)):
                     rounds.append(f"forall({_call('bu:step', name, [parity] + args)}, "
-                                  f"{_call('bu:new', name, [following] + args)})")
+                                  f"{_call('bu:new', name, ['Mode', following] + args)})")
                 clear += self._clear(name, ["d" + parity])
             self.clauses[loop].append(
-                f"{loop}({parity}) :-\n"
+                f"{loop}(Mode, {parity}) :-\n"
                 f"    (   {_indent(_conj(empty))}\n    ->  true\n"
-                f"    ;   {_indent(_conj(rounds + clear + [f'{loop}({following})']))}\n    ).")
+                f"    ;   {_indent(_conj(rounds + clear + [f'{loop}(Mode, {following})']))}"
+                "\n    ).")
 
     def declarations(self) -> str:
-        """The stored predicates (loaded once; a new plan replaces only the rules)."""
-        return "".join(f":- dynamic(({name}/{arity})).\n" for name, arity in self.dynamic.items())
+        """The stored predicates and the aggregate helpers, loaded once with the program (a
+        new plan replaces only the rules)."""
+        lines = [f":- dynamic(({name}/{arity}))." for name, arity in self.dynamic.items()]
+        lines += [f":- table {name}/{n}." for name, n in self.helpers.values()]
+        return "\n".join(lines + self.helper_clauses) + "\n"
 
     def text(self) -> str:
-        lines = [f":- table {name}/{n}." for name, n in self.tables]
+        lines = []
         for clauses in self.clauses.values():
             lines.extend(clauses)
         return "\n".join(lines) + "\n"
 
 
 def bottom_up_plan(program: Program, kinds: Mapping[str, str],
-                   stats: Statistics = NO_STATISTICS, plan_joins: bool = True
-                   ) -> BottomUpCompiler:
+                   stats: Statistics = NO_STATISTICS, plan_joins: bool = True,
+                   helpers: Mapping[str, tuple[str, int]] | None = None) -> BottomUpCompiler:
     """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules and
-    `'bu:eval'`, `.declarations()` its stored predicates, `.plans` each rule's bodies."""
+    `'bu:eval'`, `.declarations()` its stored predicates, `.plans` each rule's bodies.
+    `helpers`: the aggregate helpers already loaded (then no new one may be needed)."""
     compiler = BottomUpCompiler(program, kinds, stats, plan_joins)
+    if helpers is not None:
+        compiler.helpers, compiler.emit_helpers = dict(helpers), False
     compiler.run()
     return compiler
 
 
-def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str) -> str:
-    """For the program's module: the stored predicates of bottom-up evaluation, `'bu:ensure'`
-    (evaluate if facts arrived since the last evaluation), `'bu:dirty'/1` (called with the
-    relations a batch wrote) and `'bu:forget'` (free the state)."""
+def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str,
+                    incremental: bool = True) -> tuple[str, dict[str, list[str]], dict]:
+    """For the program's module: the text of the stored predicates of bottom-up evaluation,
+    `'bu:ensure'` (bring every relation up to date), `'bu:dirty'/1` (called with the
+    relations a batch wrote) and `'bu:forget'` (free the state); and the `on:` hook clauses
+    (per event or view relation) that keep what arrived for the next incremental step.
+
+    The state (a global variable): `clean`; `delta` (only tracked facts arrived, kept in
+    `'de:r'`: the next evaluation is incremental); `full` (or none: the next evaluation is
+    from scratch, e.g. after facts of an input relation without time, or an interrupted
+    evaluation). `incremental=False` always evaluates from scratch (to test against)."""
+    plan = bottom_up_plan(program, kinds)
     state = _q("bu", module)
-    return bottom_up_plan(program, kinds).declarations() + (
+    hooks = {}
+    for name in sorted(plan.tracked):
+        args = _vars("A", program.relations[name].arity)
+        hooks[name] = [f"{_call('on', name, args + ['_', 'new'])} :-\n"
+                       f"    nb_current({state}, S), S \\== full,\n"
+                       f"    assertz({_call('de', name, args)}),\n    fail."]
+    read = {atom.relation for rule in program.rules if kinds.get(rule.head.relation) == "tabled"
+            for atom, _ in ast.body_atoms(rule.body)}
+    untracked = sorted(n for n, k in kinds.items()
+                       if k == "tabled" or (k == "base" and n in read))
+    stored = [_call("de", n, ["_"] * program.relations[n].arity) for n in sorted(plan.tracked)]
+    mode = f"nb_current({state}, delta), 'bu:small'" if incremental else "fail"
+    text = plan.declarations() + f":- dynamic(({REDONE}/1)).\n" + (
         f"'bu:ensure' :-\n    (   nb_current({state}, clean)\n    ->  true\n"
-        f"    ;   'bu:eval',\n        nb_setval({state}, clean)\n    ).\n"
-        f"'bu:dirty'(_) :- nb_setval({state}, dirty).\n"
+        f"    ;   {mode}\n    ->  nb_setval({state}, full),\n        'bu:incr',\n"
+        f"        'bu:clear',\n        nb_setval({state}, clean)\n"
+        f"    ;   nb_setval({state}, full),\n        'bu:eval',\n        'bu:clear',\n"
+        f"        nb_setval({state}, clean)\n    ).\n"
+        f"'bu:dirty'(Written) :-\n"
+        f"    (   nb_current({state}, S), S \\== full,\n"
+        f"        \\+ ( member(R, Written), memberchk(R, [{', '.join(map(_atom, untracked))}]) )\n"
+        f"    ->  nb_setval({state}, delta)\n"
+        f"    ;   nb_setval({state}, full),\n        'bu:clear'\n    ).\n"
+        f"'bu:small' :-\n"
+        f"    aggregate_all(sum(C), ( member(P, [{', '.join(stored)}]),\n"
+        f"                            predicate_property(P, number_of_clauses(C)) ), New),\n"
+        f"    New =< {DELTA_LIMIT}.\n"
         f"'bu:forget' :- ( nb_current({state}, _) -> nb_delete({state}) ; true ).\n")
+    return text, hooks, plan.helpers
 
 
 def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence[ast.Literal],

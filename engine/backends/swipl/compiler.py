@@ -42,15 +42,21 @@ class CompiledProgram:
 
 
 def compile_program(program: Program, module: str, *, incremental: bool = False,
-                    time_index: bool = True) -> CompiledProgram:
+                    time_index: bool = True,
+                    hooks: Mapping[str, list[str]] | None = None) -> CompiledProgram:
     """Compile `program` into the text of module `module`.
 
     `incremental`: tables are `as incremental` and SWI-Prolog invalidates them as facts
     arrive; otherwise (the default) the engine abolishes the tables of the relations a batch
     can change.
     `time_index`: keep timed views and prefix aggregates (off only to test that it changes
-    nothing)."""
-    return ProgramCompiler(program, module, incremental, time_index).run()
+    nothing).
+    `hooks`: more clauses of `'on:<relation>'(Args…, Time, Kind)`, called for each new fact
+    of an event relation or new tuple of a view."""
+    compiler = ProgramCompiler(program, module, incremental, time_index)
+    for relation, clauses in (hooks or {}).items():  # more `on:` hooks per new fact
+        compiler.clauses[_q("on", relation)] += clauses
+    return compiler.run()
 
 
 def compile_query(compiled: CompiledProgram, program: Program,
