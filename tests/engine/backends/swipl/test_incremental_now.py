@@ -10,7 +10,7 @@ from sim.config import SimConfig
 from sim.exchange.simulator import Simulation
 from sim.facts import fact_of
 
-TRADING = Path(__file__).resolve().parents[1] / "rules" / "trading.dl"
+TRADING = Path(__file__).resolve().parents[4] / "rules" / "trading.dl"
 
 
 def _everything(engine: SwiplEngine) -> dict[str, tuple]:

@@ -12,7 +12,7 @@ from engine.analysis import program_from_source
 from engine.backends.swipl.backend import SwiplEngine
 from engine.errors import QueryError, QueryTimeout
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 from bench.pointsto import DERIVED, PROGRAM, generate  # noqa: E402
 
 LATER = 10**12  # an as-of time after every fact: answered by the tabled path
