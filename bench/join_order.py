@@ -41,7 +41,7 @@ RULES = [
      [2, 0, 1]),
     ("pending_order",
      "pending_order_{v}(o, c, s, q) :- {body}, !order_done(o).",
-     ['risk_checked(o, c, s, "pass", _, _, _, _, _)', "order_accepted(o, _)",
+     ['risk_checked(o, c, s, "passed", _, _, _, _, _)', "order_accepted(o, _)",
       "order_submitted(o, c, s, _, q, _, _, _, _)"],
      [2, 1, 0]),
     ("position",
@@ -74,7 +74,7 @@ def facts(ticks: int) -> dict[str, list[tuple]]:
 
 def evaluate_once(engine: SwiplEngine, relation: str, limit: float) -> float | None:
     """CPU seconds inside Prolog to evaluate the program from cold and count `relation`."""
-    engine._prolog.request(f"tl_call_json({engine.module}:'bu:dirty'(all))")
+    engine._prolog.request(f"tl_call_json(nb_setval('bu:{engine.module}', full))")
     arity = engine.program.relations[relation].arity
     body = f"{relation}({', '.join('_' * arity)})"
     start = time.process_time()
@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--limit", type=float, default=120, help="seconds per evaluation")
+    parser.add_argument("--rules", default=",".join(r[0] for r in RULES))
     args = parser.parse_args()
     rows = facts(args.ticks)
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -100,6 +101,8 @@ def main() -> None:
     print("| rule | planner | bad order s | good order s | bad / good |")
     print("|---|---|---:|---:|---:|")
     for name, template, atoms, good in RULES:
+        if name not in args.rules.split(","):
+            continue
         for plan_joins in (False, True):
             times = {}
             for variant, order in (("bad", range(len(atoms))), ("good", good)):
