@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean swipl postgres
+.PHONY: demo test lint bench clean swipl postgres chromium
 
 swipl:
 	@command -v swipl >/dev/null 2>&1 || { \
@@ -13,6 +13,12 @@ swipl:
 # PostgreSQL 15 for the store's second backend; the tests start their own server with it.
 postgres:
 	@scripts/postgres.sh install
+
+# The report's page test drives a real headless Chromium: Debian's package.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Chromium (chromium)…"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -37,7 +43,7 @@ demo: swipl $(STAMP)
 
 # The store contract suite runs on SQLite and on a PostgreSQL server that the tests start
 # (scripts/postgres.sh, on a temporary data directory) and stop when they end.
-test: swipl postgres $(STAMP)
+test: swipl postgres chromium $(STAMP)
 	$(VENV)/bin/ruff check engine sim api tests bench
 	$(PY) -m pytest
 
@@ -47,6 +53,7 @@ bench: swipl postgres $(STAMP)
 	$(PY) -m bench.engine
 	$(PY) -m bench.sim
 	$(PY) -m bench.store
+	$(PY) -m bench.replay
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -16,6 +16,10 @@ def _position(p: dict) -> str:
 
 
 _LINES = {
+    "AccountOpened": lambda p: (f"{p['client']} opened with {money(p['balance'])}; limits: "
+                                f"{money(p['risk_limit'])} per symbol, {p['velocity_limit']:,} "
+                                f"orders per {p['velocity_window']:,} ticks, daily loss "
+                                f"{money(p['loss_limit'])}"),
     "OrderSubmitted": lambda p: (f"{p['client']} {p['side']} {p['qty']:,} {p['symbol']} @ "
                                  f"{money(p['price'])} {p['tif']} until t={p['expires']} "
                                  f"({p['order']})"),

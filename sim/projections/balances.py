@@ -37,19 +37,26 @@ _FIELDS = tuple(f.name for f in fields(Account))
 
 class Balances(Projection):
     name = "balances"
-    handlers = {"TradeExecuted": "on_trade", "TradeSettled": "on_settled",
-                **dict.fromkeys(_POSITION_EVENTS, "on_position")}
+    handlers = {"AccountOpened": "on_opened", "TradeExecuted": "on_trade",
+                "TradeSettled": "on_settled", **dict.fromkeys(_POSITION_EVENTS, "on_position")}
 
     def __init__(self) -> None:
         super().__init__()
         self.accounts: dict[str, Account] = {}
-        # The events do not carry a client's opening cash; its first position event gives
-        # the cash after the first leg, and that leg's trade gives the amount. Trades are
-        # kept for that only until every client trading in them has an opening.
+        # A log without AccountOpened events (older runs, or a replay from the middle)
+        # still tells a client's opening cash: its first position event gives the cash
+        # after the first leg, and that leg's trade the amount. Trades are kept for that
+        # only until every client trading in them has an opening.
         self._unopened_trades: dict[str, tuple[str, int]] = {}
 
     def account(self, client: str) -> Account | None:
         return self.accounts.get(client)
+
+    def on_opened(self, seq: int, time: int, p: dict):
+        account = self._account(p["client"])
+        account.opening = account.cash = p["balance"]
+        account.opened, account.seq = True, seq
+        return (p["client"],)
 
     def on_trade(self, seq: int, time: int, p: dict):
         amount, buyer, seller = p["qty"] * p["price"], p["buyer"], p["seller"]
