@@ -76,7 +76,7 @@ def test_a_state_restores_to_the_same_models(rebuilt):
 
 def test_money_is_integer_cents_and_the_books_balance(audit_store, rebuilt):  # noqa: F811
     assert _ints_only(rebuilt.state())
-    trades = list(rebuilt.trades.trades.values())
+    trades = rebuilt.trades.records()
     assert len(trades) == sum(1 for _ in audit_store.read(types=["TradeExecuted"]))
     for account in rebuilt.balances.accounts.values():
         assert account.opened

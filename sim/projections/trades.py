@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 
 from sim.projections.base import Projection
@@ -39,55 +40,68 @@ class TradeRecord:
 
 
 _FIELDS = tuple(f.name for f in fields(TradeRecord))
+_REPORTED, _SETTLED, _SETTLED_TIME = (_FIELDS.index(name) for name in
+                                      ("reported_seq", "settled_seq", "settled_time"))
 
 
 class Trades(Projection):
+    """Trades kept as rows (lists in TradeRecord's field order), which are also the state:
+    a snapshot of tens of thousands of trades restores without building an object each."""
+
     name = "trades"
     handlers = {"TradeExecuted": "on_executed", "TradeReported": "on_reported",
                 "TradeSettled": "on_settled"}
 
     def __init__(self) -> None:
         super().__init__()
-        self.trades: dict[str, TradeRecord] = {}  # in seq order
+        self.rows: dict[str, list] = {}  # by trade id, in seq order
 
     def on_executed(self, seq: int, time: int, p: dict):
-        self.trades[p["trade"]] = TradeRecord(
-            p["trade"], p["symbol"], p["buyer"], p["seller"], p["buy_order"], p["sell_order"],
-            p["qty"], p["price"], p["aggressor"], time, seq)
+        self.rows[p["trade"]] = [p["trade"], p["symbol"], p["buyer"], p["seller"],
+                                 p["buy_order"], p["sell_order"], p["qty"], p["price"],
+                                 p["aggressor"], time, seq, 0, 0, -1]
         return (p["trade"],)
 
     # A replay from the middle of the log may see a trade printed or settled whose
     # execution came before it: such trades are not in this history.
     def on_reported(self, seq: int, time: int, p: dict):
-        record = self.trades.get(p["trade"])
-        if record is None:
+        row = self.rows.get(p["trade"])
+        if row is None:
             return ()
-        record.reported_seq = seq
+        row[_REPORTED] = seq
         return (p["trade"],)
 
     def on_settled(self, seq: int, time: int, p: dict):
-        record = self.trades.get(p["trade"])
-        if record is None:
+        row = self.rows.get(p["trade"])
+        if row is None:
             return ()
-        record.settled_seq, record.settled_time = seq, time
+        row[_SETTLED], row[_SETTLED_TIME] = seq, time
         return (p["trade"],)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> list[TradeRecord]:
+        return [TradeRecord(*row) for row in self.rows.values()]
 
     def of(self, client: str, from_time: int | None = None,
            to_time: int | None = None) -> list[TradeRecord]:
         """The client's trades (as buyer or seller) in seq order, within the times given."""
-        return [t for t in self.trades.values()
-                if client in (t.buyer, t.seller)
-                and (from_time is None or t.time >= from_time)
-                and (to_time is None or t.time <= to_time)]
+        low = -1 if from_time is None else from_time
+        high = sys.maxsize if to_time is None else to_time
+        return [TradeRecord(*row) for row in self.rows.values()
+                if client in (row[2], row[3]) and low <= row[9] <= high]
+
+    def settled(self) -> int:
+        return sum(1 for row in self.rows.values() if row[_SETTLED])
 
     def state(self) -> dict:
-        return {"last_seq": self.last_seq,
-                "trades": [t.row() for t in self.trades.values()]}
+        return {"last_seq": self.last_seq, "trades": [list(row) for row in self.rows.values()]}
 
     def restore(self, state: dict) -> None:
         self.last_seq = state["last_seq"]
-        self.trades = {row[0]: TradeRecord(*row) for row in state["trades"]}
+        self.rows = {row[0]: row for row in state["trades"]}
 
     def entry(self, key):
-        record = self.trades.get(key)
-        return None if record is None else record.row()
+        row = self.rows.get(key)
+        return None if row is None else list(row)
