@@ -21,12 +21,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine import engine_from_files  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
+from sim.exchange.simulator import Simulation  # noqa: E402
 from sim.facts import replay as replay_facts  # noqa: E402
 from sim.replay import models_at  # noqa: E402
-from sim.simulator import Simulation  # noqa: E402
 from sim.sinks import StoreSink  # noqa: E402
 from sim.snapshots import save_snapshot  # noqa: E402
-from sim.store import EventStore  # noqa: E402
+from sim.store.sqlite import EventStore  # noqa: E402
 
 RULES = [ROOT / "rules" / "trading.dl"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from engine.errors import TempologError
-from sim.events import StoredEvent
+from sim.events.types import StoredEvent
 from sim.facts import FactBatch
 from sim.projections import ReadModels
 from sim.snapshots import Snapshot, latest_snapshot, scan_rows

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sim.events import EVENT_TYPES, StoredEvent
-from sim.ids import GENESIS_HASH, chain_hash, row_bytes
+from sim.events.ids import GENESIS_HASH, chain_hash, row_bytes
+from sim.events.types import EVENT_TYPES, StoredEvent
 from sim.projections import ReadModels, StateDifference
 from sim.snapshots import scan_rows, snapshots, state_hash
 
@@ -119,7 +119,7 @@ def validate_resimulate(store, config, *, progress: Callable[[int], None] | None
 def resimulated(config) -> Iterator[tuple]:
     """The rows a run of `config` gives, as the store holds them: the columns in order,
     the payload's canonical JSON, the hash chain."""
-    from sim.simulator import Simulation
+    from sim.exchange.simulator import Simulation
 
     previous, seq = GENESIS_HASH, 0
     for _, events in Simulation(config).ticks():

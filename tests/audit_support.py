@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sim.config import DEFAULT_CLIENTS, SimConfig
-from sim.simulator import simulate
-from sim.store import EventStore
+from sim.exchange.simulator import simulate
+from sim.store.sqlite import EventStore
 
 # 1,200 ticks (two trading days, trades settled after 100 ticks) with one client that
 # overrides its position and concentration breaches: every event type and every finding.

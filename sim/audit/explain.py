@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import TempologError
 from sim.audit.summary import limit_value, summarize
-from sim.events import StoredEvent
+from sim.events.types import StoredEvent
 
 _RISK_TYPES = ("RiskChecked", "LimitBreached", "LimitOverridden")
 

@@ -66,8 +66,8 @@ class Clients:
         ttl_low, ttl_high = config.gtt_ticks
         ttl = ttl_low + int(random() * (ttl_high - ttl_low + 1))
         self.numbers[client.id] += 1
-        return OrderRequest(client.id, self.numbers[client.id], symbol, side, qty, price, tif,
-                            ttl)
+        key = f"{client.id}/{self.numbers[client.id]}"
+        return OrderRequest(client.id, key, symbol, side, qty, price, tif, ttl)
 
     def spoil(self, request: OrderRequest) -> OrderRequest:
         """A malformed order, for the gateway to refuse."""

@@ -32,7 +32,7 @@ class Gateway(Actor):
             "order": order_id, "client": request.client, "symbol": request.symbol,
             "side": request.side, "qty": request.qty, "price": request.price,
             "tif": request.tif, "expires": expires,
-        }, None, self.latency(), key=f"{request.client}/{request.client_order}")
+        }, None, self.latency(), key=request.key)
 
         reason = self.refusal(request, now)
         if reason is not None:

@@ -11,7 +11,9 @@ class OrderRequest(NamedTuple):
     """A new order as a client sends it; nothing is checked yet."""
 
     client: str
-    client_order: int  # the client's own numbering: the idempotency key of the submission
+    # The submission's idempotency key: the sender's id and its own numbering. Set by the
+    # sender, so a malformed copy (another client's id, say) keeps its sender's unique key.
+    key: str
     symbol: str
     side: str
     qty: int

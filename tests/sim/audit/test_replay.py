@@ -19,9 +19,9 @@ from sim.replay import (
     select,
 )
 from sim.snapshots import latest_snapshot, snapshots, take_snapshots
-from sim.store import open_store
+from sim.store.sqlite import open_store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_selection_keeps_only_its_types_times_and_seqs(audit_store):  # noqa: F811
