@@ -27,13 +27,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Lint the shipped rules, simulate the default 10,000 ticks into ./var/, stream the events
-# into the engine and answer a few questions of rules/trading.dl; then run every invariant
-# of the shipped rules over the store, as CI would.
+# into the engine and answer a few questions of rules/trading.dl; run every invariant of the
+# shipped rules over the store, as CI would; write the run's report (five charts and
+# report.html) into ./var/report/.
 demo: swipl $(STAMP)
 	@for f in $$(find rules -name '*.dl' | sort); do $(VENV)/bin/tempolog lint $$f || exit 1; done
 	@mkdir -p var
 	$(VENV)/bin/tempolog sim --db var/events.db --overwrite --engine rules/trading.dl
 	$(VENV)/bin/tempolog check rules/ --db var/events.db
+	$(VENV)/bin/tempolog report --db var/events.db --out var/report
 	@echo
 	@echo "The demo's events are in var/events.db. Ask them questions:"
 	@echo "  $(VENV)/bin/tempolog serve --db var/events.db --rules rules/trading.dl   # HTTP on 127.0.0.1:8000, docs at /docs"
