@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from engine import EventRejected
 from sim.events.ids import event_id, seed_bits
@@ -36,12 +36,20 @@ class Heads:
             self.seq, self.hash = seq, hash
 
 
+# A stored event's (type, stream_id, payload JSON) by seq: what a repeated key is checked against.
+StoredRequest = Callable[[int], tuple[str, str, str]]
+
+
 class Plan:
     """A checked batch: the rows to insert (the stored columns, payload JSON, hash) and
-    each event's seq; `commit` updates the heads once the rows are written."""
+    each event's seq; `commit` updates the heads once the rows are written. A repeated
+    idempotency key is the same request again only with the same type, stream and payload:
+    `stored_request` fetches what the original was when it is already stored."""
 
-    def __init__(self, batch: list[Event], heads: Heads, expected: Mapping[str, int]):
+    def __init__(self, batch: list[Event], heads: Heads, expected: Mapping[str, int],
+                 stored_request: StoredRequest):
         self.heads = heads
+        self.stored_request = stored_request
         self.rows: list[tuple] = []
         self.seqs: list[int] = []
         self.streams: dict[str, tuple[int, int]] = {}  # this batch's changes until commit
@@ -62,6 +70,7 @@ class Plan:
             if key is not None:
                 original = keys.get(key) or heads.keys.get(key)
                 if original is not None:
+                    self._same_request(index, event, original, len(batch))
                     seqs.append(original)
                     continue
             payload = check_event(event, index, len(batch))
@@ -90,6 +99,23 @@ class Plan:
             if key is not None:
                 keys[key] = seq
             seqs.append(seq)
+
+    def _same_request(self, index: int, event: Event, original: int, size: int) -> None:
+        """Refuse a repeated key whose event is not the original's (as payment APIs do): a
+        different request under a used key would otherwise be dropped without a word."""
+        if original > self.heads.seq:  # earlier in this batch
+            row = self.rows[original - self.heads.seq - 1]
+            before = (row[2], row[5], row[10])
+        else:
+            before = tuple(self.stored_request(original))
+        payload = check_event(event, index, size)
+        for field, was, now in zip(("type", "stream_id", "payload"), before,
+                                   (event.type, event.stream_id, payload)):
+            if was != now:
+                raise rejected(index, event, "idempotency_key",
+                               f"{event.idempotency_key!r} was used by seq {original} with "
+                               f"another {field} ({was[:80]}, not {now[:80]}): a repeated key "
+                               "must repeat its request; a new request needs a new key", size)
 
     def commit(self) -> None:
         if self.rows:

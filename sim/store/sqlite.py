@@ -119,7 +119,8 @@ class SqliteEventStore(EventStore):
                expected_versions: Mapping[str, int] | None = None) -> list[int]:
         batch = [as_event(e, i) for i, e in enumerate(events)]
         with self._transaction():
-            plan = Plan(batch, self._current_heads(), expected_versions or {})
+            plan = Plan(batch, self._current_heads(), expected_versions or {},
+                        self._stored_request)
             if plan.rows:
                 try:
                     self.conn.executemany(_INSERT, plan.rows)
@@ -127,6 +128,10 @@ class SqliteEventStore(EventStore):
                     raise self._explain_integrity(batch, error) from None
         plan.commit()
         return plan.seqs
+
+    def _stored_request(self, seq: int) -> tuple[str, str, str]:
+        return self.conn.execute("SELECT type, stream_id, payload FROM events WHERE seq = ?",
+                                 (seq,)).fetchone()
 
     def _explain_integrity(self, batch: list[Event], error: sqlite3.IntegrityError):
         ids = [e.event_id for e in batch if e.event_id]

@@ -123,6 +123,24 @@ def test_a_repeated_idempotency_key_returns_the_original_seq(store):
     assert store.head()[0] == 5 and store.verify().ok
 
 
+@pytest.mark.parametrize("changed,field", [
+    (dict(cents=19_001), "payload"),
+    (dict(symbol="MSFT"), "stream_id"),
+])
+def test_a_repeated_key_with_another_request_is_refused(store, changed, field):
+    assert store.append([price(time=5, idempotency_key="k1")]) == [1]
+    with pytest.raises(EventRejected, match=rf"event 1 \(PriceUpdated\): idempotency_key 'k1' "
+                       rf"was used by seq 1 with another {field} .*a new request needs a new "
+                       r"key; nothing of the batch of 2 was written"):
+        store.append([price(time=6), price(time=7, idempotency_key="k1", **changed)])
+    assert store.head()[0] == 1
+    # ... and within one batch too, before anything is stored.
+    with pytest.raises(EventRejected, match="event 1 .*'k2' was used by seq 2 with another"):
+        store.append([price(time=8, idempotency_key="k2"),
+                      price(time=9, idempotency_key="k2", cents=1)])
+    assert store.head()[0] == 1 and store.verify().ok
+
+
 def test_expected_versions_guard_against_lost_updates(store):
     store.append([price(time=1), price(time=2)])
     assert store.stream_version("market-AAPL") == 2
