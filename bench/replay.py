@@ -26,7 +26,7 @@ from sim.facts import replay as replay_facts  # noqa: E402
 from sim.replay import models_at  # noqa: E402
 from sim.sinks import StoreSink  # noqa: E402
 from sim.snapshots import save_snapshot  # noqa: E402
-from sim.store.sqlite import EventStore  # noqa: E402
+from sim.store import open_store  # noqa: E402
 
 RULES = [ROOT / "rules" / "trading.dl"]
 
@@ -64,7 +64,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "events.db"
-        store = EventStore(path, durable=False)
+        store = open_store(path, create=True, durable=False)
         Simulation(config).run([StoreSink(store)])
         head = store.head()[0]
         print(f"default run: {args.ticks:,} ticks, seed {config.seed}, {head:,} events\n")
@@ -111,8 +111,7 @@ def main() -> None:
                 seconds, answer = _timed(lambda t=t: engine.query(query, as_of=t))
                 indexed.append(seconds)
             for t in times[: max(3, args.queries // 10)]:
-                seq = store.conn.execute("SELECT max(seq) FROM events WHERE time <= ?",
-                                         (t,)).fetchone()[0]
+                seq = store.last_seq_at(t)
                 seconds, _ = _timed(lambda seq=seq: models_at(store, seq, use_snapshots=False))
                 rebuilt.append(seconds)
         print("\n| position of one client and symbol as of a time | calls | median | min |")

@@ -6,11 +6,11 @@ import time as wall
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from engine.errors import TempologError
+from engine import TempologError
 from sim.events.types import StoredEvent
 from sim.facts import FactBatch
 from sim.projections import ReadModels
-from sim.snapshots import Snapshot, latest_snapshot, scan_rows
+from sim.snapshots import Snapshot, latest_snapshot, scan
 
 Progress = Callable[[int], None]  # called with how many events were read so far
 ENGINE_BATCH = 50_000
@@ -173,7 +173,7 @@ def advance(store, models: ReadModels, to_seq: int, *, progress: Progress | None
     them changed a model."""
     if to_seq <= models.last_seq:
         return 0
-    rows = scan_rows(store, models.last_seq + 1, to_seq, models.event_types, progress=progress)
+    rows = scan(store, models.last_seq + 1, to_seq, models.event_types, progress=progress)
     applied = models.apply_rows(rows)
     models.last_seq = to_seq
     return applied

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from engine.errors import TempologError
+from engine import TempologError
 from sim.config import ClientConfig, SimConfig, SimConfigError
 
 RUN_KEY = "sim.config"  # the store metadata entry holding the run's settings

@@ -8,12 +8,12 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from engine.errors import StoreCorrupted
 from sim.projections import ReadModels
 from sim.projections.models import canonical
+from sim.store import StoreCorrupted
 
 SNAPSHOT_FORMAT = 1  # bump when a projection's state changes shape: old snapshots are ignored
-SCAN_CHUNK = 20_000
+PROGRESS_EVERY = 5_000  # seqs between progress reports
 
 
 @dataclass(frozen=True)
@@ -35,29 +35,21 @@ def state_hash(state: dict) -> str:
     return hashlib.sha256(canonical(state).encode("ascii")).hexdigest()
 
 
-def scan_rows(store, first: int, last: int, types: Iterable[str] | None = None, *,
-              progress: Callable[[int], None] | None = None
-              ) -> Iterator[tuple[int, str, int, str]]:
-    """(seq, type, time, payload JSON) of the events first..last of the types given, in
-    chunks of seqs. SQLite skips the other types: Python never sees their rows."""
-    read = 0
-    sql, names = ("SELECT seq, type, time, payload FROM events WHERE seq BETWEEN ? AND ?", ())
-    if types is not None:
-        names = tuple(sorted(types))
-        sql += f" AND type IN ({','.join('?' * len(names))})"
-    sql += " ORDER BY seq"
-    for low in range(first, last + 1, SCAN_CHUNK):
-        high = min(low + SCAN_CHUNK - 1, last)
-        yield from store.conn.execute(sql, (low, high, *names))
-        read += high - low + 1
-        if progress is not None:
-            progress(read)
-
-
-def _ensure_table(store) -> None:
-    store.conn.execute("CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, "
-                       "event_hash TEXT NOT NULL, state_hash TEXT NOT NULL, "
-                       "format INTEGER NOT NULL, state BLOB NOT NULL)")
+def scan(store, first: int, last: int, types: Iterable[str] | None = None, *,
+         progress: Callable[[int], None] | None = None
+         ) -> Iterator[tuple[int, str, int, str]]:
+    """store.scan, telling `progress` how many seqs of first..last it has read so far."""
+    rows = store.scan(first, last, types)
+    if progress is None:
+        yield from rows
+        return
+    step = PROGRESS_EVERY
+    for row in rows:
+        yield row
+        if row[0] >= first + step - 1:
+            progress(row[0] - first + 1)
+            step += PROGRESS_EVERY
+    progress(last - first + 1)
 
 
 def save_snapshot(store, models: ReadModels) -> Snapshot:
@@ -70,27 +62,20 @@ def save_snapshot(store, models: ReadModels) -> Snapshot:
     text = canonical(state).encode("ascii")
     blob = zlib.compress(text, 6)
     digest = hashlib.sha256(text).hexdigest()
-    _ensure_table(store)
-    store.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                       (seq, event.hash, digest, SNAPSHOT_FORMAT, blob))
+    store.save_snapshot(seq, event.hash, digest, blob, SNAPSHOT_FORMAT)
     return Snapshot(seq, event.hash, digest, state, len(blob))
 
 
 def snapshots(store) -> list[Snapshot]:
     """Every usable snapshot, oldest first, without their state (state={})."""
-    _ensure_table(store)
     return [Snapshot(seq, event_hash, digest, {}, size) for seq, event_hash, digest, size in
-            store.conn.execute("SELECT seq, event_hash, state_hash, length(state) FROM "
-                               "snapshots WHERE format = ? ORDER BY seq", (SNAPSHOT_FORMAT,))]
+            store.list_snapshots(SNAPSHOT_FORMAT)]
 
 
 def latest_snapshot(store, at_or_before: int) -> Snapshot | None:
     """The latest snapshot at or before a seq, checked against the store: the event it
     stands for must still have its hash, and the state its digest."""
-    _ensure_table(store)
-    row = store.conn.execute(
-        "SELECT seq, event_hash, state_hash, state FROM snapshots WHERE seq <= ? AND format = ? "
-        "ORDER BY seq DESC LIMIT 1", (at_or_before, SNAPSHOT_FORMAT)).fetchone()
+    row = store.load_snapshot(at_or_before, SNAPSHOT_FORMAT)
     if row is None:
         return None
     seq, event_hash, digest, blob = row
@@ -121,7 +106,7 @@ def take_snapshots(store, every: int | None = None, *,
     step = every or max(head - seq, 1)
     while seq < head:
         target = min(head, (seq // step + 1) * step)
-        models.apply_rows(scan_rows(store, seq + 1, target, models.event_types))
+        models.apply_rows(store.scan(seq + 1, target, models.event_types))
         models.last_seq = seq = target
         taken.append(save_snapshot(store, models))
         if progress is not None:

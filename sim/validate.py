@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sim.events.ids import GENESIS_HASH, chain_hash, row_bytes
 from sim.events.types import EVENT_TYPES, StoredEvent
 from sim.projections import ReadModels, StateDifference
-from sim.snapshots import scan_rows, snapshots, state_hash
+from sim.snapshots import snapshots, state_hash
+from sim.store.chain import GENESIS_HASH, chain_hash, row_bytes
 
 
 @dataclass
@@ -41,8 +41,8 @@ def validate_replay(store, from_seq: int | None = None, to_seq: int | None = Non
         left.last_seq = right.last_seq = first - 1
     stored = {s.seq: s.state_hash for s in snapshots(store)} if first == 1 else {}
     result = Validation(True, 0, first, last)
-    rows_a = scan_rows(store, first, last)
-    rows_b = scan_rows(store, first, last)
+    rows_a = store.scan(first, last)
+    rows_b = store.scan(first, last)
     try:
         return _lockstep(result, left, right, rows_a, rows_b, stored, progress)
     finally:
@@ -94,11 +94,10 @@ def validate_resimulate(store, config, *, progress: Callable[[int], None] | None
     """Run the simulator again with the run's config and compare every stored row, hash and
     content, with the one the run gives, in seq order; the first mismatch shows the fields
     that differ."""
-    stored = store.conn.execute(f"SELECT {', '.join(StoredEvent._fields)} FROM events "
-                                "ORDER BY seq")
+    stored = store.stored_rows()
     result = Validation(True, 0, 1, 0)
     for row in resimulated(config):
-        original = stored.fetchone()
+        original = next(stored, None)
         if original != row:
             again = StoredEvent(*row[:10], json.loads(row[10]), row[11])
             original = original and store.get_seq(original[0])
@@ -107,7 +106,7 @@ def validate_resimulate(store, config, *, progress: Callable[[int], None] | None
         result.events, result.last_seq = result.events + 1, row[0]
         if progress is not None and row[0] % 5000 == 0:
             progress(row[0])
-    extra = stored.fetchone()
+    extra = next(stored, None)
     if extra is not None:
         extra = store.get_seq(extra[0])
         result.ok = False

@@ -10,7 +10,7 @@ import pytest
 
 from sim.config import DEFAULT_CLIENTS, SimConfig
 from sim.exchange.simulator import simulate
-from sim.store.sqlite import EventStore
+from sim.store import open_store
 
 # 1,200 ticks (two trading days, trades settled after 100 ticks) with one client that
 # overrides its position and concentration breaches: every event type and every finding.
@@ -24,14 +24,14 @@ def audit_db(tmp_path_factory) -> Path:
     """The path of a store holding one AUDIT_CONFIG run; tests must not change it (copy it
     with `store_copy` to change anything)."""
     path = tmp_path_factory.mktemp("audit") / "events.db"
-    with EventStore(path, durable=False) as store:
+    with open_store(path, create=True, durable=False) as store:
         store.append(simulate(AUDIT_CONFIG))
     return path
 
 
 @pytest.fixture
 def audit_store(audit_db):
-    with EventStore(audit_db, create=False) as store:
+    with open_store(audit_db) as store:
         yield store
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from engine.errors import TempologError
+from engine import TempologError
 from sim.audit.summary import limit_value, summarize
 from sim.events.types import StoredEvent
 

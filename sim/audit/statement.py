@@ -153,12 +153,6 @@ def _cash(models: ReadModels, client: str) -> int | None:
     return account.cash if account is not None and account.opened else None
 
 
-def last_seq_at(store, time: int) -> int:
-    """The last seq whose event time is at or before `time` (times never go back in seq)."""
-    row = store.conn.execute("SELECT max(seq) FROM events WHERE time <= ?", (time,)).fetchone()
-    return row[0] or 0
-
-
 def statement(store, client: str, from_time: int = 0, to_time: int | None = None, *,
               opening_cash: int | None = None) -> Statement:
     """The statement from the events: the state just before `from_time` (from the latest
@@ -166,8 +160,8 @@ def statement(store, client: str, from_time: int = 0, to_time: int | None = None
     its first trade when the log has no trade of it to tell (else it is read from the log)."""
     head = store.head()[0]
     to_time = store.get_seq(head).time if to_time is None and head else (to_time or 0)
-    opening_seq = last_seq_at(store, from_time - 1) if from_time > 0 else 0
-    closing_seq = last_seq_at(store, to_time)
+    opening_seq = store.last_seq_at(from_time - 1) if from_time > 0 else 0
+    closing_seq = store.last_seq_at(to_time)
     models, _ = models_at(store, opening_seq)
     opening = _lines(models, client)
     cash_before = _cash(models, client)

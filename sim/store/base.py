@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from engine import TempologError
+from sim.events.ids import canonical_json
 from sim.events.types import Event, StoredEvent
 from sim.store.chain import Verification, verify_rows
 from sim.store.jsonl import export_jsonl
@@ -88,8 +90,9 @@ class EventStore(ABC):
         """The last seq and hash (0 and the genesis hash for an empty store)."""
 
     @abstractmethod
-    def stats(self) -> list[TypeStats]:
-        """Per event type, in name order: count, first and last time and seq."""
+    def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
+        """Per event type, in name order: count, first and last time and seq, of the events
+        with `since <= time <= until` (each bound optional)."""
 
     @abstractmethod
     def stored_rows(self) -> Iterator[tuple]:
@@ -142,6 +145,51 @@ class EventStore(ABC):
                 return
             self.wait_for_append(next_seq - 1, min(wait, 0.2) if stop is not None else wait)
 
+    def get_seq(self, seq: int) -> StoredEvent | None:
+        """The event with this seq, if any."""
+        return next(self.read(from_seq=seq, to_seq=seq), None)
+
+    def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
+             ) -> Iterator[tuple[int, str, int, str]]:
+        """(seq, type, time, payload JSON) of the events from_seq..to_seq of the types given,
+        in seq order: the read models' replay, which decodes only the payloads it reads. A
+        backend may answer it faster than read does."""
+        for event in self.read(from_seq=from_seq, to_seq=to_seq, types=types):
+            yield event.seq, event.type, event.time, canonical_json(event.payload)
+
+    def last_seq_at(self, time: int) -> int:
+        """The last seq of an event with time <= `time` (0 if there is none)."""
+        last = 0
+        for event in self.read(to_time=time):
+            last = event.seq
+        return last
+
+    # ---- beside the log: snapshots of state built from it, and the run's metadata ---------
+    # Neither is an event: snapshots can be dropped and rebuilt from the log at any time.
+
+    def save_snapshot(self, seq: int, event_hash: str, state_hash: str, state: bytes,
+                      format: int) -> None:
+        """Keep a snapshot of state as of `seq` (whose event has `event_hash`), replacing one
+        at the same seq."""
+        raise _unsupported(self, "snapshots")
+
+    def load_snapshot(self, at_or_before: int, format: int
+                      ) -> tuple[int, str, str, bytes] | None:
+        """(seq, event_hash, state_hash, state) of the latest snapshot of this format at or
+        before a seq, or None."""
+        raise _unsupported(self, "snapshots")
+
+    def list_snapshots(self, format: int) -> list[tuple[int, str, str, int]]:
+        """(seq, event_hash, state_hash, size in bytes) of every snapshot of the format."""
+        raise _unsupported(self, "snapshots")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the store (e.g. the simulator settings that made it)."""
+        raise _unsupported(self, "metadata")
+
+    def get_meta(self, key: str) -> str | None:
+        return None
+
     def export_jsonl(self, out: IO[str], **filters: Any) -> int:
         """Write the events `read(**filters)` selects as JSON lines; returns the count."""
         return export_jsonl(self.read(**filters), out)
@@ -158,3 +206,8 @@ class EventStore(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _unsupported(store: EventStore, what: str) -> TempologError:
+    return TempologError(f"{store.url}: this store backend keeps no {what}",
+                         code="store-unsupported")

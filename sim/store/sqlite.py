@@ -29,6 +29,15 @@ _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * l
 _HEADS = ("SELECT seq, stream_id, version, time, idempotency_key, hash FROM events "
           "WHERE seq > ? ORDER BY seq")
 
+_SCAN_CHUNK = 20_000
+# Beside the log, created on open for stores made before them: snapshots can be dropped and
+# rebuilt from the events at any time, so they are not append-only.
+_SIDE_TABLES = """
+CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, event_hash TEXT NOT NULL,
+    state_hash TEXT NOT NULL, format INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
 _TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed'); END;
@@ -74,6 +83,7 @@ class SqliteEventStore(EventStore):
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"schema version {version}, not {SCHEMA_VERSION}")
+            self.conn.executescript(_SIDE_TABLES)
             return
         events = self.db["events"]
         events.create({
@@ -87,7 +97,7 @@ class SqliteEventStore(EventStore):
         events.create_index(["idempotency_key"], unique=True, if_not_exists=True)
         events.create_index(["correlation_id"], if_not_exists=True)
         events.create_index(["time"], if_not_exists=True)
-        self.conn.executescript(_TRIGGERS)
+        self.conn.executescript(_TRIGGERS + _SIDE_TABLES)
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -194,10 +204,58 @@ class SqliteEventStore(EventStore):
         found = row.fetchone()
         return (found[0], found[1]) if found else (0, GENESIS_HASH)
 
-    def stats(self) -> list[TypeStats]:
+    def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
+        where, args = _where((("time >= ?", since), ("time <= ?", until)))
         return [TypeStats(*row) for row in self.conn.execute(
-            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events "
-            "GROUP BY type ORDER BY type")]
+            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events"
+            f"{where} GROUP BY type ORDER BY type", args)]
+
+    def get_seq(self, seq: int) -> StoredEvent | None:
+        row = self.conn.execute(_SELECT + " WHERE seq = ?", (seq,)).fetchone()
+        return _stored(row) if row else None
+
+    def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
+             ) -> Iterator[tuple[int, str, int, str]]:
+        # SQLite skips the other types' rows, so Python never sees them; in chunks of seqs,
+        # so that a long scan does not hold one read transaction open for all of it.
+        sql, names = "SELECT seq, type, time, payload FROM events WHERE seq BETWEEN ? AND ?", ()
+        if types is not None:
+            names = tuple(sorted(types))
+            sql += f" AND type IN ({','.join('?' * len(names))})"
+        sql += " ORDER BY seq"
+        for low in range(from_seq, to_seq + 1, _SCAN_CHUNK):
+            yield from self.conn.execute(sql, (low, min(low + _SCAN_CHUNK - 1, to_seq), *names))
+
+    def last_seq_at(self, time: int) -> int:
+        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= ?", (time,))
+        return row.fetchone()[0] or 0
+
+    # ---- snapshots and metadata: plain tables beside the append-only one ------------------
+
+    def save_snapshot(self, seq: int, event_hash: str, state_hash: str, state: bytes,
+                      format: int) -> None:
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                              (seq, event_hash, state_hash, format, state))
+
+    def load_snapshot(self, at_or_before: int, format: int
+                      ) -> tuple[int, str, str, bytes] | None:
+        return self.conn.execute(
+            "SELECT seq, event_hash, state_hash, state FROM snapshots WHERE seq <= ? AND "
+            "format = ? ORDER BY seq DESC LIMIT 1", (at_or_before, format)).fetchone()
+
+    def list_snapshots(self, format: int) -> list[tuple[int, str, str, int]]:
+        return self.conn.execute(
+            "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = ? "
+            "ORDER BY seq", (format,)).fetchall()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def stored_rows(self) -> Iterator[tuple]:
         return iter(self.conn.execute(_SELECT + " ORDER BY seq"))

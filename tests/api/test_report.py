@@ -18,7 +18,7 @@ MIN_PNG_BYTES = 10_000
 
 @pytest.fixture(scope="module")
 def report(audit_db, tmp_path_factory):  # noqa: F811
-    from sim.store.sqlite import open_store
+    from sim.store import open_store
 
     steps = []
     with open_store(audit_db) as store:

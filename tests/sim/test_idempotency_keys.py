@@ -8,7 +8,7 @@ import pytest
 
 from sim.config import SimConfig
 from sim.exchange.simulator import simulate
-from sim.store.sqlite import EventStore
+from sim.store import open_store
 
 
 def test_malformed_orders_keep_their_senders_unique_keys():
@@ -27,7 +27,7 @@ def test_malformed_orders_keep_their_senders_unique_keys():
 @pytest.mark.parametrize("seed", range(1, 31))
 def test_every_seed_appends_cleanly(seed):
     events = simulate(SimConfig(ticks=120, seed=seed, bad_order_rate=0.05))
-    with EventStore(":memory:") as store:
+    with open_store("sqlite::memory:", create=True) as store:
         seqs = store.append(events)
         assert seqs == list(range(1, len(events) + 1))
         assert store.verify().ok

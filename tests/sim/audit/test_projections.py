@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def rebuilt(audit_db):  # noqa: F811
-    from sim.store.sqlite import open_store
+    from sim.store import open_store
 
     with open_store(audit_db) as store:
         models, _ = models_at(store, store.head()[0], use_snapshots=False)

@@ -8,7 +8,6 @@ import pytest
 from audit_support import audit_db, audit_store, store_copy  # noqa: F401  (fixtures)
 
 from engine import engine_from_files
-from engine.errors import StoreCorrupted
 from sim.replay import (
     Pacer,
     ReplayError,
@@ -19,7 +18,7 @@ from sim.replay import (
     select,
 )
 from sim.snapshots import latest_snapshot, snapshots, take_snapshots
-from sim.store.sqlite import open_store
+from sim.store import StoreCorrupted, open_store
 
 ROOT = Path(__file__).resolve().parents[3]
 

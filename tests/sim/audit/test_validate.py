@@ -9,7 +9,7 @@ from audit_support import AUDIT_CONFIG, audit_db, audit_store, store_copy  # noq
 
 from sim.projections import ReadModels
 from sim.snapshots import take_snapshots
-from sim.store.sqlite import open_store
+from sim.store import open_store
 from sim.validate import validate_replay, validate_resimulate
 
 

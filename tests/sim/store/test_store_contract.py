@@ -214,6 +214,50 @@ def test_stats_count_each_type_with_its_first_and_last_time(filled, sim_events):
     assert stats["OrderSubmitted"].last_time == submitted[-1].time
 
 
+def test_stats_within_a_time_window(filled):
+    window = {s.type: s for s in filled.stats(since=50, until=120)}
+    events = list(filled.read(from_time=50, to_time=120))
+    assert sum(s.count for s in window.values()) == len(events)
+    assert all(50 <= s.first_time <= s.last_time <= 120 for s in window.values())
+    assert filled.stats(since=10**9) == []
+
+
+@pytest.mark.parametrize("types", [None, ("TradeExecuted", "PriceUpdated")])
+def test_a_scan_gives_each_events_payload_as_stored(filled, types):
+    scanned = list(filled.scan(30, 900, types))
+    expected = list(filled.read(from_seq=30, to_seq=900, types=types))
+    assert [row[:3] for row in scanned] == [(e.seq, e.type, e.time) for e in expected]
+    assert [json.loads(row[3]) for row in scanned] == [e.payload for e in expected]
+
+
+def test_events_by_seq_and_the_last_seq_at_a_time(filled, sim_events):
+    assert filled.get_seq(17).event_id == sim_events[16].event_id
+    assert filled.get_seq(10**9) is None
+    at_100 = max(i for i, e in enumerate(sim_events, 1) if e.time <= 100)
+    assert filled.last_seq_at(100) == at_100
+    assert filled.last_seq_at(-1) == 0
+
+
+def test_snapshots_are_kept_beside_the_log(filled):
+    head, head_hash = filled.head()
+    assert filled.load_snapshot(head, 1) is None and filled.list_snapshots(1) == []
+    filled.save_snapshot(10, "h10", "s10", b"state at 10", 1)
+    filled.save_snapshot(20, "h20", "s20", b"state at 20", 1)
+    filled.save_snapshot(15, "h15", "s15", b"another format", 2)
+    assert filled.load_snapshot(19, 1) == (10, "h10", "s10", b"state at 10")
+    assert filled.load_snapshot(head, 2)[0] == 15
+    filled.save_snapshot(20, "h20", "s20b", b"again", 1)  # one snapshot per seq
+    assert filled.list_snapshots(1) == [(10, "h10", "s10", 11), (20, "h20", "s20b", 5)]
+    assert filled.head() == (head, head_hash) and filled.verify().ok
+
+
+def test_metadata_is_kept_beside_the_log(filled):
+    assert filled.get_meta("sim.config") is None
+    filled.set_meta("sim.config", '{"seed": 7}')
+    filled.set_meta("sim.config", '{"seed": 8}')
+    assert filled.get_meta("sim.config") == '{"seed": 8}'
+
+
 # ---- export and import ------------------------------------------------------------
 
 def test_jsonl_export_and_import_round_trip(filled, new_store):
