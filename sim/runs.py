@@ -19,8 +19,9 @@ class RunNotRecorded(TempologError):
 
 
 def config_to_json(config: SimConfig) -> str:
-    """Every setting, money in cents, as canonical JSON."""
-    return json.dumps(dataclasses.asdict(config), sort_keys=True, separators=(",", ":"))
+    """Every setting, money in cents, as JSON. Keys keep their order: the order of symbols
+    and time-in-force weights is part of the run (the simulator draws from them by index)."""
+    return json.dumps(dataclasses.asdict(config), separators=(",", ":"))
 
 
 def config_from_json(text: str) -> SimConfig:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers (naive, cases_io)
+pytest_plugins = ("audit_support",)  # the simulated store the audit tests share
 
 from pg_server import postgres_server, postgres_url  # noqa: E402, F401  (fixtures for all)
 

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from audit_support import audit_db, audit_store  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "trading-system.md").read_text()
@@ -30,7 +29,7 @@ def test_the_diagrams_are_mermaid_of_each_kind():
     assert kinds == ["flowchart", "stateDiagram-v2", "sequenceDiagram"]
 
 
-def test_every_order_of_a_run_follows_the_lifecycle_diagram(audit_store):  # noqa: F811
+def test_every_order_of_a_run_follows_the_lifecycle_diagram(audit_store):
     transitions = _transitions()
     states: dict[str, str] = {}
     types = sorted({event for _, event in transitions if event})
@@ -60,7 +59,7 @@ def test_the_gateway_code_shown_is_the_gateways():
         assert block in source, block
 
 
-def test_the_python_example_runs(audit_db, monkeypatch, capsys):  # noqa: F811
+def test_the_python_example_runs(audit_db, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     exec(compile(_blocks("python")[-1], "trading-system.md", "exec"), {"STORE": audit_db})
     printed = capsys.readouterr().out

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import explain, lint, service, sim, store
+from api.cli import audit, explain, lint, replay, service, sim, store
 from api.cli.errors import USER_ERRORS, fail, message
 from api.cli.errors import exit_code as code_of
 
@@ -23,7 +23,7 @@ def _group() -> None:
     """Temporal Datalog rules over an event-sourced trading system."""
 
 
-for commands in (lint, sim, store, explain, service):
+for commands in (lint, sim, store, explain, service, replay, audit):
     commands.register(app)
 
 

@@ -24,6 +24,7 @@ from sim import (
     load_config,
     open_store,
 )
+from sim.runs import record_run
 from sim.store import remove_store
 
 DESIGN_TOTAL = 150_000  # the design's estimate of facts for the default run
@@ -80,6 +81,7 @@ def sim(
         if not no_store:
             _prepare(db, overwrite)
             store = open_store(db, create=True)
+            record_run(store, settings)  # so that `validate --resimulate` can run it again
             sinks.append(StoreSink(store, process=True))
         if engine:
             facts = engine_from_files(engine, backend)

@@ -44,16 +44,25 @@ def verify(db: Db = DEFAULT_DB) -> None:
 
 
 def stats(db: Db = DEFAULT_DB,
+          since: Annotated[int | None, typer.Option(help="Only events at or after this tick.")]
+          = None,
+          until: Annotated[int | None, typer.Option(help="Only events at or before this tick.")]
+          = None,
           json_output: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
           ) -> None:
-    """Per event type: count, first and last time (tick) and seq."""
-    with user_errors(), _open(db) as store:
-        rows = store.stats()
+    """Per event type: count, first and last time (tick) and seq, within --since/--until."""
+    with user_errors():
+        if since is not None and until is not None and since > until:
+            raise TempologError(f"--since {since} is after --until {until}", code="usage")
+        with _open(db) as store:
+            rows = store.stats(since=since, until=until)
     if json_output:
         for row in rows:
             typer.echo(json.dumps(row.__dict__))
         return
-    table = Table(title=str(db))
+    window = "" if since is None and until is None else (
+        f", t={'' if since is None else since}..{'' if until is None else until}")
+    table = Table(title=str(db) + window)
     for column in ("type", "count", "first time", "last time", "first seq", "last seq"):
         table.add_column(column, justify="left" if column == "type" else "right")
     for row in rows:

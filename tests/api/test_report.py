@@ -6,7 +6,6 @@ import io
 import re
 
 import pytest
-from audit_support import audit_db, audit_store  # noqa: F401  (fixtures)
 from browser import headless_chromium, open_page
 from matplotlib import image
 
@@ -17,7 +16,7 @@ MIN_PNG_BYTES = 10_000
 
 
 @pytest.fixture(scope="module")
-def report(audit_db, tmp_path_factory):  # noqa: F811
+def report(audit_db, tmp_path_factory):
     from sim.store import open_store
 
     steps = []
@@ -51,7 +50,7 @@ def test_the_five_charts_are_real_pngs(report):
         assert _is_drawn(pixels), f"{name} looks blank"
 
 
-def test_the_report_embeds_the_charts_the_events_and_the_findings(report, audit_store):  # noqa: F811
+def test_the_report_embeds_the_charts_the_events_and_the_findings(report, audit_store):
     html = report.html.read_text()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 5

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from audit_support import AUDIT_CONFIG, audit_db, audit_store  # noqa: F401  (fixtures)
+from audit_support import AUDIT_CONFIG
 
 from sim.audit.compliance import compliance
 from sim.audit.explain import NotFound, explain_event, format_trace, trace
@@ -20,7 +20,7 @@ def test_money_is_shown_as_money():
                                                          "$1,234,567.89"]
 
 
-def test_a_risk_rejection_is_explained_back_to_the_order(audit_store):  # noqa: F811
+def test_a_risk_rejection_is_explained_back_to_the_order(audit_store):
     rejected = next(e for e in audit_store.read(types=["OrderRejected"])
                     if e.payload["reason"].endswith("_limit"))
     explanation = explain_event(audit_store, rejected.seq)
@@ -38,7 +38,7 @@ def test_a_risk_rejection_is_explained_back_to_the_order(audit_store):  # noqa: 
     assert json.loads(json.dumps(explanation.to_dict()))["event"]["seq"] == rejected.seq
 
 
-def test_an_override_shows_the_breach_it_waived(audit_store):  # noqa: F811
+def test_an_override_shows_the_breach_it_waived(audit_store):
     waived = next(audit_store.read(types=["LimitOverridden"]))
     explanation = explain_event(audit_store, waived.seq)
     check = next(c for c in explanation.risk if c.check == waived.payload["check"])
@@ -46,21 +46,21 @@ def test_an_override_shows_the_breach_it_waived(audit_store):  # noqa: F811
     assert explanation.chain[-2].type == "LimitBreached"
 
 
-def test_a_root_event_has_no_causes_but_effects(audit_store):  # noqa: F811
+def test_a_root_event_has_no_causes_but_effects(audit_store):
     submitted = next(audit_store.read(types=["OrderSubmitted"]))
     explanation = explain_event(audit_store, submitted.seq)
     assert explanation.chain == [submitted] and explanation.effects
     assert "a root cause" in explanation.format()
 
 
-def test_unknown_events_are_named(audit_store):  # noqa: F811
+def test_unknown_events_are_named(audit_store):
     with pytest.raises(NotFound, match="no event with seq 99999999"):
         explain_event(audit_store, 99_999_999)
     with pytest.raises(NotFound, match="no order O999999"):
         trace(audit_store, "O999999")
 
 
-def test_an_orders_trace_runs_from_submission_to_its_end(audit_store):  # noqa: F811
+def test_an_orders_trace_runs_from_submission_to_its_end(audit_store):
     expired = next(e for e in audit_store.read(types=["OrderExpired"]) if e.time % 1000 == 989)
     order = expired.payload["order"]
     title, events = trace(audit_store, order)
@@ -71,7 +71,7 @@ def test_an_orders_trace_runs_from_submission_to_its_end(audit_store):  # noqa: 
     assert lines[1].lstrip().startswith("1. seq") and "OrderSubmitted" in lines[1]
 
 
-def test_a_trades_trace_holds_its_settlement(audit_store):  # noqa: F811
+def test_a_trades_trace_holds_its_settlement(audit_store):
     settled = next(audit_store.read(types=["TradeSettled"]))
     _, events = trace(audit_store, settled.payload["trade"])
     assert {"TradeExecuted", "TradeReported", "TradeSettled", "OrderSubmitted"} <= {
@@ -80,7 +80,7 @@ def test_a_trades_trace_holds_its_settlement(audit_store):  # noqa: F811
     assert {e.seq for e in by_correlation} <= {e.seq for e in events}
 
 
-def test_a_statement_reconciles_to_the_cent(audit_store):  # noqa: F811
+def test_a_statement_reconciles_to_the_cent(audit_store):
     s = statement(audit_store, "client-3", 300, 900)
     assert s.trades and all(300 <= t.time <= 900 for t in s.trades)
     assert s.closing_cash == s.opening_cash + sum(t.cash for t in s.trades)
@@ -95,7 +95,7 @@ def test_a_statement_reconciles_to_the_cent(audit_store):  # noqa: F811
     assert whole.opening_cash == client.balance and whole.opening == []
 
 
-def test_a_statement_in_text_csv_and_json(audit_store):  # noqa: F811
+def test_a_statement_in_text_csv_and_json(audit_store):
     s = statement(audit_store, "client-1", 0, 600)
     text = s.to_text()
     assert text.startswith("Statement for client-1, t=0 to t=600")
@@ -110,7 +110,7 @@ def test_a_statement_in_text_csv_and_json(audit_store):  # noqa: F811
         statement(audit_store, "client-9")
 
 
-def test_compliance_finds_each_kind_with_event_references(audit_store):  # noqa: F811
+def test_compliance_finds_each_kind_with_event_references(audit_store):
     found = compliance(audit_store, max_modifications=3)
     counts = found.counts()
     assert all(counts[kind] for kind in counts), counts

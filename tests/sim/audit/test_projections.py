@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audit_support import audit_db, audit_store  # noqa: F401  (fixtures)
 
 from engine import engine_from_files
 from sim.audit.compliance import compliance
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def rebuilt(audit_db):  # noqa: F811
+def rebuilt(audit_db):
     from sim.store import open_store
 
     with open_store(audit_db) as store:
@@ -33,7 +32,7 @@ def _ints_only(value) -> bool:
     return not isinstance(value, float)
 
 
-def test_positions_agree_with_the_current_position_rule(audit_store, rebuilt):  # noqa: F811
+def test_positions_agree_with_the_current_position_rule(audit_store, rebuilt):
     with engine_from_files([ROOT / "rules" / "trading.dl"], "swipl") as engine:
         replay_facts(audit_store, engine)
         ruled = set(engine.query("current_position(c, s, q, a, r)").rows)
@@ -42,7 +41,7 @@ def test_positions_agree_with_the_current_position_rule(audit_store, rebuilt):  
     assert projected and projected == ruled
 
 
-def test_wash_trade_findings_agree_with_the_wash_trade_rule(audit_store):  # noqa: F811
+def test_wash_trade_findings_agree_with_the_wash_trade_rule(audit_store):
     with engine_from_files([ROOT / "rules" / "trading.dl"], "swipl") as engine:
         replay_facts(audit_store, engine)
         ruled = {row[0] for row in engine.query("wash_trade(tr, c, s, q, p, t)").rows}
@@ -50,7 +49,7 @@ def test_wash_trade_findings_agree_with_the_wash_trade_rule(audit_store):  # noq
     assert found and found == ruled
 
 
-def test_updating_incrementally_gives_the_state_of_a_rebuild(audit_store, rebuilt):  # noqa: F811
+def test_updating_incrementally_gives_the_state_of_a_rebuild(audit_store, rebuilt):
     models = ReadModels()
     head = audit_store.head()[0]
     for stop in (1, 7, head // 3, head // 2, head - 1, head):
@@ -60,7 +59,7 @@ def test_updating_incrementally_gives_the_state_of_a_rebuild(audit_store, rebuil
     assert models.digest() == rebuilt.digest()
 
 
-def test_each_projection_tracks_the_last_event_it_applied(audit_store, rebuilt):  # noqa: F811
+def test_each_projection_tracks_the_last_event_it_applied(audit_store, rebuilt):
     last = {name: max(e.seq for e in audit_store.read(types=sorted(types)))
             for name, types in (("positions", rebuilt.positions.event_types()),
                                 ("trades", rebuilt.trades.event_types()),
@@ -74,7 +73,7 @@ def test_a_state_restores_to_the_same_models(rebuilt):
     assert again.digest() == rebuilt.digest() and again.first_difference(rebuilt) is None
 
 
-def test_money_is_integer_cents_and_the_books_balance(audit_store, rebuilt):  # noqa: F811
+def test_money_is_integer_cents_and_the_books_balance(audit_store, rebuilt):
     assert _ints_only(rebuilt.state())
     trades = rebuilt.trades.records()
     assert len(trades) == sum(1 for _ in audit_store.read(types=["TradeExecuted"]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audit_support import audit_db, audit_store, store_copy  # noqa: F401  (fixtures)
 
 from engine import engine_from_files
 from sim.replay import (
@@ -23,7 +22,7 @@ from sim.store import StoreCorrupted, open_store
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_a_selection_keeps_only_its_types_times_and_seqs(audit_store):  # noqa: F811
+def test_a_selection_keeps_only_its_types_times_and_seqs(audit_store):
     selection = Selection(from_seq=100, to_seq=5000, from_time=10, to_time=90,
                           types=("OrderFilled", "TradeExecuted"))
     chosen = list(select(audit_store, selection))
@@ -32,7 +31,7 @@ def test_a_selection_keeps_only_its_types_times_and_seqs(audit_store):  # noqa: 
     assert [e.seq for e in chosen] == sorted(e.seq for e in chosen)
 
 
-def test_a_symbol_filter_keeps_the_events_of_that_symbols_orders(audit_store):  # noqa: F811
+def test_a_symbol_filter_keeps_the_events_of_that_symbols_orders(audit_store):
     orders = {e.payload["order"]: e.payload["symbol"]
               for e in audit_store.read(types=["OrderSubmitted"])}
     chosen = list(select(audit_store, Selection(from_seq=2000, symbols=("AAPL",))))
@@ -44,7 +43,7 @@ def test_a_symbol_filter_keeps_the_events_of_that_symbols_orders(audit_store):  
     assert all(e.payload.get("symbol", "AAPL") == "AAPL" for e in chosen)
 
 
-def test_a_client_filter_keeps_that_clients_events(audit_store):  # noqa: F811
+def test_a_client_filter_keeps_that_clients_events(audit_store):
     chosen = list(select(audit_store, Selection(clients=("client-3",), to_seq=8000)))
     trades = [e for e in chosen if e.type == "TradeExecuted"]
     assert trades and all("client-3" in (e.payload["buyer"], e.payload["seller"])
@@ -67,7 +66,7 @@ class FakeClock:
 
 
 @pytest.mark.parametrize("speed", [1, 10])
-def test_a_replay_keeps_to_the_simulated_pace(audit_store, speed):  # noqa: F811
+def test_a_replay_keeps_to_the_simulated_pace(audit_store, speed):
     fake = FakeClock()
     pacer = Pacer(speed, fake.clock, fake.sleep)
     selection = Selection(from_seq=1, to_seq=400)
@@ -79,7 +78,7 @@ def test_a_replay_keeps_to_the_simulated_pace(audit_store, speed):  # noqa: F811
     assert result.waited == pytest.approx(span / speed)
 
 
-def test_speed_zero_never_waits_and_a_negative_speed_is_refused(audit_store):  # noqa: F811
+def test_speed_zero_never_waits_and_a_negative_speed_is_refused(audit_store):
     fake = FakeClock()
     replay_models(audit_store, Selection(to_seq=400), pacer=Pacer(0, fake.clock, fake.sleep))
     assert fake.slept == []
@@ -89,7 +88,7 @@ def test_speed_zero_never_waits_and_a_negative_speed_is_refused(audit_store):  #
         Selection(from_seq=9, to_seq=3)
 
 
-def test_a_real_paced_replay_takes_its_simulated_time(audit_store):  # noqa: F811
+def test_a_real_paced_replay_takes_its_simulated_time(audit_store):
     first = audit_store.get_seq(1)
     last = next(e for e in audit_store.read(from_seq=1) if e.ts - first.ts >= 2_000_000)
     result = replay_models(audit_store, Selection(to_seq=last.seq), speed=20)
@@ -97,7 +96,7 @@ def test_a_real_paced_replay_takes_its_simulated_time(audit_store):  # noqa: F81
     assert result.elapsed >= result.waited
 
 
-def test_replaying_into_an_engine_answers_the_rules(audit_store):  # noqa: F811
+def test_replaying_into_an_engine_answers_the_rules(audit_store):
     with engine_from_files([ROOT / "rules" / "trading.dl"], "swipl") as engine:
         result = replay_engine(audit_store, engine, Selection(types=("TradeExecuted",)))
         trades = sum(1 for _ in audit_store.read(types=["TradeExecuted"]))
@@ -106,7 +105,7 @@ def test_replaying_into_an_engine_answers_the_rules(audit_store):  # noqa: F811
         assert 0 < len(washes) < trades
 
 
-def test_replay_from_a_seq_resumes_from_the_latest_snapshot_before_it(store_copy):  # noqa: F811
+def test_replay_from_a_seq_resumes_from_the_latest_snapshot_before_it(store_copy):
     with open_store(store_copy) as store:
         head = store.head()[0]
         taken = take_snapshots(store, every=5_000)
@@ -121,7 +120,7 @@ def test_replay_from_a_seq_resumes_from_the_latest_snapshot_before_it(store_copy
         assert take_snapshots(store, every=5_000) == []  # nothing new to snapshot
 
 
-def test_a_snapshot_is_the_state_of_a_replay_to_its_seq(store_copy):  # noqa: F811
+def test_a_snapshot_is_the_state_of_a_replay_to_its_seq(store_copy):
     with open_store(store_copy) as store:
         take_snapshots(store, every=7_000)
         for snapshot in snapshots(store):
@@ -129,7 +128,7 @@ def test_a_snapshot_is_the_state_of_a_replay_to_its_seq(store_copy):  # noqa: F8
             assert used is None and models.digest() == snapshot.state_hash
 
 
-def test_a_snapshot_whose_event_or_state_changed_is_refused(store_copy):  # noqa: F811
+def test_a_snapshot_whose_event_or_state_changed_is_refused(store_copy):
     with open_store(store_copy) as store:
         take_snapshots(store, every=5_000)
         store.conn.execute("UPDATE snapshots SET event_hash = ? WHERE seq = 10000", ("0" * 64,))
