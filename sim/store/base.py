@@ -157,10 +157,10 @@ class EventStore(ABC):
         for event in self.read(from_seq=from_seq, to_seq=to_seq, types=types):
             yield event.seq, event.type, event.time, canonical_json(event.payload)
 
-    def last_seq_at(self, time: int) -> int:
-        """The last seq of an event with time <= `time` (0 if there is none)."""
+    def last_seq_at(self, at: int) -> int:
+        """The last seq of an event with time <= `at` (0 if there is none)."""
         last = 0
-        for event in self.read(to_time=time):
+        for event in self.read(to_time=at):
             last = event.seq
         return last
 

@@ -34,6 +34,14 @@ _STREAM_HEADS = ("SELECT s, e.version, e.time FROM unnest(%s::text[]) s CROSS JO
                  "(SELECT version, time FROM events WHERE stream_id = s "
                  "ORDER BY version DESC LIMIT 1) e")
 _COPY = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN"
+_REQUEST = "SELECT type, stream_id, payload::text FROM events WHERE seq = %s"
+# Beside the log, created on open for stores made before them: snapshots can be dropped and
+# rebuilt from the events at any time, so they are not append-only.
+_SIDE_TABLES = """
+CREATE TABLE IF NOT EXISTS snapshots (seq bigint PRIMARY KEY, event_hash text NOT NULL,
+    state_hash text NOT NULL, format integer NOT NULL, state bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+"""
 
 # `payload` is `json`, not `jsonb`: json keeps the text verbatim, and the hash covers that text.
 # seq is assigned under the append lock, not by a sequence: a sequence leaves a gap for every
@@ -149,10 +157,12 @@ class PostgresEventStore(EventStore):
                         f"{safe_url(self.url)} holds event store schema version {found[0]}, "
                         f"not {SCHEMA_VERSION}: use the tempolog release that wrote it, or "
                         "export it there and import it here")
+                self.conn.execute(_SIDE_TABLES)
                 return
             if not create:
                 raise StoreNotFound(f"no event store at {safe_url(self.url)}")
             self.conn.execute(_SCHEMA)
+            self.conn.execute(_SIDE_TABLES)
             self.conn.execute("INSERT INTO tempolog_schema VALUES (%s)", (SCHEMA_VERSION,))
 
     # ---- writing ------------------------------------------------------------------------
@@ -164,7 +174,8 @@ class PostgresEventStore(EventStore):
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 self._lock(cur)
-                plan = Plan(batch, _batch_heads(cur, batch, expected), expected)
+                plan = Plan(batch, _batch_heads(cur, batch, expected), expected,
+                            lambda seq: cur.execute(_REQUEST, (seq,)).fetchone())
                 if plan.rows:
                     self._insert(cur, plan.rows)
         except pg_errors.UniqueViolation as error:
@@ -251,10 +262,57 @@ class PostgresEventStore(EventStore):
         found = self.conn.execute(_HEAD).fetchone()
         return (found[0], found[1]) if found else (0, GENESIS_HASH)
 
-    def stats(self) -> list[TypeStats]:
+    def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
         return [TypeStats(*row) for row in self.conn.execute(
             "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events "
-            "GROUP BY type ORDER BY type")]
+            "WHERE time >= %s AND time <= %s GROUP BY type ORDER BY type",
+            (-1 if since is None else since, 2**63 - 1 if until is None else until))]
+
+    def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
+             ) -> Iterator[tuple[int, str, int, str]]:
+        sql = ("SELECT seq, type, time, payload::text FROM events WHERE seq > %s AND seq <= %s"
+               + (" AND type = ANY(%s)" if types is not None else "") + " ORDER BY seq LIMIT %s")
+        extra = [list(types)] if types is not None else []
+        after = from_seq - 1
+        while True:
+            rows = self.conn.execute(sql, [after, to_seq, *extra, PAGE]).fetchall()
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+    def last_seq_at(self, at: int) -> int:
+        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= %s", (at,))
+        return row.fetchone()[0] or 0
+
+    # ---- snapshots and metadata: plain tables beside the append-only one ------------------
+
+    def save_snapshot(self, seq: int, event_hash: str, state_hash: str, state: bytes,
+                      format: int) -> None:
+        self.conn.execute("INSERT INTO snapshots VALUES (%s, %s, %s, %s, %s) ON CONFLICT (seq) "
+                          "DO UPDATE SET event_hash = EXCLUDED.event_hash, state_hash = "
+                          "EXCLUDED.state_hash, format = EXCLUDED.format, state = EXCLUDED.state",
+                          (seq, event_hash, state_hash, format, state))
+
+    def load_snapshot(self, at_or_before: int, format: int
+                      ) -> tuple[int, str, str, bytes] | None:
+        row = self.conn.execute(
+            "SELECT seq, event_hash, state_hash, state FROM snapshots WHERE seq <= %s AND "
+            "format = %s ORDER BY seq DESC LIMIT 1", (at_or_before, format)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], bytes(row[3]))
+
+    def list_snapshots(self, format: int) -> list[tuple[int, str, str, int]]:
+        return self.conn.execute(
+            "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = %s "
+            "ORDER BY seq", (format,)).fetchall()
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
+                          "value = EXCLUDED.value", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return row[0] if row else None
 
     def stored_rows(self) -> Iterator[tuple]:
         return self._pages([], [], 0, None)
@@ -315,5 +373,5 @@ def remove_url(url: str) -> None:
     """Drop the store's tables and functions (`tempolog sim --overwrite`); DROP is not one of
     the changes the triggers refuse, as dropping the store is not editing its history."""
     with _connect(url) as conn, conn.transaction():
-        conn.execute("DROP TABLE IF EXISTS events, tempolog_schema")
+        conn.execute("DROP TABLE IF EXISTS events, tempolog_schema, snapshots, meta")
         conn.execute("DROP FUNCTION IF EXISTS events_refuse_change(), events_notify()")

@@ -226,8 +226,8 @@ class SqliteEventStore(EventStore):
         for low in range(from_seq, to_seq + 1, _SCAN_CHUNK):
             yield from self.conn.execute(sql, (low, min(low + _SCAN_CHUNK - 1, to_seq), *names))
 
-    def last_seq_at(self, time: int) -> int:
-        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= ?", (time,))
+    def last_seq_at(self, at: int) -> int:
+        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= ?", (at,))
         return row.fetchone()[0] or 0
 
     # ---- snapshots and metadata: plain tables beside the append-only one ------------------
