@@ -23,7 +23,7 @@ from engine import engine_from_files  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.exchange.simulator import Simulation  # noqa: E402
 from sim.facts import replay as replay_facts  # noqa: E402
-from sim.replay import models_at  # noqa: E402
+from sim.replayer import models_at  # noqa: E402
 from sim.sinks import StoreSink  # noqa: E402
 from sim.snapshots import save_snapshot  # noqa: E402
 from sim.store import open_store  # noqa: E402

@@ -17,7 +17,7 @@ from api.cli.options import DEFAULT_DB, Db
 from engine import TempologError, engine_from_files
 from sim import open_store, resolve_type
 from sim.audit.summary import money
-from sim.replay import Selection, replay_engine, replay_models
+from sim.replayer import Selection, replay_engine, replay_models
 from sim.runs import recorded_config
 from sim.snapshots import snapshots, take_snapshots
 from sim.validate import validate_replay, validate_resimulate

@@ -11,7 +11,7 @@ from sim.audit.explain import NotFound
 from sim.audit.summary import money
 from sim.projections import ReadModels
 from sim.projections.positions import Holding
-from sim.replay import advance, models_at
+from sim.replayer import advance, models_at
 
 
 @dataclass(frozen=True)

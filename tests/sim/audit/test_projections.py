@@ -10,7 +10,7 @@ from engine import engine_from_files
 from sim.audit.compliance import compliance
 from sim.facts import replay as replay_facts
 from sim.projections import ReadModels
-from sim.replay import advance, models_at
+from sim.replayer import advance, models_at
 
 ROOT = Path(__file__).resolve().parents[3]
 

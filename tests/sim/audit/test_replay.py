@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import engine_from_files
-from sim.replay import (
+from sim.replayer import (
     Pacer,
     ReplayError,
     Selection,

@@ -40,7 +40,7 @@ def test_two_replays_of_the_log_agree(audit_store):
 
 
 def _rebuilt_state(store):
-    from sim.replay import models_at
+    from sim.replayer import models_at
 
     return models_at(store, store.head()[0], use_snapshots=False)[0].state()
 
