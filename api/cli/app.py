@@ -7,7 +7,7 @@ import sys
 import typer
 
 from api.cli import audit, explain, lint, replay, service, sim, store
-from api.cli.errors import USER_ERRORS, fail, message
+from api.cli.errors import USER_ERRORS, message, report_internal
 from api.cli.errors import exit_code as code_of
 
 app = typer.Typer(
@@ -28,10 +28,14 @@ for commands in (lint, sim, store, explain, service, replay, audit):
 
 
 def main() -> None:
+    """The console script: never a traceback; a bug exits INTERNAL (3) with one line."""
     try:
         app()
     except USER_ERRORS as error:  # a user's mistake that a command did not catch itself
-        fail(message(error), code_of(error))
+        print(message(error), file=sys.stderr)
+        sys.exit(code_of(error))
+    except Exception as error:  # noqa: BLE001 - anything else is a bug
+        sys.exit(report_internal(error))
 
 
 if __name__ == "__main__":

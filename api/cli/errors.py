@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
+import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import typer
@@ -12,6 +17,7 @@ import typer
 from engine import TempologError
 
 OK, FAILED, USAGE = 0, 1, 2  # a user's mistake or a failed check is FAILED; bad options USAGE
+INTERNAL = 3  # a bug in tempolog: CI must tell it from a failed check
 INTERRUPTED = 130
 USAGE_CODES = frozenset({"usage"})  # TempologError codes that mean the command line is wrong
 
@@ -50,3 +56,25 @@ def user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as error:
         fail(message(error), exit_code(error))
+
+
+def report_internal(error: BaseException) -> int:
+    """A bug: save the traceback to a file, print one line asking to report it; INTERNAL."""
+    summary = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+    details = _save_traceback(error)
+    where = f"the details are in {details}" if details else "the details could not be saved"
+    typer.echo(f"internal error (a bug in tempolog, please report it): {summary}; {where}",
+               err=True)
+    return INTERNAL
+
+
+def _save_traceback(error: BaseException) -> Path | None:
+    """The traceback in TEMPOLOG_CRASH_DIR (default: the temporary directory)."""
+    folder = Path(os.environ.get("TEMPOLOG_CRASH_DIR") or tempfile.gettempdir())
+    path = folder / f"tempolog-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
