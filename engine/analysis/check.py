@@ -261,11 +261,7 @@ def program_from_source(text: str, path: str = "<input>",
                         extra_relations: Mapping[str, int] | None = None) -> Program:
     """Analyse source text; its `.include`s are read relative to `path`'s folder."""
     root = parse(text, path)
-    included = []
-    base = Path(path).parent
-    if root.of_type(ast.Include):
-        included = load_files([base / inc.path for inc in root.of_type(ast.Include)])
-    return analyse(included + [root], extra_relations)
+    return analyse(load_files([], root) + [root], extra_relations)
 
 
 def analyse_query(program: Program, text: str, path: str = "<query>") -> Query:

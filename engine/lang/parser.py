@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import threading
 from functools import lru_cache
@@ -24,6 +25,8 @@ from engine.errors import Diagnostic, RuleSyntaxError, line_at
 from engine.lang import ast
 
 MAX_SYNTAX_ERRORS = 50
+MAX_NESTING = 100  # sub-expressions within sub-expressions; Python recurses over them
+MAX_INT_DIGITS = 4000  # under Python's int() limit of 4,300; far past any 64-bit number
 
 # What a user calls each token, for "expected …" messages.
 TOKEN_NAMES = {
@@ -55,9 +58,10 @@ _ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)')
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "0": "\0"}
 
 
-class _BadEscape(Exception):
-    def __init__(self, offset: int, text: str):
-        self.offset, self.text = offset, text
+class _BadEscape(ValueError):
+    def __init__(self, offset: int, text: str, problem: str = "unknown escape sequence"):
+        super().__init__(f"{problem} {text} in string")
+        self.offset, self.text, self.problem = offset, text, problem
 
 
 def unescape(literal: str) -> str:
@@ -66,7 +70,10 @@ def unescape(literal: str) -> str:
     def replace(match: re.Match) -> str:
         code = match.group(1)
         if code[0] in "uU" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            point = int(code[1:], 16)
+            if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:  # not a Unicode character
+                raise _BadEscape(match.start(), match.group(0), "no Unicode character for")
+            return chr(point)
         if code in _SIMPLE_ESCAPES:
             return _SIMPLE_ESCAPES[code]
         raise _BadEscape(match.start(), match.group(0))
@@ -81,9 +88,21 @@ class _ToAst(Transformer):
     Each node takes its position from a token it owns; `path` is set per parse."""
 
     path = "<input>"
+    depths: dict[int, int] = {}  # id(node) -> how deep it nests, per parse; leaves are 1
 
     def _at(self, token: Token) -> ast.Pos:
         return ast.Pos(self.path, token.line, token.column)
+
+    def _nested(self, node, token: Token, *parts):
+        """`node`, over `parts`, unless it nests past MAX_NESTING: the analysis and the
+        compilers recurse over expressions, and must not meet a RecursionError."""
+        depth = 1 + max((self.depths.get(id(p), 1) for p in parts), default=0)
+        if depth > MAX_NESTING:
+            raise _SyntaxProblem(token.line, token.column,
+                                 f"expression nested too deeply (over {MAX_NESTING} levels)",
+                                 "name the parts with variables or intermediate rules")
+        self.depths[id(node)] = depth
+        return node
 
     # items
     def start(self, *items):
@@ -124,25 +143,25 @@ class _ToAst(Transformer):
 
     # literals
     def negation(self, bang, atom):
-        return ast.Negation(atom, self._at(bang))
+        return self._nested(ast.Negation(atom, self._at(bang)), bang, atom)
 
     def comparison(self, left, op, right):
-        return ast.Comparison(str(op), left, right, self._at(op))
+        return self._nested(ast.Comparison(str(op), left, right, self._at(op)), op, left, right)
 
     def atom(self, name, args=()):
-        return ast.Atom(str(name), tuple(args), self._at(name))
+        return self._nested(ast.Atom(str(name), tuple(args), self._at(name)), name, *args)
 
     def args(self, *terms):
         return terms
 
     # terms
     def binop(self, left, op, right):
-        return ast.BinOp(str(op), left, right, self._at(op))
+        return self._nested(ast.BinOp(str(op), left, right, self._at(op)), op, left, right)
 
     def negate(self, minus, operand):
         if isinstance(operand, ast.Const) and operand.type != "symbol":
             return ast.Const(-operand.value, operand.type, self._at(minus))
-        return ast.Negate(operand, self._at(minus))
+        return self._nested(ast.Negate(operand, self._at(minus)), minus, operand)
 
     def var(self, name):
         return ast.Var(str(name), self._at(name))
@@ -156,20 +175,30 @@ class _ToAst(Transformer):
         except _BadEscape as bad:
             raise _SyntaxProblem(
                 token.line, token.column + 1 + bad.offset,
-                f"unknown escape sequence {bad.text} in string",
-                'use \\" \\\\ \\n \\t \\r or \\uXXXX',
+                str(bad), 'use \\" \\\\ \\n \\t \\r or \\uXXXX',
             ) from None
         return ast.Const(value, "symbol", self._at(token))
 
     def int(self, token):
+        if len(token) > MAX_INT_DIGITS:
+            raise _SyntaxProblem(token.line, token.column,
+                                 f"integer literal of {len(token)} digits is too long",
+                                 f"write at most {MAX_INT_DIGITS} digits")
         return ast.Const(int(token), "number", self._at(token))
 
     def float(self, token):
-        return ast.Const(float(token), "float", self._at(token))
+        value = float(token)
+        if not math.isfinite(value):
+            raise _SyntaxProblem(token.line, token.column,
+                                 f"float literal {token} is out of range",
+                                 "floats are 64-bit: at most about 1.8e308")
+        return ast.Const(value, "float", self._at(token))
 
     def aggregate(self, func, *rest):
         target, body = (None, rest[0]) if len(rest) == 1 else rest
-        return ast.Aggregate(str(func), target, body, self._at(func))
+        body = body if isinstance(body, tuple) else (body,)
+        parts = body if target is None else (target, *body)
+        return self._nested(ast.Aggregate(str(func), target, body, self._at(func)), func, *parts)
 
     def aggregate_body(self, body):
         return body if isinstance(body, tuple) else (body,)
@@ -343,8 +372,12 @@ def _parse(text: str, path: str, start: str):
     while len(diagnostics) < MAX_SYNTAX_ERRORS:
         try:
             with _PARSING:
-                _lark().options.transformer.path = path
-                items = _lark().parse(working, start=start)
+                transformer = _lark().options.transformer
+                transformer.path, transformer.depths = path, {}
+                try:
+                    items = _lark().parse(working, start=start)
+                finally:
+                    transformer.depths = {}
         except UnexpectedInput as error:
             diagnostics.append(_diagnose(error, text, path))
             at_end = isinstance(error, UnexpectedEOF) or (
@@ -367,6 +400,8 @@ def _parse(text: str, path: str, start: str):
                 raise
             diagnostics.append(_diagnostic(text, path, problem.line, problem.column,
                                            problem.message, problem.hint))
+            if start == "query":
+                break  # one clause: nothing to recover to
             offset = _offset(working, problem.line, problem.column)
             clause_start, clause_end = _clause_bounds(working, offset)
             working = _blank(working, clause_start, clause_end)
