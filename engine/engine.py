@@ -38,15 +38,33 @@ class Result:
         return len(self.rows)
 
 
-def check_query_options(as_of, limit, timeout) -> None:
-    """Reject bad `query` options alike on every backend, before any work is done."""
+MAX_TIMEOUT = 86_400.0  # a day: past that, a time limit is a mistake (and overflows timers)
+
+
+def check_query_options(as_of, limit, timeout, text: str = "") -> None:
+    """Reject a bad query text or options alike on every backend, before any work is done."""
+    check_query_text(text)
     if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
         raise QueryError(f"as_of must be an integer time, not {as_of!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                               or limit < 0):
         raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
-    if timeout is not None and not timeout > 0:
-        raise QueryError(f"timeout must be positive, not {timeout!r}")
+    if timeout is not None and (isinstance(timeout, bool)
+                                or not isinstance(timeout, int | float)
+                                or not 0 < timeout <= MAX_TIMEOUT):
+        raise QueryError(f"timeout must be a number of seconds above 0 and at most "
+                         f"{MAX_TIMEOUT:g} (or None for no limit), not {timeout!r}")
+
+
+def check_query_text(text) -> None:
+    """A query's text must be a string of Unicode characters (no lone surrogates)."""
+    if not isinstance(text, str):
+        raise QueryError(f"a query is text, not {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise QueryError(f"the query holds a lone surrogate {text[error.start]!r} at "
+                         f"column {error.start + 1}: not a Unicode character") from None
 
 
 class Engine(ABC):

@@ -84,7 +84,7 @@ class PyDatalogEngine(Engine):
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
               timeout: float | None = 5.0) -> Result:
         self._check_open()
-        check_query_options(as_of, limit, timeout)
+        check_query_options(as_of, limit, timeout, text)
         compiled = compile_query(self.program, analyse_query(self.program, text))
         wanted = self._compiled.needs(compiled.reads)
         with self._lock:

@@ -138,7 +138,7 @@ class SwiplEngine(Engine):
 
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
               timeout: float | None = 5.0) -> Result:
-        check_query_options(as_of, limit, timeout)
+        check_query_options(as_of, limit, timeout, text)
         with self._lock:
             self._check_open()
         if as_of is None:  # "now": the materialised relations, brought up to date first

@@ -48,7 +48,11 @@ class Prepared:
             literals.append((repr(_FLOAT_BASE + n), pl.number(float(token))))
             return repr(_FLOAT_BASE + n)
 
-        shape = _LITERAL.sub(hole, text)
+        try:
+            shape = _LITERAL.sub(hole, text)
+        except (ValueError, OverflowError, TempologError):  # a bad escape or number: the
+            # parser says where
+            return self._compile(text)
         try:
             columns, goal, row = self._compile(shape)
         except TempologError:
