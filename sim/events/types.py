@@ -10,6 +10,20 @@ from typing import Any, NamedTuple
 from sim.events.ids import canonical_json
 
 MAX_INT = 2**63 - 1
+MAX_FIELD_TEXT = 1_000  # characters of one payload string (a name or an id)
+MAX_PAYLOAD_BYTES = 16_384  # of one event's canonical payload JSON
+
+
+def is_unicode(text: str) -> bool:
+    """Whether a str is well-formed Unicode: no lone surrogate, which UTF-8 cannot carry
+    and the engines cannot load."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Kind(NamedTuple):
@@ -66,7 +80,8 @@ class EventType:
                 if type(value) is not int or not minimum <= value <= MAX_INT:
                     return None
                 parts.append(str(value))
-            elif type(value) is str and value:
+            elif (type(value) is str and value and len(value) <= MAX_FIELD_TEXT
+                  and is_unicode(value)):
                 parts.append(encode_basestring_ascii(value))
             else:
                 return None

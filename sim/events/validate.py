@@ -6,7 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine import EventRejected
-from sim.events.types import ENVELOPE, EVENT_TYPES, KINDS, MAX_INT, Event, EventType
+from sim.events.types import (
+    ENVELOPE,
+    EVENT_TYPES,
+    KINDS,
+    MAX_FIELD_TEXT,
+    MAX_INT,
+    MAX_PAYLOAD_BYTES,
+    Event,
+    EventType,
+    is_unicode,
+)
 
 MAX_TEXT = 200
 
@@ -29,6 +39,10 @@ def payload_problem(event_type: EventType, payload: Any) -> tuple[str, str] | No
                 return name, "is out of the 64-bit range"
         elif type(value) is not str or not value:
             return name, f"must be a non-empty string, not {_json_type(value)}"
+        elif len(value) > MAX_FIELD_TEXT:
+            return name, f"is longer than {MAX_FIELD_TEXT} characters ({len(value)})"
+        elif not is_unicode(value):
+            return name, "holds a lone surrogate: not Unicode text"
     if len(payload) != len(event_type.fields):
         extra = sorted(set(payload) - set(event_type.field_names))
         return extra[0], f"is not a field of {event_type.name}"
@@ -54,7 +68,7 @@ def as_event(value: Event | Mapping[str, Any], index: int) -> Event:
         raise EventRejected(f"event {index} is not an object but {type(value).__name__}")
     unknown = set(value) - set(ENVELOPE)
     if unknown:
-        raise rejected(index, None, sorted(unknown)[0], "is not a field of an event "
+        raise rejected(index, None, sorted(map(str, unknown))[0], "is not a field of an event "
                         f"(fields: {', '.join(ENVELOPE)})")
     for required in ("type", "time", "stream_id", "payload"):
         if required not in value:
@@ -70,14 +84,16 @@ def check_event(event: Event, index: int, size: int, what: str | None = None) ->
     `size` is the batch's length (0: not a batch), `what` names the event instead of its index."""
     event_type = EVENT_TYPES.get(event.type) if type(event.type) is str else None
     payload = event_type.encode(event.payload) if event_type is not None else None
-    valid = (payload is not None and type(event.time) is int and event.time >= 0
-             and type(event.stream_id) is str and 0 < len(event.stream_id) <= MAX_TEXT
-             and (event.ts is None or type(event.ts) is int and event.ts >= 0)
-             and (event.version is None or type(event.version) is int and event.version > 0))
+    valid = (payload is not None and len(payload) <= MAX_PAYLOAD_BYTES
+             and type(event.time) is int and 0 <= event.time <= MAX_INT
+             and _is_text(event.stream_id)
+             and (event.ts is None or type(event.ts) is int and 0 <= event.ts <= MAX_INT)
+             and (event.version is None or type(event.version) is int
+                  and 0 < event.version <= MAX_INT))
     if valid:
         for text in (event.event_id, event.causation_id, event.correlation_id,
                      event.idempotency_key):
-            if text is not None and (type(text) is not str or not 0 < len(text) <= MAX_TEXT):
+            if text is not None and not _is_text(text):
                 valid = False
                 break
     if valid:
@@ -92,20 +108,27 @@ def _diagnose(event: Event, event_type, index: int, size: int, what: str | None)
 
     if event_type is None:
         return fail("type", f"{event.type!r} is not an event type")
-    if not _is_int(event.time) or event.time < 0:
-        return fail("time", "must be a non-negative integer (the tick)")
-    if not isinstance(event.stream_id, str) or not 0 < len(event.stream_id) <= MAX_TEXT:
-        return fail("stream_id", "must be a non-empty string")
-    if event.ts is not None and (not _is_int(event.ts) or event.ts < 0):
-        return fail("ts", "must be a non-negative integer (microseconds)")
-    if event.version is not None and (not _is_int(event.version) or event.version < 1):
-        return fail("version", "must be a positive integer")
+    if not _is_int(event.time) or not 0 <= event.time <= MAX_INT:
+        return fail("time", "must be a non-negative 64-bit integer (the tick)")
+    if not _is_text(event.stream_id):
+        return fail("stream_id", f"must be Unicode text of 1 to {MAX_TEXT} characters")
+    if event.ts is not None and (not _is_int(event.ts) or not 0 <= event.ts <= MAX_INT):
+        return fail("ts", "must be a non-negative 64-bit integer (microseconds)")
+    if event.version is not None and (not _is_int(event.version)
+                                      or not 0 < event.version <= MAX_INT):
+        return fail("version", "must be a positive 64-bit integer")
     for name in _OPTIONAL_TEXT:
-        value = getattr(event, name)
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT):
-            return fail(name, f"must be a string of 1 to {MAX_TEXT} characters, or null")
-    field, problem = payload_problem(event_type, event.payload) or ("payload", "is invalid")
-    return fail(f"payload.{field}", problem)
+        if getattr(event, name) is not None and not _is_text(getattr(event, name)):
+            return fail(name, f"must be Unicode text of 1 to {MAX_TEXT} characters, or null")
+    problem = payload_problem(event_type, event.payload)
+    if problem is None:
+        return fail("payload", f"is larger than {MAX_PAYLOAD_BYTES} bytes as JSON")
+    field, trouble = problem
+    return fail("payload" if field == "payload" else f"payload.{field}", trouble)
+
+
+def _is_text(value: Any) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_TEXT and is_unicode(value)
 
 
 def _is_int(value: Any) -> bool:

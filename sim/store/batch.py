@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from engine import EventRejected
 from sim.events.ids import event_id, seed_bits
-from sim.events.types import Event
+from sim.events.types import MAX_INT, Event, is_unicode
 from sim.events.validate import check_event, rejected
 from sim.store.chain import GENESIS_HASH, chain_hash, row_bytes
 from sim.store.errors import ConcurrencyConflict
@@ -66,6 +66,7 @@ class Plan:
         heads, streams, keys, rows, seqs = self.heads, self.streams, self.keys, self.rows, self.seqs
         seq, previous = heads.seq, heads.hash
         for index, event in enumerate(batch):
+            payload = check_event(event, index, len(batch))  # first: the key must be hashable
             key = event.idempotency_key
             if key is not None:
                 original = keys.get(key) or heads.keys.get(key)
@@ -73,7 +74,6 @@ class Plan:
                     self._same_request(index, event, original, len(batch))
                     seqs.append(original)
                     continue
-            payload = check_event(event, index, len(batch))
             version, last_time = streams.get(event.stream_id) or heads.streams.get(
                 event.stream_id, (0, 0))
             if event.version is not None and event.version != version + 1:
@@ -122,6 +122,21 @@ class Plan:
             self.heads.seq, self.heads.hash = self.rows[-1][0], self.rows[-1][-1]
             self.heads.streams.update(self.streams)
             self.heads.keys.update(self.keys)
+
+
+def check_expected(expected_versions) -> Mapping[str, int]:
+    """`expected_versions` of an append: a mapping of stream ids to versions, or None."""
+    if expected_versions is None:
+        return {}
+    if not isinstance(expected_versions, Mapping):
+        raise EventRejected("expected_versions must map stream ids to versions, not "
+                            f"{type(expected_versions).__name__}; nothing was written")
+    for stream, version in expected_versions.items():
+        if (type(stream) is not str or not is_unicode(stream) or type(version) is not int
+                or not 0 <= version <= MAX_INT):
+            raise EventRejected(f"expected_versions[{stream!r}] must be a stream id's version "
+                                f"(an integer from 0), not {version!r}; nothing was written")
+    return expected_versions
 
 
 def duplicate_id(batch: list[Event], stored: set[str]) -> EventRejected | None:

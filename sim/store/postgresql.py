@@ -11,10 +11,10 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from engine import EventRejected
-from sim.events.types import Event, StoredEvent
+from sim.events.types import Event, StoredEvent, is_unicode
 from sim.events.validate import as_event
 from sim.store.base import EventStore, TypeStats
-from sim.store.batch import Heads, Plan, duplicate_id
+from sim.store.batch import Heads, Plan, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound, StoreUnavailable
 from sim.store.jsonl import COLUMNS, imported_rows
@@ -97,10 +97,13 @@ def _batch_heads(cur: psycopg.Cursor, batch: list[Event], expected: Iterable[str
     if row is None:
         return heads  # an empty store: nothing to look up
     heads.seq, heads.hash = row
-    streams = {e.stream_id for e in batch if type(e.stream_id) is str} | set(expected)
+    # only text the server can take: Plan rejects the rest, naming event and field
+    streams = {e.stream_id for e in batch if type(e.stream_id) is str
+               and is_unicode(e.stream_id)} | set(expected)
     cur.execute(_STREAM_HEADS, (list(streams),))
     heads.streams = {stream: (version, time) for stream, version, time in cur}
-    keys = list({e.idempotency_key for e in batch if type(e.idempotency_key) is str})
+    keys = list({e.idempotency_key for e in batch if type(e.idempotency_key) is str
+                 and is_unicode(e.idempotency_key)})
     if keys:
         cur.execute("SELECT idempotency_key, seq FROM events WHERE idempotency_key = ANY(%s)",
                     (keys,))
@@ -170,7 +173,7 @@ class PostgresEventStore(EventStore):
     def append(self, events: Iterable[Event | Mapping[str, Any]], *,
                expected_versions: Mapping[str, int] | None = None) -> list[int]:
         batch = [as_event(e, i) for i, e in enumerate(events)]
-        expected = expected_versions or {}
+        expected = check_expected(expected_versions)
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 self._lock(cur)

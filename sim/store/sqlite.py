@@ -16,7 +16,7 @@ from engine import EventRejected
 from sim.events.types import Event, StoredEvent
 from sim.events.validate import as_event
 from sim.store.base import EventStore, TypeStats
-from sim.store.batch import Heads, Plan, duplicate_id
+from sim.store.batch import Heads, Plan, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound
 from sim.store.jsonl import COLUMNS, imported_rows
@@ -128,9 +128,9 @@ class SqliteEventStore(EventStore):
     def append(self, events: Iterable[Event | Mapping[str, Any]], *,
                expected_versions: Mapping[str, int] | None = None) -> list[int]:
         batch = [as_event(e, i) for i, e in enumerate(events)]
+        expected = check_expected(expected_versions)
         with self._transaction():
-            plan = Plan(batch, self._current_heads(), expected_versions or {},
-                        self._stored_request)
+            plan = Plan(batch, self._current_heads(), expected, self._stored_request)
             if plan.rows:
                 try:
                     self.conn.executemany(_INSERT, plan.rows)
