@@ -118,7 +118,50 @@ class SimConfig:
         return dataclasses.replace(self, **changes)
 
 
+MAX_ID = 64  # characters of a client id or a symbol: they make stream ids and payload text
+MAX_CENTS = 10**15  # ten trillion dollars: prices and balances far from 64-bit overflow
+MAX_TS = 2**63 - 1
+
+
+def _type_problems(config) -> list[str]:
+    """Each setting of the wrong type (a bool is no integer, a float no tick count)."""
+    problems = []
+    for f in dataclasses.fields(config):
+        value, where = getattr(config, f.name), (
+            f"{config.id}: " if isinstance(config, ClientConfig) and f.name != "id"
+            and type(config.id) is str else "")
+        wanted = {"int": "an integer", "float": "a number", "bool": "true or false",
+                  "str": "a string", "tuple[int, int]": "two integers",
+                  "dict[str, int]": "a table of integers",
+                  "tuple[str, ...]": "a list of strings"}.get(f.type)
+        if f.name == "clients":
+            if type(value) is not tuple or not all(isinstance(c, ClientConfig) for c in value):
+                problems.append("clients must be a list of client tables")
+            else:
+                problems.extend(p for c in value for p in _type_problems(c))
+            continue
+        ok = {"int": _is_int, "float": lambda v: _is_int(v) or type(v) is float,
+              "bool": lambda v: type(v) is bool, "str": lambda v: type(v) is str,
+              "tuple[int, int]": lambda v: type(v) is tuple and len(v) == 2
+              and all(map(_is_int, v)),
+              "dict[str, int]": lambda v: type(v) is dict and all(
+                  type(k) is str and _is_int(n) for k, n in v.items()),
+              "tuple[str, ...]": lambda v: type(v) is tuple and all(
+                  type(x) is str for x in v)}.get(f.type, lambda v: True)(value)
+        if not ok:
+            problems.append(f"{where}{f.name} must be {wanted}, not {value!r}"[:300])
+    return problems
+
+
+def _is_int(value) -> bool:
+    return type(value) is int
+
+
 def _problems(c: SimConfig):
+    wrong_types = _type_problems(c)
+    if wrong_types:  # the range checks below need the right types
+        yield from wrong_types
+        return
     for name in ("ticks", "orders_per_tick", "price_step_bp", "halt_ticks", "settlement_ticks"):
         if getattr(c, name) < 0:
             yield f"{name} must not be negative"
@@ -130,13 +173,23 @@ def _problems(c: SimConfig):
     if not c.symbols:
         yield "at least one symbol is needed"
     for symbol, price in c.symbols.items():
-        if price <= 0:
-            yield f"the price of {symbol} must be positive"
+        if not 0 < len(symbol) <= MAX_ID or not symbol.isprintable() or " " in symbol:
+            yield (f"symbol {symbol[:MAX_ID]!r} must be 1 to {MAX_ID} printable characters "
+                   "without spaces")
+        if not 0 < price <= MAX_CENTS:
+            yield f"the price of {symbol[:MAX_ID]} must be positive and at most {MAX_CENTS} cents"
     if not c.clients:
         yield "at least one client is needed"
     if len({client.id for client in c.clients}) != len(c.clients):
         yield "client ids must be unique"
+    if c.clients and not any(client.weight > 0 for client in c.clients):
+        yield "at least one client needs a positive weight (its share of the order flow)"
     for client in c.clients:
+        if not 0 < len(client.id) <= MAX_ID or not client.id.isprintable() or " " in client.id:
+            yield (f"client id {client.id[:MAX_ID]!r} must be 1 to {MAX_ID} printable "
+                   "characters without spaces")
+        if max(client.balance, client.risk_limit, client.loss_limit) > MAX_CENTS:
+            yield f"{client.id}: balance and limits must be at most {MAX_CENTS} cents"
         if client.weight < 0 or client.velocity_limit < 0 or client.risk_limit < 0:
             yield f"{client.id}: weight and limits must not be negative"
         if client.modify_oldest < 0:
@@ -156,9 +209,14 @@ def _problems(c: SimConfig):
         if not 0 < low <= high:
             yield f"{name} must be two positive numbers, low first"
     try:
-        _ = c.epoch_us
+        epoch_us = c.epoch_us
     except ValueError:
         yield f"epoch {c.epoch!r} is not an ISO 8601 time"
+    else:
+        if epoch_us < 0:
+            yield f"epoch {c.epoch!r} must not be before 1970-01-01 (event ts count from it)"
+        elif c.tick_us > 0 and epoch_us + (c.ticks + c.settlement_ticks) * c.tick_us > MAX_TS:
+            yield "epoch + ticks * tick_us is past the 64-bit microsecond range"
 
 
 # ---- TOML ------------------------------------------------------------------

@@ -94,7 +94,7 @@ def sim(
         out = Console()
         out.print(_summary_table(summary.counts, settings))
         rate = summary.events / elapsed if elapsed else 0
-        where = f"into {shown(db)}" if store else "without a store"
+        where = f"into {shown(db)}" if store is not None else "without a store"
         out.print(f"{summary.events:,} events in {elapsed:.1f} s ({rate:,.0f} events/s) {where}"
                   + (f", streamed into {facts.__class__.__name__}" if facts else ""))
         if store is not None:
