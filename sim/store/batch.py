@@ -88,6 +88,9 @@ class Plan:
             version += 1
             ts = event.ts if event.ts is not None else (
                 DEFAULT_EPOCH_US + event.time * DEFAULT_TICK_US)
+            if ts > MAX_INT:
+                raise rejected(index, event, "time", "is too late: with no ts given, its ts "
+                               "(the default epoch + time seconds) is past 64 bits", len(batch))
             eid = event.event_id or event_id(ts // 1000, seq, _STORE_BITS)
             correlation = event.correlation_id or eid
             previous = chain_hash(previous, row_bytes(

@@ -21,6 +21,7 @@ def store(new_store):
 
 @pytest.mark.parametrize("bad, field", [
     (price(time=2**63), "time"),
+    (price(time=2**62), "time"),  # no ts given: the ts it implies is past 64 bits
     (price(ts=2**63), "ts"),
     (price(version=2**63), "version"),
     (price(idempotency_key=["k"]), "idempotency_key"),
