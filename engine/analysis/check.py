@@ -122,6 +122,9 @@ class _Analysis:
     def check_literals(self, body: tuple[ast.Literal, ...], defined: set[str]) -> None:
         for atom, _ in ast.body_atoms(body):
             self.check_arity(atom)
+            for arg in atom.args:  # `p(x, -_)`: an expression of '_' has no value to compute
+                if isinstance(arg, ast.BinOp | ast.Negate):
+                    self.check_wildcards(arg)
             if atom.relation not in defined:
                 guess = difflib.get_close_matches(atom.relation, sorted(defined), n=1)
                 self.error("undefined-relation", atom.pos,

@@ -90,3 +90,11 @@ def test_a_missing_include_from_source_is_reported_at_its_line_as_lint_does(tmp_
 def test_an_escape_that_is_no_character_is_a_syntax_error(tmp_path, escape):
     error = only_error([write(tmp_path, f'.decl s(x: symbol)\ns("a{escape}").\n')])
     assert (error["code"], error["line"], error["column"]) == ("syntax", 2, 5)
+
+
+@pytest.mark.parametrize("arg", ["-_", "_ + 1", "2 * -_"])
+def test_an_expression_of_a_wildcard_in_an_atom_is_refused_by_lint(tmp_path, arg):
+    error = only_error([write(tmp_path, ".decl p(x: number, y: number)\n.decl r(x: number)\n"
+                              f"r(x) :- p(x, {arg}).\n")])
+    assert (error["code"], error["line"]) == ("wildcard-in-expression", 3)
+    assert error["column"] == 14 + arg.index("_")
