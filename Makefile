@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean swipl postgres chromium
+.PHONY: demo test lint bench fuzz clean swipl postgres chromium
 
 swipl:
 	@command -v swipl >/dev/null 2>&1 || { \
@@ -56,6 +56,10 @@ bench: swipl postgres $(STAMP)
 	$(PY) -m bench.sim
 	$(PY) -m bench.store
 	$(PY) -m bench.replay
+
+# The long fuzz run (a few minutes): figures for docs/reliability.md, by hand, with the machine.
+fuzz: swipl $(STAMP)
+	$(PY) -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

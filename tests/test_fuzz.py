@@ -4,6 +4,8 @@ about a text is positioned. bench/fuzz.py runs the same strategies for longer.""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fuzz_strategies import events, queries, rule_files, settings
 from hypothesis import HealthCheck, given
@@ -15,9 +17,16 @@ from sim.config import SimConfig, SimConfigError
 from sim.exchange.simulator import simulate
 from sim.store import open_store
 
-FAST = run(max_examples=60, deadline=None, derandomize=True,
-           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                  HealthCheck.large_base_example, HealthCheck.data_too_large])
+LONG = os.environ.get("TEMPOLOG_FUZZ") == "long"  # bench/fuzz.py: docs/reliability.md's run
+
+
+def budget(short: int, long: int):
+    """`short` fixed examples in the suite; `long` random ones, each within 10 s, in bench."""
+    return run(max_examples=long if LONG else short, deadline=10_000 if LONG else None,
+               derandomize=not LONG, database=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                      HealthCheck.large_base_example, HealthCheck.data_too_large])
+
 FILE_LEVEL = {"file-not-found", "file-too-large"}  # about a file as a whole, not a position
 QUERIED = program_from_source('.decl p(x: number, s: symbol)\n.decl q(n: number)\n'
                               'p(1, "a"). p(2, "b"). q(n) :- p(n, _).\n')
@@ -28,7 +37,7 @@ def check_diagnostics(error: DiagnosticError) -> None:
         assert diagnostic.line > 0 or diagnostic.code in FILE_LEVEL, diagnostic
 
 
-@FAST
+@budget(60, 10_000)
 @given(text=rule_files())
 def test_a_mutated_rule_file_loads_or_gets_positioned_diagnostics(tmp_path, text):
     try:
@@ -44,7 +53,7 @@ def queried(request):
     engine.close()
 
 
-@FAST
+@budget(60, 10_000)
 @given(text=queries())
 def test_a_mutated_query_is_answered_or_rejected_with_a_tempolog_error(queried, text):
     try:
@@ -61,7 +70,7 @@ def store():
         yield opened
 
 
-@FAST
+@budget(60, 2_000)
 @given(event=events())
 def test_a_mutated_event_is_stored_or_rejected_whole(store, event):
     before = store.head()
@@ -72,7 +81,7 @@ def test_a_mutated_event_is_stored_or_rejected_whole(store, event):
     assert store.verify().ok
 
 
-@FAST
+@budget(60, 200)
 @given(chosen=settings())
 def test_mutated_settings_are_refused_up_front_or_simulate_to_the_end(chosen):
     try:
