@@ -37,6 +37,22 @@ def remainder(a: int | float, b: int | float) -> int | float:
     return math.fmod(a, b)
 
 
+def finite(operation: Callable[[Value, Value], Value]) -> Callable[[Value, Value], Value]:
+    """`operation` where a result that is no finite number (1e308 * 10.0) has no value, as
+    division by zero: what SWI-Prolog's arithmetic gives (float_overflow=error), for every
+    backend alike."""
+    def apply(a, b):
+        try:
+            result = operation(a, b)
+        except OverflowError:  # an integer too large to meet a float
+            raise NoValue from None
+        if type(result) is float and not math.isfinite(result):
+            raise NoValue
+        return result
+
+    return apply
+
+
 @dataclass(frozen=True)
 class Arithmetic:
     symbol: str
@@ -46,11 +62,11 @@ class Arithmetic:
 
 
 ARITHMETIC: Mapping[str, Arithmetic] = {op.symbol: op for op in (
-    Arithmetic("+", operator.add, None),
-    Arithmetic("-", operator.sub, None),
-    Arithmetic("*", operator.mul, None),
-    Arithmetic("/", divide, "tl_div"),
-    Arithmetic("%", remainder, "tl_mod"),
+    Arithmetic("+", finite(operator.add), None),
+    Arithmetic("-", finite(operator.sub), None),
+    Arithmetic("*", finite(operator.mul), None),
+    Arithmetic("/", finite(divide), "tl_div"),
+    Arithmetic("%", finite(remainder), "tl_mod"),
 )}
 
 

@@ -36,3 +36,11 @@ def test_bad_literals_in_a_query_are_positioned_syntax_errors(engine_factory, te
 def test_query_text_must_be_unicode_text(engine_factory, text):
     with pytest.raises(QueryError, match="surrogate|is text"):
         engine_factory(SOURCE).query(text)
+
+
+@pytest.mark.parametrize("query", ["p(x), z = x * 10.0", "p(x), z = -x - x * 10.0",
+                                   "p(x), x * 10.0 > 1.0", "p(x), z = x + 10" + "0" * 400])
+def test_an_overflowing_result_has_no_value_on_every_backend(engine_factory, query):
+    engine = engine_factory(".decl p(x: float)\np(1e308).\n")
+    assert engine.query(query).rows == ()
+    assert engine.query("p(x), z = x * 1.0").rows == ((1e308, 1e308),)
