@@ -41,7 +41,9 @@ def test_every_documented_error_code_has_a_case():
     for name in NEGATIVE:
         text = (CASES / name / f"{name}.err").read_text()
         seen |= {code for code in documented if f"error[{code}]" in text}
-    assert documented - {"file-not-found"} <= seen
+    # Codes about a file as bytes (missing, over 8 MiB, not UTF-8) cannot be a case's .dl
+    # text: tests/engine/lang/test_hostile_rules.py gives each its own test.
+    assert documented - {"file-not-found", "file-too-large", "encoding"} <= seen
 
 
 def _documented_codes():
