@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine import TempologError
-from sim.events.types import EVENT_TYPES, EventType
+from sim.events.types import ENVELOPE_RELATION, EVENT_TYPES, EventType, envelope_row
 from sim.store.base import EventStore
 
 REPLAY_BATCH = 50_000
@@ -36,26 +36,53 @@ def event_relations(engine) -> dict[str, EventType]:
     return found
 
 
+def wants_envelope(engine) -> bool:
+    """Does the engine's program declare the envelope relation `event` (rules/events.dl)?"""
+    relation = engine.relations().get(ENVELOPE_RELATION)
+    if relation is None:
+        return False
+    if relation.arity != 8 or not relation.is_event:
+        raise TempologError(
+            f"the rules declare {ENVELOPE_RELATION} as {relation.name}"
+            f"({', '.join(relation.fields)}), but an event's envelope is (seq, id, type, "
+            "stream, version, t, causation, correlation); include rules/events.dl",
+            code="event-schema")
+    return True
+
+
+def envelope_of(event) -> tuple:
+    """An Event's or StoredEvent's (event_id, stream, version, causation, correlation)."""
+    return (event.event_id, event.stream_id, event.version, event.causation_id,
+            event.correlation_id)
+
+
 class FactBatch:
     """Rows and seqs per relation, gathered until flushed into an engine in one call each."""
 
     def __init__(self, engine):
         self.engine = engine
         self.types = event_relations(engine)
+        self.envelope = wants_envelope(engine)
         self.rows: dict[str, list[tuple]] = {}
         self.seqs: dict[str, list[int]] = {}
         self.size = 0
 
-    def add(self, type: str, payload: dict, time: int, seq: int) -> None:
+    def add(self, type: str, payload: dict, time: int, seq: int, envelope: tuple = ()) -> None:
+        """One event's facts; `envelope` is its (event_id, stream, version, causation,
+        correlation), needed when the rules read the envelope relation."""
+        if self.envelope:
+            self._append(ENVELOPE_RELATION, envelope_row(seq, type, time, *envelope), seq)
         event_type = self.types.get(type)
         if event_type is None:  # the rules do not use this event type
             return
-        relation = event_type.relation
+        self._append(event_type.relation, event_type.fact_row(payload, time), seq)
+
+    def _append(self, relation: str, row: tuple, seq: int) -> None:
         rows = self.rows.get(relation)
         if rows is None:
             rows = self.rows[relation] = []
             self.seqs[relation] = []
-        rows.append(event_type.fact_row(payload, time))
+        rows.append(row)
         self.seqs[relation].append(seq)
         self.size += 1
 
@@ -78,6 +105,14 @@ def replay(store: EventStore, engine, *, to_time: int | None = None,
     batch = FactBatch(engine)
     count = 0
     add = batch.add
+    if batch.envelope:  # whole events: the envelope's columns too
+        for event in store.read(from_seq=from_seq, to_time=to_time):
+            add(event.type, event.payload, event.time, event.seq, envelope_of(event))
+            count += 1
+            if batch.size >= batch_size:
+                batch.flush()
+        batch.flush()
+        return count
     for seq, type, time, payload in store.read_facts(from_seq=from_seq, to_time=to_time):
         add(type, payload, time, seq)
         count += 1

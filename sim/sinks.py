@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine import TempologError
 from sim.events.types import Event
-from sim.facts import FactBatch
+from sim.facts import FactBatch, envelope_of
 from sim.store.base import EventStore
 from sim.store.frames import recv_frame, send_frame
 
@@ -146,9 +146,14 @@ class EngineSink:
 
     def on_tick(self, tick: int, events: list[Event]) -> None:
         add, seq = self.batch.add, self.seq
-        for event in events:
-            add(event.type, event.payload, event.time, seq)
-            seq += 1
+        if self.batch.envelope:
+            for event in events:
+                add(event.type, event.payload, event.time, seq, envelope_of(event))
+                seq += 1
+        else:
+            for event in events:
+                add(event.type, event.payload, event.time, seq)
+                seq += 1
         self.seq = seq
         if (tick + 1) % self.every == 0:
             self._flush()

@@ -249,12 +249,31 @@ class StoredEvent(NamedTuple):
 
 # ---- rules/events.dl is generated from the table ---------------------------------
 
+# Every event's envelope, as one more event relation beside its payload relation.
+ENVELOPE_RELATION = "event"
+ENVELOPE_DECLARATION = (
+    ".event event(seq: number, id: symbol, type: symbol, stream: symbol, version: number, "
+    "t: time, causation: symbol, correlation: symbol)")
+ENVELOPE_DOC = (
+    "// The envelope of every event, whatever its type: its seq (arrival order, gapless), id,\n"
+    "// type name (`OrderFilled`), stream and version in it, valid time, and the ids of the\n"
+    "// event that caused it (\"\" for a root event) and of its chain's root. A payload fact\n"
+    "// joins its envelope through its stream: an order's events are in stream\n"
+    "// cat(\"order-\", order), and the stream's latest event has its largest version.")
+
+
+def envelope_row(seq: int, type: str, time: int, event_id: str, stream: str, version: int,
+                 causation: str | None, correlation: str | None) -> tuple:
+    return (seq, event_id, type, stream, version, time, causation or "", correlation or "")
+
+
 def render_dl() -> str:
     lines = [
         "// Generated from EVENT_TYPES (sim/events/types.py) by `python -m sim.events`: do not "
         "edit.",
         "// One event relation per event type: the payload's fields in order, then `t`, the",
         "// event's valid time (the simulator tick). Money and prices are integer cents.",
+        "", ENVELOPE_DOC, ENVELOPE_DECLARATION,
     ]
     for event_type in EVENT_TYPES.values():
         lines += ["", f"// {event_type.name}: {event_type.doc}.", event_type.declaration()]

@@ -58,7 +58,9 @@ def test_rules_events_dl_is_generated_from_the_event_table():
     text = (ROOT / "rules" / "events.dl").read_text()
     assert text == render_dl(), "regenerate: python -m sim.events > rules/events.dl"
     declared = {d.relation: d for d in parse(text, "events.dl").items}
-    assert set(declared) == {t.relation for t in EVENT_TYPES.values()}
+    assert set(declared) == {t.relation for t in EVENT_TYPES.values()} | {"event"}
+    assert [f.name for f in declared["event"].fields] == [
+        "seq", "id", "type", "stream", "version", "t", "causation", "correlation"]
     for event_type in EVENT_TYPES.values():
         declaration = declared[event_type.relation]
         assert declaration.is_event

@@ -143,3 +143,20 @@ def test_a_failed_assertion_in_the_feeder_is_raised_in_the_simulating_thread():
     sink.on_tick(0, Simulation(SimConfig(ticks=1)).step())
     with pytest.raises(TempologError, match="the engine is closed"):
         sink.close()
+
+
+
+def test_every_event_has_its_envelope_fact_in_streamed_and_replayed_engines(run, backend):
+    _, store = run
+    expected = {(e.seq, e.event_id, e.type, e.stream_id, e.version, e.time,
+                 e.causation_id or "", e.correlation_id) for e in store.read()}
+    query = "event(s, i, ty, st, v, t, c, r)"
+    with engine_from_files([RULES / "events.dl"], backend) as replayed, \
+            engine_from_files([RULES / "events.dl"], backend) as streamed:
+        replay(store, replayed)
+        Simulation(CONFIG).run([EngineSink(streamed)])
+        for engine in (replayed, streamed):
+            rows = engine.query(query, timeout=None).rows
+            assert set(rows) == expected and len(rows) == len(store)
+            early = engine.query(query, as_of=120, timeout=None).rows
+            assert set(early) == {row for row in expected if row[5] <= 120}
