@@ -39,6 +39,12 @@ def test_evaluate_infers_relations_that_appear_only_in_facts(backend):
     assert answers == {"size": {("a", 5), ("b", 50)}, "big": {("b",)}}
 
 
+def test_evaluate_takes_a_relation_given_without_rows_as_a_defined_empty_input(backend):
+    answers = engine.evaluate("r(x) :- p(x), !q(x).\nn(k) :- k = count : { q(_) }.",
+                              {"p": [(1,), (2,)], "q": []}, backend=backend)
+    assert answers == {"p": {(1,), (2,)}, "q": set(), "r": {(1,), (2,)}, "n": {(0,)}}
+
+
 def test_evaluate_raises_positioned_errors_with_codes(backend):
     with pytest.raises(RuleSyntaxError) as syntax:
         engine.evaluate("p(x) :- q(x)", {}, backend=backend)
