@@ -1,9 +1,10 @@
-"""The one registry of built-in operators, comparisons and aggregates: types, modes, backends."""
+"""The one registry of built-in operators, comparisons, functions and aggregates, with types."""
 
 from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -155,7 +156,9 @@ def arithmetic_type(a: str | None, b: str | None) -> str | None:
         return a or b
     if "float" in (a, b):
         return "float"
-    return a if a == b else "number"
+    if a == b:
+        return a
+    return "money" if "money" in (a, b) else "number"
 
 
 def expression_type(term: ast.Term, types: Mapping[str, str | None],
@@ -179,4 +182,110 @@ def expression_type(term: ast.Term, types: Mapping[str, str | None],
                     "arithmetic takes numbers and floats only")
             return None
         return arithmetic_type(left, right)
+    if isinstance(term, ast.Call):
+        return _call_type(term, [expression_type(a, types, problem) for a in term.args], problem)
     return None
+
+
+# ---- functions: Soufflé's names and types ---------------------------------------------------
+# A function without a value for some arguments (`to_number("x")`, a `substr` out of range)
+# gives no answer for that binding, as division by zero does.
+
+NUMERIC = "numeric"  # a parameter or result: number, float, time or money, as the arguments
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: tuple[str, ...]  # "symbol", "number" or NUMERIC; a trailing "..." repeats the last
+    result: str  # a type, or NUMERIC: the arguments' joined numeric type
+    python: Callable  # the semantics, for pyDatalog (raises NoValue)
+    prolog: str  # a goal for SWI-Prolog: {0}, {1} … the arguments, {args} all, {r} the result
+    doc: str
+
+    @property
+    def variadic(self) -> bool:
+        return self.params[-1] == "..."
+
+    def accepts(self, count: int) -> bool:
+        fixed = len(self.params) - 1 if self.variadic else len(self.params)
+        return count >= fixed if self.variadic else count == fixed
+
+    def param(self, i: int) -> str:
+        if self.variadic and i >= len(self.params) - 1:
+            return self.params[-2]
+        return self.params[i]
+
+    @property
+    def signature(self) -> str:
+        params = ", ".join(p if p != "..." else "…" for p in self.params)
+        return f"{self.name}({params}) -> {self.result}"
+
+
+def _substr(s: str, i: int, n: int) -> str:
+    if i < 0 or n < 0 or i > len(s):
+        raise NoValue
+    return s[i:i + n]
+
+
+_INTEGER = re.compile(r"-?[0-9]+\Z")
+
+
+def _to_number(s: str) -> int:
+    if not _INTEGER.match(s):
+        raise NoValue
+    return int(s)
+
+
+def _to_string(n: int) -> str:
+    if isinstance(n, float):
+        raise NoValue
+    return str(n)
+
+
+FUNCTIONS: Mapping[str, Function] = {f.name: f for f in (
+    Function("abs", (NUMERIC,), NUMERIC, abs, "{r} is abs({0})", "the absolute value"),
+    Function("min", (NUMERIC, NUMERIC), NUMERIC, min, "tl_min2({1}, {0}, {r})",
+             "the smaller of two numbers"),
+    Function("max", (NUMERIC, NUMERIC), NUMERIC, max, "tl_max2({1}, {0}, {r})",
+             "the larger of two numbers"),
+    Function("cat", ("symbol", "symbol", "..."), "symbol", lambda *parts: "".join(parts),
+             "atomic_list_concat([{args}], {r})", "the symbols joined: cat(\"order-\", o)"),
+    Function("strlen", ("symbol",), "number", len, "atom_length({0}, {r})",
+             "the number of characters"),
+    Function("substr", ("symbol", "number", "number"), "symbol", _substr,
+             "tl_substr({0}, {1}, {2}, {r})",
+             "substr(s, i, n): n characters from index i (0-based), fewer at the end"),
+    Function("to_string", ("number",), "symbol", _to_string, "tl_to_string({0}, {r})",
+             "a number's decimal digits"),
+    Function("to_number", ("symbol",), "number", _to_number, "tl_to_number({0}, {r})",
+             "the integer a symbol spells (no value if it spells none)"),
+    Function("contains", ("symbol", "symbol"), "number", lambda a, b: int(a in b),
+             "tl_contains({0}, {1}, {r})",
+             "1 if the first symbol occurs in the second, else 0; as a literal, "
+             "`contains(a, b)` holds where it does"),
+)}
+
+
+def _call_type(call: ast.Call, args: list[str | None], problem: Problem | None
+               ) -> str | None:
+    function = FUNCTIONS.get(call.func)
+    if function is None or not function.accepts(len(args)):
+        return None  # reported by the analysis, with a did-you-mean
+    numeric = None
+    for i, (arg, type_) in enumerate(zip(call.args, args)):
+        wanted = function.param(i)
+        if type_ is None:
+            continue
+        where = getattr(arg, "pos", call.pos)
+        if problem is not None and kind(type_) != kind("symbol" if wanted == "symbol"
+                                                         else "number"):
+            problem(where, f"argument {i + 1} of {call.func} must be a "
+                    f"{'symbol' if wanted == 'symbol' else 'number'}, not a {type_}",
+                    function.signature)
+        elif problem is not None and wanted == "number" and type_ == "float":
+            problem(where, f"argument {i + 1} of {call.func} must be an integer, not a float",
+                    function.signature)
+        if wanted == NUMERIC:
+            numeric = arithmetic_type(numeric, type_)
+    return numeric if function.result == NUMERIC else function.result

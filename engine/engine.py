@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.analysis import Program, Relation, load_program
+from engine.analysis.program import INTEGER_TYPES
 from engine.errors import QueryError, RowRejected
 
 Value = str | int | float
@@ -204,7 +205,7 @@ def _row_checker(relation: Relation) -> Callable[[Iterable], list[Row]]:
         finite = f"{name} - {name} == 0.0"  # false for inf and NaN
         if type_ == "symbol":
             lines.append(f"        if type({name}) is not str or not {text_ok}: bad({i}, {name})")
-        elif type_ in ("number", "time"):
+        elif type_ in INTEGER_TYPES:
             lines.append(f"        if type({name}) is not int: bad({i}, {name})")
         elif type_ == "float":
             lines += [f"        if type({name}) is int: {name} = to_float({i}, {name})",

@@ -29,7 +29,7 @@ class Case:
 def parse_value(text: str, type_: str | None):
     if type_ == "symbol":
         return text
-    if type_ in ("number", "time"):
+    if type_ in ("number", "time", "money"):
         return int(text)
     if type_ == "float":
         return float(text)

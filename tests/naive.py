@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from engine.analysis import analyse_query
 from engine.analysis.program import Program
+from engine.builtins import FUNCTIONS, NoValue
 from engine.lang import ast
 
 Row = tuple
@@ -69,6 +70,12 @@ class _Evaluator:
             return -self.value(term.operand, env)
         if isinstance(term, ast.BinOp):
             return _ARITH[term.op](self.value(term.left, env), self.value(term.right, env))
+        if isinstance(term, ast.Call):
+            args = [self.value(arg, env) for arg in term.args]
+            try:
+                return FUNCTIONS[term.func].python(*args)
+            except NoValue:
+                raise _NoValue from None
         raise TypeError(f"unexpected term {term!r}")
 
     def match(self, atom: ast.Atom, row: Row, env: Env) -> Env | None:

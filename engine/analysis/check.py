@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.analysis.desugar import builtin_literals, disjunctions_in, split_rule
 from engine.analysis.program import TYPES, Program, Relation
 from engine.analysis.safety import Unsafe, plan_body, plan_rule
 from engine.analysis.stratify import dependency_edges, stratify
 from engine.analysis.types import TypeChecker
+from engine.builtins import FUNCTIONS
 from engine.errors import Diagnostic, RuleAnalysisError, line_at
 from engine.lang import ast
 from engine.lang.loader import load_files
@@ -113,6 +115,7 @@ class _Analysis:
                 if isinstance(arg, ast.Wildcard):
                     self.error("wildcard-in-head", arg.pos, "'_' cannot stand in a rule's head",
                                "name the variable and bind it in the body, or write a constant")
+                self.check_calls(arg)
             self.check_literals(rule.body, defined)
             plan, unsafe = plan_rule(rule)
             self.report_unsafe(unsafe)
@@ -120,7 +123,13 @@ class _Analysis:
         return planned
 
     def check_literals(self, body: tuple[ast.Literal, ...], defined: set[str]) -> None:
+        for disjunction in disjunctions_in(body):
+            self.error("disjunction-not-here", disjunction.pos,
+                       "';' (or) can only split a rule's own body",
+                       "define a relation with one rule per alternative and use it here")
         for atom, _ in ast.body_atoms(body):
+            for arg in atom.args:
+                self.check_calls(arg)
             self.check_arity(atom)
             for arg in atom.args:  # `p(x, -_)`: an expression of '_' has no value to compute
                 if isinstance(arg, ast.BinOp | ast.Negate):
@@ -135,6 +144,31 @@ class _Analysis:
             if isinstance(literal, ast.Comparison):
                 for side in (literal.left, literal.right):
                     self.check_wildcards(side)
+                    self.check_calls(side)
+
+    def check_calls(self, term: ast.Term) -> None:
+        """Every function a term applies exists and gets as many arguments as it takes."""
+        if isinstance(term, ast.Call):
+            function = FUNCTIONS.get(term.func)
+            if function is None:
+                guess = difflib.get_close_matches(term.func, sorted(FUNCTIONS), n=1)
+                self.error("unknown-function", term.pos, f"unknown function {term.func!r}",
+                           f"did you mean {guess[0]}?" if guess else
+                           "functions are " + ", ".join(sorted(FUNCTIONS)))
+            elif not function.accepts(len(term.args)):
+                self.error("function-arity", term.pos,
+                           f"{term.func} is given {len(term.args)} argument"
+                           f"{'s' * (len(term.args) != 1)}",
+                           f"call it as {function.signature}")
+            for arg in term.args:
+                self.check_calls(arg)
+        elif isinstance(term, ast.BinOp):
+            self.check_calls(term.left)
+            self.check_calls(term.right)
+        elif isinstance(term, ast.Negate):
+            self.check_calls(term.operand)
+        elif isinstance(term, ast.Aggregate) and term.target is not None:
+            self.check_calls(term.target)
 
     def check_wildcards(self, term: ast.Term) -> None:
         if isinstance(term, ast.Wildcard):
@@ -146,6 +180,9 @@ class _Analysis:
             self.check_wildcards(term.right)
         elif isinstance(term, ast.Negate):
             self.check_wildcards(term.operand)
+        elif isinstance(term, ast.Call):
+            for arg in term.args:
+                self.check_wildcards(arg)
         elif isinstance(term, ast.Aggregate):
             if term.target is not None:
                 self.check_wildcards(term.target)
@@ -166,8 +203,9 @@ class _Analysis:
                            "give each .never invariant its own name",
                            [f"first defined at {seen[inv.name].pos}"])
             seen.setdefault(inv.name, inv)
-            self.check_literals(inv.body, self.defined)
-            body, unsafe = plan_body(inv.body)
+            inv_body = builtin_literals(inv.body, self.defined)
+            self.check_literals(inv_body, self.defined)
+            body, unsafe = plan_body(inv_body)
             self.report_unsafe(unsafe)
             planned.append(ast.Invariant(inv.name, body, inv.pos))
         return planned
@@ -222,8 +260,11 @@ class _Analysis:
 
     def run(self) -> Program:
         self.declare()
-        rules = self.items(ast.Rule)
-        self.defined = set(self.declarations) | set(self.extra) | {r.head.relation for r in rules}
+        written = self.items(ast.Rule)
+        self.defined = (set(self.declarations) | set(self.extra)
+                        | {r.head.relation for r in written})
+        rules = [split for rule in written for split in split_rule(
+            ast.Rule(rule.head, builtin_literals(rule.body, self.defined), rule.pos))]
         planned = self.check_rules(rules, self.defined)
         invariants = self.check_invariants()
         strata = self.check_strata(planned)
@@ -269,7 +310,7 @@ def program_from_source(text: str, path: str = "<input>",
 
 def analyse_query(program: Program, text: str, path: str = "<query>") -> Query:
     """Check a query body against a program; raise positioned errors for every mistake."""
-    body = parse_query(text, path)
+    body = builtin_literals(parse_query(text, path), set(program.relations))
     query_file = ast.RuleFile(path, (), text)
     analysis = _Analysis([query_file], {n: r.arity for n, r in program.relations.items()})
     analysis.arity = {n: (r.arity, r.declared_at) for n, r in program.relations.items()}

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from engine.lang import ast
 
-TYPES = ("symbol", "number", "float", "time")
+TYPES = ("symbol", "number", "float", "time", "money")
+INTEGER_TYPES = ("number", "time", "money")  # money: integer cents
 
 
 @dataclass(frozen=True)

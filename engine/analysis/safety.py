@@ -61,6 +61,8 @@ def _normalise(body: tuple[ast.Literal, ...], fresh: _Fresh) -> list[ast.Literal
             atom, assigns = _simple_args(literal.atom, fresh)
             out.extend(_lift_all(assigns, fresh))
             out.append(ast.Negation(atom, literal.pos))
+        elif isinstance(literal, ast.Disjunction):
+            continue  # only where analysis has reported it: rules are split before this
         else:
             out.extend(_lift_aggregates(literal, fresh))
     return out
@@ -103,6 +105,8 @@ def _lift_aggregates(comparison: ast.Comparison, fresh: _Fresh) -> list[ast.Lite
             return ast.BinOp(term.op, lift(term.left), lift(term.right), term.pos)
         if isinstance(term, ast.Negate):
             return ast.Negate(lift(term.operand), term.pos)
+        if isinstance(term, ast.Call):
+            return ast.Call(term.func, tuple(lift(arg) for arg in term.args), term.pos)
         return term
 
     new_left, new_right = lift(left), lift(right)

@@ -7,14 +7,16 @@ from collections.abc import Callable
 from engine.builtins import AGGREGATES, arithmetic_type, expression_type, kind
 from engine.lang import ast
 
+INTEGERS = {"number", "time", "money"}  # integer columns: money is integer cents
+
 Report = Callable[[ast.Pos, str, str], None]  # (where, message, hint) of a type-mismatch
 
 
 def fits(value: str, column: str) -> bool:
     """Can a value of type `value` be stored in a column of type `column`?"""
-    if value == column or {value, column} <= {"number", "time"}:
+    if value == column or {value, column} <= INTEGERS:
         return True
-    return column == "float" and value in ("number", "time")
+    return column == "float" and value in INTEGERS
 
 
 class TypeChecker:

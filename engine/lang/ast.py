@@ -72,7 +72,16 @@ class Aggregate:
     pos: Pos = _pos()
 
 
-Term = Var | Wildcard | Const | BinOp | Negate | Aggregate
+@dataclass(frozen=True)
+class Call:
+    """A function applied to terms: `abs(x)`, `cat(a, b)` (engine/builtins.py lists them)."""
+
+    func: str
+    args: tuple[Term, ...]
+    pos: Pos = _pos()
+
+
+Term = Var | Wildcard | Const | BinOp | Negate | Aggregate | Call
 
 
 # ---- literals ------------------------------------------------------------
@@ -98,7 +107,16 @@ class Comparison:
     pos: Pos = _pos()
 
 
-Literal = Atom | Negation | Comparison
+@dataclass(frozen=True)
+class Disjunction:
+    """`(a ; b, c)`: alternatives of a rule body; analysis splits its rule into one per
+    alternative, so no later stage sees one."""
+
+    alternatives: tuple[tuple[Literal, ...], ...]
+    pos: Pos = _pos()
+
+
+Literal = Atom | Negation | Comparison | Disjunction
 
 
 # ---- items of a file -----------------------------------------------------
@@ -187,6 +205,10 @@ def children(node: Node) -> tuple:
         return (node.left, node.right)
     if isinstance(node, Negate):
         return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Disjunction):
+        return tuple(literal for body in node.alternatives for literal in body)
     if isinstance(node, Aggregate):
         return ((node.target,) if node.target is not None else ()) + node.body
     if isinstance(node, Rule):

@@ -45,8 +45,12 @@ def _arg(draw, bound: list[str] | None = None) -> str:
 def _expr(draw, bound: list[str], depth: int = 0) -> str:
     if depth >= 2 or draw(st.booleans()):
         return draw(st.sampled_from(bound)) if draw(st.booleans()) else str(draw(CONSTANTS))
-    op = draw(st.sampled_from(["+", "-", "*", "/", "%"]))
+    op = draw(st.sampled_from(["+", "-", "*", "/", "%", "abs", "min", "max"]))
     left, right = draw(_expr(bound, depth + 1)), draw(_expr(bound, depth + 1))
+    if op == "abs":
+        return f"abs({left})"
+    if op in ("min", "max"):
+        return f"{op}({left}, {right})"
     return f"({left} {op} {right})" if draw(st.booleans()) else f"{left} {op} {right}"
 
 
@@ -55,9 +59,11 @@ def _vars_in(args: list[str]) -> list[str]:
 
 
 @st.composite
-def _body(draw, same: list[tuple[str, int]], lower: list[tuple[str, int]]):
+def _body(draw, same: list[tuple[str, int]], lower: list[tuple[str, int]],
+          disjunction: bool = True):
     """(literals, bound variables) of a body reading `same` (its rule's own group) and
-    `lower` relations, negating and aggregating only `lower` ones."""
+    `lower` relations, negating and aggregating only `lower` ones; a rule's body may hold
+    a disjunction of comparisons."""
     body, bound = [], []
     reads_own_group = False
     for _ in range(draw(st.integers(1, 3))):
@@ -73,6 +79,10 @@ def _body(draw, same: list[tuple[str, int]], lower: list[tuple[str, int]]):
     if bound and draw(st.integers(0, 3)) == 0:
         other = draw(st.sampled_from(bound + [str(draw(CONSTANTS))]))
         body.append(f"{draw(st.sampled_from(bound))} {draw(st.sampled_from(COMPARE))} {other}")
+    if bound and disjunction and draw(st.integers(0, 3)) == 0:
+        tests = [f"{draw(st.sampled_from(bound))} {draw(st.sampled_from(COMPARE))} "
+                 f"{draw(st.sampled_from(bound + [str(draw(CONSTANTS))]))}" for _ in range(2)]
+        body.append(f"({tests[0]} ; {tests[1]})")
     if bound and not reads_own_group and draw(st.integers(0, 2)) == 0:
         body.append(f"a = {draw(_expr(bound))}")
         bound.append("a")
@@ -126,7 +136,7 @@ def _programs(draw) -> tuple[str, str]:
             for _ in range(draw(st.integers(0, 2))):
                 lines.append(draw(_rule(head, arity, group, lower)))
         lower = lower + group
-    query, _ = draw(_body([], lower))  # a query may read, negate and aggregate anything
+    query, _ = draw(_body([], lower, disjunction=False))  # it may read, negate, aggregate
     return "\n".join(lines), ", ".join(query)
 
 

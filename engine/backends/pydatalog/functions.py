@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from pyDatalog import pyEngine
 
-from engine.builtins import ARITHMETIC
+from engine.builtins import ARITHMETIC, FUNCTIONS
 from engine.lang import ast
 
 Value = str | int | float
@@ -68,4 +68,8 @@ def compile_expr(term: ast.Term, index: dict[str, int]) -> Callable[[Env], Value
         left, right = compile_expr(term.left, index), compile_expr(term.right, index)
         apply = ARITHMETIC[term.op].apply
         return lambda env: apply(left(env), right(env))
+    if isinstance(term, ast.Call):
+        function = FUNCTIONS[term.func].python  # raises NoValue where it has no value
+        args = [compile_expr(arg, index) for arg in term.args]
+        return lambda env: function(*(arg(env) for arg in args))
     raise TypeError(f"not an expression the planner leaves in a body: {term!r}")

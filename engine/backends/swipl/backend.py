@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from engine.analysis.check import analyse_query
 from engine.analysis.planner import NO_STATISTICS
-from engine.analysis.program import Program, Relation
+from engine.analysis.program import INTEGER_TYPES, Program, Relation
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl.bottomup import (
     bottom_up_plan,
@@ -274,7 +274,7 @@ def _encoder(relation: Relation):
     for name, type_ in zip(names, relation.types):
         if type_ == "symbol":
             parts.append(f"'{{{name}.translate(ESC)}}'")
-        elif type_ in ("number", "time"):
+        elif type_ in INTEGER_TYPES:
             parts.append(f"{{{name}}}")
         elif type_ == "float":
             parts.append(f"{{number({name})}}")

@@ -12,7 +12,7 @@ from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import predicate as _q
 from engine.backends.swipl.time_index import PrefixShape, prefix_shape
-from engine.builtins import AGGREGATES, ARITHMETIC, COMPARISONS
+from engine.builtins import AGGREGATES, ARITHMETIC, COMPARISONS, FUNCTIONS
 from engine.errors import CompileError
 from engine.lang import ast
 
@@ -154,8 +154,9 @@ class ClauseCompiler:
     def assign(self, var: str, term: ast.Term, scope: Scope, bound: set[str]) -> list[str]:
         if isinstance(term, ast.Aggregate):
             return self.aggregate(term, var, scope, bound)
-        if isinstance(term, (ast.Var, ast.Const)):
-            return [f"{var} = {self.value(term, scope, bound)[1]}"]
+        if isinstance(term, (ast.Var, ast.Const, ast.Call)):
+            goals, text = self.value(term, scope, bound)
+            return goals + [f"{var} = {text}"]
         goals, expression = self.expression(term, scope, bound)
         return goals + [f"tl_eval({expression}, {var})"]
 
@@ -172,8 +173,20 @@ class ClauseCompiler:
         result = self.temp()
         if isinstance(term, ast.Aggregate):
             return self.aggregate(term, result, scope, bound), result
+        if isinstance(term, ast.Call):
+            return self.call(term, result, scope, bound), result
         goals, expression = self.expression(term, scope, bound)
         return goals + [f"tl_eval({expression}, {result})"], result
+
+    def call(self, term: ast.Call, result: str, scope: Scope, bound: set[str]) -> list[str]:
+        """Goals applying a built-in function (engine/builtins.py) to its arguments."""
+        goals, args = [], []
+        for arg in term.args:
+            more, text = self.value(arg, scope, bound)
+            goals += more
+            args.append(text)
+        template = FUNCTIONS[term.func].prolog
+        return goals + [template.format(*args, args=", ".join(args), r=result)]
 
     def expression(self, term: ast.Term, scope: Scope, bound: set[str]) -> tuple[list[str], str]:
         """An arithmetic expression text for `is`; `/` and `%` become goals of their own."""

@@ -7,7 +7,8 @@
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
-            tl_px_first/5, tl_px_next/9, tl_px_entries/2
+            tl_px_first/5, tl_px_next/9, tl_px_entries/2,
+            tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3
           ]).
 :- use_module(library(http/json)).
 :- use_module(library(time)).
@@ -47,6 +48,27 @@ tl_mod_(A0, B0, X) :-
 
 % A float column holds floats, even when a rule computes an integer for it.
 tl_float(V, F) :- ( number(V) -> F is float(V) ; F = V ).
+
+% ---- built-in functions (engine/builtins.py): no value rather than an error
+
+% substr(S, I, N): N characters from index I (0-based), fewer at the end.
+tl_substr(S, I, N, R) :-
+    integer(I), integer(N), I >= 0, N >= 0,
+    atom_length(S, L), I =< L,
+    Take is min(N, L - I),
+    sub_atom(S, I, Take, _, R).
+
+tl_to_string(N, R) :- integer(N), atom_number(R, N).
+
+% Only an optional '-' and ASCII digits spell a number (not 0x1A, 1.0e3 or " 12").
+tl_to_number(S, N) :-
+    atom_codes(S, Codes),
+    ( Codes = [0'-|Digits] -> true ; Digits = Codes ),
+    Digits \== [],
+    forall(member(C, Digits), between(0'0, 0'9, C)),
+    number_codes(N, Codes).
+
+tl_contains(Part, Whole, R) :- ( sub_atom(Whole, _, _, _, Part) -> R = 1 ; R = 0 ).
 
 % ---- comparison: numbers by value, symbols by code point, numbers before symbols
 
