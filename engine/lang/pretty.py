@@ -40,6 +40,8 @@ def term(node: ast.Term, strength: int = 0) -> str:
         # Left associative: the right child needs parentheses even at equal strength.
         text = f"{term(node.left, mine)} {node.op} {term(node.right, mine + 1)}"
         return f"({text})" if mine < strength else text
+    if isinstance(node, ast.Call):
+        return f"{node.func}({', '.join(term(a) for a in node.args)})"
     if isinstance(node, ast.Aggregate):
         target = f" {term(node.target)}" if node.target is not None else ""
         text = f"{node.func}{target} : {{ {body(node.body)} }}"
@@ -56,6 +58,8 @@ def literal(node: ast.Literal) -> str:
         return atom(node)
     if isinstance(node, ast.Negation):
         return "!" + atom(node.atom)
+    if isinstance(node, ast.Disjunction):
+        return "(" + " ; ".join(body(alt) for alt in node.alternatives) + ")"
     return f"{term(node.left)} {node.op} {term(node.right)}"
 
 
