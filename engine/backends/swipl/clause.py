@@ -207,13 +207,19 @@ class ClauseCompiler:
     def aggregate(self, agg: ast.Aggregate, result: str, scope: Scope,
                   bound: set[str]) -> list[str]:
         if self.sites:
+            relations = self.program.program.relations
+            events = {n: relations[n].time_column for n, k in self.program.kinds.items()
+                      if k == "event"}
             shape = prefix_shape(agg, bound, {n for n, k in self.program.kinds.items()
-                                              if k in ("event", "view")})
+                                              if k in ("event", "view")}, events)
             if shape is not None:
                 site = self.program.site_for(agg, shape)
                 keys = [scope[name] for name in shape.keys]
-                return site_read(_q("pq", str(site.ident)), keys, agg.func, result,
-                                  next(self._temps))
+                pq = _q("pq", str(site.ident))
+                if shape.window != (None, None):
+                    return self.window_read(pq, keys, agg.func, shape.window, result, scope,
+                                            bound)
+                return site_read(pq, keys, agg.func, result, next(self._temps))
         if self.owner is not None:
             keys = [name for name in ast.var_names(agg) if name in bound]
             helper = type(self)(self.program, sites=self.sites, owner=self.owner)
@@ -222,6 +228,32 @@ class ClauseCompiler:
                 self.owner, [helper.scope[k] for k in keys], goals)
             return [f"{name}({', '.join(['AsOf'] + [scope[k] for k in keys] + [result])})"]
         return self.inline_aggregate(agg, result, scope, bound)
+
+    def window_read(self, pq: str, keys: list[str], func: str, window, result: str,
+                    scope: Scope, bound: set[str]) -> list[str]:
+        """A windowed count, sum or mean, (lo, hi] of the event time and never past AsOf:
+        two binary searches in the prefix index, prefix(hi) - prefix(lo)."""
+        lo, hi = window
+        n = next(self._temps)
+        goals, upper = [], f"H{n}"
+        if hi is None:
+            goals.append(f"{upper} = AsOf")
+        else:
+            more, text = self.value(hi, scope, bound)
+            goals += more + [f"{upper} is min({text}, AsOf)"]
+        goals.append(f"{pq}({', '.join(keys + [upper, f'C1_{n}', f'S1_{n}', '_', '_'])})")
+        if lo is None:
+            goals += [f"C{n} = C1_{n}", f"S{n} = S1_{n}"]
+        else:
+            more, text = self.value(lo, scope, bound)
+            goals += more + [f"L{n} is min({text}, {upper})",
+                             f"{pq}({', '.join(keys + [f'L{n}', f'C0_{n}', f'S0_{n}', '_', '_'])})",
+                             f"tl_window(C1_{n}, S1_{n}, C0_{n}, S0_{n}, C{n}, S{n})"]
+        if func == "count":
+            return goals + [f"{result} = C{n}"]
+        if func == "sum":
+            return goals + [f"tl_sum_value(S{n}, {result})"]
+        return goals + [f"C{n} > 0", f"tl_mean_of(S{n}, C{n}, {result})"]
 
     def inline_aggregate(self, agg: ast.Aggregate, result: str, scope: Scope,
                          bound: set[str]) -> list[str]:

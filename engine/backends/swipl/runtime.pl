@@ -8,7 +8,8 @@
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2,
-            tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3
+            tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
+            tl_window/6
           ]).
 :- use_module(library(http/json)).
 :- use_module(library(time)).
@@ -124,6 +125,15 @@ tl_mean_of(S, Count, Mean) :-
     S \== '$nan',
     tl_exact(S, Q),
     catch(Mean is float(Q rdiv Count), error(_, _), fail).
+
+%   tl_window(+C1, +S1, +C0, +S0, -C, -S): a window's count and running sum, the prefix up
+%   to its upper bound less the prefix up to its lower bound.
+tl_window(C1, S1, C0, S0, C, S) :-
+    C is C1 - C0,
+    (   ( S1 == '$nan' ; S0 == '$nan' ) -> S = '$nan'
+    ;   integer(S1), integer(S0) -> S is S1 - S0
+    ;   tl_exact(S1, Q1), tl_exact(S0, Q0), Q is Q1 - Q0, S = r(Q)
+    ).
 
 tl_min2(X, M0, M) :- ( tl_lt(X, M0) -> M = X ; M = M0 ).
 tl_max2(X, M0, M) :- ( tl_gt(X, M0) -> M = X ; M = M0 ).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from engine.analysis.program import Program
@@ -58,20 +58,60 @@ class PrefixShape:
     atom: ast.Atom
     conditions: tuple[ast.Comparison, ...]
     keys: tuple[str, ...]  # group-key variables, in order of first appearance in `atom`
+    # A time window on the event's own time u, from values bound outside: (lo, hi] as
+    # terms; either may be None (unbounded). Answered as prefix(hi) - prefix(lo).
+    window: tuple[ast.Term | None, ast.Term | None] = (None, None)
 
 
-def prefix_shape(aggregate: ast.Aggregate, bound: Set[str], timed: Set[str]) -> PrefixShape | None:
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _window_bound(literal: ast.Literal, time_var: str, bound: Set[str]):
+    """("lo" | "hi", term) if the comparison bounds `time_var` by values bound outside."""
+    if not isinstance(literal, ast.Comparison) or literal.op not in _FLIPPED:
+        return None
+    op, left, right = literal.op, literal.left, literal.right
+    if isinstance(right, ast.Var) and right.name == time_var:
+        op, left, right = _FLIPPED[op], right, left
+    if not (isinstance(left, ast.Var) and left.name == time_var):
+        return None
+    if not all(v.name in bound for v in ast.term_vars(right)) or ast.aggregates_in(right):
+        return None
+    one = ast.Const(1, "number", right.pos)
+    if op == ">":
+        return "lo", right
+    if op == ">=":
+        return "lo", ast.BinOp("-", right, one, right.pos)
+    if op == "<=":
+        return "hi", right
+    return "hi", ast.BinOp("-", right, one, right.pos)
+
+
+def prefix_shape(aggregate: ast.Aggregate, bound: Set[str], timed: Set[str],
+                 time_columns: Mapping[str, int] | None = None) -> PrefixShape | None:
     """How `aggregate`, met where the variables `bound` have values, reads one timed relation
-    grouped by plain arguments of that relation; None if it does not."""
+    grouped by plain arguments of that relation, perhaps within a window of its own event
+    time bounded by outside values (`u > t - 100, u <= t`); None if it does not."""
     atom = _single_timed_atom(aggregate.body, timed)
     if atom is None:
         return None
+    body = list(aggregate.body)
+    window: dict[str, ast.Term] = {}
+    column = (time_columns or {}).get(atom.relation)
+    time_arg = atom.args[column] if column is not None else None
+    if isinstance(time_arg, ast.Var) and time_arg.name not in bound and aggregate.func in (
+            "count", "sum", "mean"):
+        for literal in list(body):
+            found = _window_bound(literal, time_arg.name, bound)
+            if found is not None and found[0] not in window:
+                window[found[0]] = found[1]
+                body.remove(literal)
     plain = [arg.name for arg in atom.args if isinstance(arg, ast.Var)]
-    used = {v.name for lit in aggregate.body for v in ast.literal_vars(lit)}
+    used = {v.name for lit in body for v in ast.literal_vars(lit)}
     if aggregate.target is not None:
         used |= {v.name for v in ast.term_vars(aggregate.target)}
     keys = tuple(dict.fromkeys(name for name in plain if name in bound))
     if any(name in bound and name not in keys for name in used):
         return None  # a group key that is not a plain argument: the index cannot key on it
-    conditions = tuple(lit for lit in aggregate.body if isinstance(lit, ast.Comparison))
-    return PrefixShape(atom, conditions, keys)
+    conditions = tuple(lit for lit in body if isinstance(lit, ast.Comparison))
+    return PrefixShape(atom, conditions, keys, (window.get("lo"), window.get("hi")))

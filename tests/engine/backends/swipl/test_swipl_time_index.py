@@ -130,3 +130,28 @@ def test_as_of_tables_beyond_the_kept_number_are_freed():
         f"N =< {2 * swipl_backend.KEPT_AS_OF}))")
     assert tables == {"ok": True}
     engine.close()
+
+
+WINDOWED = """
+.event order(id: symbol, client: symbol, qty: number, t: time)
+velocity(c, t, n) :- order(_, c, _, t), n = count : { order(_, c, _, u), u > t - 100, u <= t }.
+shares(c, t, q) :- order(_, c, _, t), q = sum x : { order(_, c, x, u), u >= t - 9, u < t }.
+"""
+
+
+def test_a_time_window_is_read_from_the_prefix_index_not_scanned():
+    from engine.backends.swipl.compiler import compile_program
+
+    program = program_from_source(WINDOWED)
+    bodies = {}
+    for rule in program.rules:
+        bound = {"c", "t"}
+        agg = next(lit.right for lit in rule.body
+                   if isinstance(lit, ast.Comparison) and isinstance(lit.right, ast.Aggregate))
+        bodies[rule.head.relation] = prefix_shape(agg, bound, {"order"}, {"order": 3})
+    velocity, shares = bodies["velocity"], bodies["shares"]
+    assert velocity.keys == ("c",) and velocity.conditions == ()
+    assert [type(bound).__name__ for bound in velocity.window] == ["BinOp", "Var"]
+    assert shares.window[0] is not None and shares.window[1] is not None
+    text = compile_program(program, "windowed").text
+    assert text.count("tl_window(") == 2 and "aggregate_all(" not in text
