@@ -14,6 +14,7 @@ from rich.table import Table
 
 from api.cli.errors import user_errors
 from api.cli.options import DEFAULT_DB, Db, shown
+from api.cli.show import formatters
 from engine import TempologError, engine_from_files
 from sim import (
     EVENT_TYPES,
@@ -31,7 +32,7 @@ DESIGN_TOTAL = 150_000  # the design's estimate of facts for the default run
 DEMO_QUERIES = (
     "current_position(client, symbol, qty, avg_price, realized)",
     "pending_order(order, client, symbol, side, qty, price)",
-    "wash_trade(trade, client, symbol, qty, price, t)",
+    "wash_trade(client, buy_order, sell_order)",
 )
 
 def register(app: typer.Typer) -> None:
@@ -182,10 +183,11 @@ def _answer(out: Console, engine, queries: list[str], shown: int = 5) -> None:
     for text in queries:
         result = engine.query(text)
         table = Table(title=f"{text}: {len(result):,} answers", title_justify="left")
+        cells = formatters(engine.relations(), text, result.columns)
         for column in result.columns:
             table.add_column(column)
         for row in result.rows[:shown]:
-            table.add_row(*(str(value) for value in row))
+            table.add_row(*(cell(value) for cell, value in zip(cells, row)))
         if len(result) > shown:
             table.add_row(*(["…"] * len(result.columns)))
         out.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -117,10 +118,13 @@ def test_sim_refuses_to_overwrite_a_store_unless_asked(db, tmp_path):
 
 def test_sim_streams_into_an_engine_and_answers(tmp_path):
     result = invoke("sim", "--ticks", 150, "--seed", 2, "--no-store", "-q",
-                    "--engine", RULES / "trading.dl", "--query", "wash_trade(tr, c, s, q, p, t)")
+                    "--engine", RULES / "trading.dl", "--query", "wash_trade(c, b, s)",
+                    "--query", "exposure(c, e)")
     assert result.exit_code == 0, result.stderr
     assert "streamed into" in result.stdout
-    assert "wash_trade(tr, c, s, q, p, t):" in result.stdout
+    assert "wash_trade(c, b, s):" in result.stdout
+    # exposure is money: integer cents in the engine, shown as dollars and cents
+    assert re.search(r"│ client-\d +│ \d{1,3}(,\d{3})*\.\d\d", result.stdout), result.stdout
 
 
 def test_a_rule_file_with_mistakes_is_reported_before_simulating(tmp_path):
