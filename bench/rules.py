@@ -1,0 +1,108 @@
+"""Benchmark every relation of rules/ on the default simulation: now, as of random times.
+
+    .venv/bin/python bench/rules.py [--ticks 10000] [--repeat 20] [--store var/bench.db]
+
+Prints a markdown table (p50/p95 per question, first call and repeats) for
+docs/benchmarks.md, then position-at-time lookups (p99), then the first answers to the
+queries of docs/rules.md (its samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import engine_from_files  # noqa: E402
+from sim.config import SimConfig  # noqa: E402
+from sim.exchange.simulator import Simulation  # noqa: E402
+from sim.facts import replay  # noqa: E402
+from sim.sinks import StoreSink  # noqa: E402
+from sim.store import EventStore, open_store  # noqa: E402
+
+RULES = ROOT / "rules" / "trading.dl"
+DOCS = ROOT / "docs" / "rules.md"
+RELATIONS = (
+    "order_state", "pending_order", "total_filled", "fill_rate", "avg_fill_rate",
+    "current_position", "latest_price", "unrealized_pnl", "exposure", "concentration_risk",
+    "velocity_breach", "realized_pnl_today", "loss_breach", "first_breach", "trade_history",
+    "audit", "wash_trade", "modification_count", "excessive_mods", "trade_volume", "order_book",
+)
+
+
+def _store(path: Path, ticks: int) -> EventStore:
+    """The default simulation's store, made once and kept (simulating takes a minute)."""
+    if path.exists():
+        return open_store(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(path, create=True)
+    Simulation(SimConfig(ticks=ticks)).run([StoreSink(store)])
+    return store
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _timed(engine, query: str, as_of: int | None) -> tuple[float, int]:
+    start = time.perf_counter()
+    rows = engine.query(query, as_of=as_of, timeout=None).rows
+    return (time.perf_counter() - start) * 1000, len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=20, help="calls now, per relation")
+    parser.add_argument("--past", type=int, default=3, help="calls as of random times")
+    parser.add_argument("--store", type=Path, default=ROOT / "var" / "bench-rules.db")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    store = _store(args.store, args.ticks)
+    print(f"{platform.node()} {platform.machine()}, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {len(store):,} events")
+    with engine_from_files([RULES], "swipl") as engine:
+        start = time.perf_counter()
+        replay(store, engine)
+        print(f"replay into SWI-Prolog: {time.perf_counter() - start:.1f} s\n")
+        print("| relation | answers | now: first | now: p50 / p95 | as of a random time: "
+              "p50 / p95 |")
+        print("|---|---|---|---|---|")
+        for relation in RELATIONS:
+            arity = engine.relations()[relation].arity
+            query = f"{relation}({', '.join(f'c{i}' for i in range(arity))})"
+            first, count = _timed(engine, query, None)
+            now = [_timed(engine, query, None)[0] for _ in range(args.repeat)]
+            past = [_timed(engine, query, rng.randrange(args.ticks))[0]
+                    for _ in range(args.past)]
+            print(f"| `{relation}` | {count:,} | {first:,.1f} ms | {_pct(now, .5):,.2f} / "
+                  f"{_pct(now, .95):,.2f} ms | {_pct(past, .5):,.0f} / {_pct(past, .95):,.0f} ms |")
+        times = []
+        clients = [f"client-{i}" for i in range(1, 5)]
+        symbols = ["AAPL", "GOOGL", "MSFT", "AMZN", "TSLA"]
+        for _ in range(1_000):
+            query = (f'current_position("{rng.choice(clients)}", "{rng.choice(symbols)}", '
+                     "q, a, r)")
+            times.append(_timed(engine, query, rng.randrange(args.ticks))[0])
+        print(f"\nposition at a random time (1,000 lookups): p50 {_pct(times, .5):.2f} ms, "
+              f"p99 {_pct(times, .99):.2f} ms, median of all {statistics.median(times):.2f} ms")
+        print("\nthe queries of docs/rules.md, now (first three rows):")
+        for query in re.findall(r"```query\n(.*?)\n```", DOCS.read_text(), re.DOTALL):
+            result = engine.query(query, limit=3, timeout=None)
+            print(f"{query}\n    {', '.join(result.columns)}")
+            for row in result.rows:
+                print(f"    {row}")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
