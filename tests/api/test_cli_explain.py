@@ -82,7 +82,7 @@ def test_check_junit_parses_with_the_right_counts(db, tmp_path):
     assert [c.get("name") for c in failed] == ["no_wash_trades", "big_trade", "big_position"]
     failure = failed[0].find("failure")
     assert re.match(r"\d+ violations, first at t=\d+$", failure.get("message"))
-    assert "wash_trade(" in failure.text and "[seq " in failure.text
+    assert "self_trade(" in failure.text and "[seq " in failure.text
 
 
 def test_check_since_only_counts_later_answers(db):
@@ -109,7 +109,7 @@ def test_explain_with_causation_chains(db):
 
 
 def test_why_not_and_diff(db):
-    result = tempolog("why-not", 'wash_trade("T000002", _, _, _, _, _)', "--db", db,
+    result = tempolog("why-not", 'self_trade("T000002", _, _, _, _, _)', "--db", db,
                       "--rules", TRADING)
     assert result.exit_code == 0, result.output
     assert "does not hold now" in result.stdout and "nearest miss:" in result.stdout
@@ -123,7 +123,7 @@ def test_why_not_and_diff(db):
 
 
 def test_the_installed_command_shows_no_traceback(db):
-    command = [sys.executable, "-m", "api.cli.app", "why-not", "wash_trade(1)", "--db", db,
+    command = [sys.executable, "-m", "api.cli.app", "why-not", "self_trade(1)", "--db", db,
                "--rules", str(TRADING)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 1

@@ -95,11 +95,11 @@ def test_check_since_counts_only_answers_that_became_true_later(engine):
     whole = {r.name: r for r in engine.check().results}["no_wash_trades"]
     since = 100
     later = {r.name: r for r in engine.check(since=since).results}["no_wash_trades"]
-    before = engine.query("wash_trade(tr, c, s, q, p, t)", as_of=since).rows
+    before = engine.query("self_trade(tr, c, s, q, p, t)", as_of=since).rows
     assert later.count == whole.count - len(before) > 0
     assert later.first_time > since
     assert later.first_time == min(row[-1] for row in engine.query(
-        "wash_trade(tr, c, s, q, p, t)").rows if row not in before)
+        "self_trade(tr, c, s, q, p, t)").rows if row not in before)
     assert engine.check(as_of=10).ok  # nothing planted has happened by tick 10
 
 
