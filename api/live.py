@@ -9,7 +9,7 @@ from itertools import islice
 from pathlib import Path
 
 from engine import Program, engine_from_files, load_program, open_engine, program_from_source
-from sim import FactBatch, open_store
+from sim import FactBatch, envelope_of, open_store
 
 log = logging.getLogger("tempolog.live")
 
@@ -50,9 +50,14 @@ class LiveEngine:
         batch = FactBatch(engine)
         while True:
             with self.store_lock:
-                facts = list(islice(self.store.read_facts(from_seq=after_seq + 1), READ_BATCH))
-            for seq, type, valid_time, payload in facts:
-                batch.add(type, payload, valid_time, seq)
+                if batch.envelope:  # the rules read the envelope: whole events
+                    facts = [(e.seq, e.type, e.time, e.payload, envelope_of(e)) for e in
+                             self.store.read(from_seq=after_seq + 1, limit=READ_BATCH)]
+                else:
+                    facts = list(islice(self.store.read_facts(from_seq=after_seq + 1),
+                                        READ_BATCH))
+            for seq, type, valid_time, payload, *envelope in facts:
+                batch.add(type, payload, valid_time, seq, *envelope)
             taken = batch.take()
             if taken:
                 engine.assert_many({rel: (rows, seqs) for rel, rows, seqs in taken})

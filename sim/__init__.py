@@ -3,7 +3,7 @@
 from sim.config import SimConfig, SimConfigError, load_config
 from sim.events.types import EVENT_TYPES, Event, EventType, StoredEvent, resolve_type
 from sim.exchange.simulator import Simulation, simulate
-from sim.facts import FactBatch, event_relations, fact_of, replay
+from sim.facts import FactBatch, envelope_of, event_relations, fact_of, replay
 from sim.sinks import EngineSink, StoreSink
 from sim.store import (
     GENESIS_HASH,
@@ -19,6 +19,6 @@ from sim.store import (
 __all__ = [
     "EVENT_TYPES", "GENESIS_HASH", "ConcurrencyConflict", "EngineSink", "Event", "EventStore",
     "EventType", "FactBatch", "SimConfig", "SimConfigError", "Simulation", "StoreCorrupted",
-    "StoreNotFound", "StoreSink", "StoredEvent", "TypeStats", "Verification", "event_relations",
-    "fact_of", "load_config", "open_store", "replay", "resolve_type", "simulate",
+    "StoreNotFound", "StoreSink", "StoredEvent", "TypeStats", "Verification", "envelope_of",
+    "event_relations", "fact_of", "load_config", "open_store", "replay", "resolve_type", "simulate",
 ]
