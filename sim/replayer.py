@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from engine import TempologError
 from sim.events.types import StoredEvent
-from sim.facts import FactBatch
+from sim.facts import FactBatch, envelope_of
 from sim.projections import ReadModels
 from sim.snapshots import Snapshot, latest_snapshot, scan
 
@@ -232,7 +232,7 @@ def replay_engine(store, engine, selection: Selection = Selection(), *, speed: f
     for event in select(store, selection):
         if speed:
             pacer.wait_for(event.ts)
-        batch.add(event.type, event.payload, event.time, event.seq)
+        batch.add(event.type, event.payload, event.time, event.seq, envelope_of(event))
         result.first_seq = result.first_seq or event.seq
         result.last_seq = event.seq
         result.events += 1

@@ -66,10 +66,10 @@ def test_a_filtered_replay_says_so_and_keeps_its_client(db):
 
 
 def test_replay_into_the_rules_answers_queries(db):
-    result = invoke("replay", "--db", db, "--rules", RULES / "trading.dl", "--query",
-                    "wash_trade(tr, c, s, q, p, t)", "--to-seq", 5000)
+    result = invoke("replay", "--db", db, "--rules", RULES / "audit.dl", "--query",
+                    "self_trade(tr, c, s, q, p, t)", "--to-seq", 5000)
     assert result.exit_code == 0, result.stderr
-    assert "wash_trade(tr, c, s, q, p, t):" in result.stdout and "answers" in result.stdout
+    assert "self_trade(tr, c, s, q, p, t):" in result.stdout and "answers" in result.stdout
 
 
 @pytest.mark.parametrize("args,code,message", [
