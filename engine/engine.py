@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.analysis import Program, Relation, load_program
 from engine.analysis.program import INTEGER_TYPES
 from engine.errors import QueryError, RowRejected
-
-Value = str | int | float
-Row = tuple[Value, ...]
+from engine.results import Result, Row, Value
 
 # The backend factory registers itself here, so that the interface need not import it.
 _open_engine: Callable[[Program, str | None], Engine] | None = None
@@ -22,21 +19,6 @@ def register_factory(open_engine: Callable[[Program, str | None], Engine]) -> No
     """Called once by engine.backends.factory: how `Engine.from_files` picks a backend."""
     global _open_engine
     _open_engine = open_engine
-
-
-@dataclass(frozen=True)
-class Result:
-    """A query's answers: `columns` are the query's named variables in order of first
-    appearance; `rows` are sorted, duplicate-free tuples of str/int/float."""
-
-    columns: tuple[str, ...]
-    rows: tuple[Row, ...]
-
-    def as_dicts(self) -> list[dict[str, Value]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
 
 MAX_TIMEOUT = 86_400.0  # a day: past that, a time limit is a mistake (and overflows timers)

@@ -80,28 +80,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-# Known debt, to be removed, not added to: Engine.check/explain/why_not/diff (engine/engine.py)
-# import engine.explain (and so its modules) when called, and engine.explain imports
-# engine.engine back. A test fails once the edge is gone, so that this entry goes with it.
-KNOWN_CYCLE_EDGES = {("engine.engine", "engine.explain")}
-
-
-def _known(name: str, target: str) -> bool:
-    return any(name == source and (target == package or target.startswith(package + "."))
-               for source, package in KNOWN_CYCLE_EDGES)
-
-
 def test_there_are_no_import_cycles():
-    graph = {name: {t for t in targets if not _known(name, t)}
-             for name, targets in GRAPH.items()}
-    assert _cycle(graph) == []
-
-
-def test_every_known_cycle_edge_is_still_there_and_inside_the_engine():
-    for name, package in KNOWN_CYCLE_EDGES:
-        assert any(_known(name, t) for t in GRAPH[name]), (
-            f"{name} no longer imports {package}: drop it from KNOWN_CYCLE_EDGES")
-        assert _layer(name) == _layer(package) == "engine"
+    assert _cycle(GRAPH) == []
 
 
 def test_the_cycle_check_finds_a_cycle():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.engine import Row
 from engine.explain.explaining import query_node
 from engine.explain.proof import Node, indented, when
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body, rule_source, value_text
 from engine.explain.timeline import event_times, first_true, relations_read
 from engine.lang import ast, pretty
+from engine.results import Row
 
 SHOWN = 10  # violating answers listed per invariant; the rest are counted
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.analysis import analyse_query
-from engine.engine import Row
 from engine.errors import QueryError
 from engine.explain.checking import answer_text
 from engine.explain.explaining import query_node
@@ -15,6 +14,7 @@ from engine.explain.terms import ground_body
 from engine.explain.timeline import event_times, first_true, relations_read
 from engine.explain.why_not import WhyNot, failed_attempt, why_not
 from engine.lang import ast, pretty
+from engine.results import Row
 
 SHOWN = 10  # answers explained per side; the rest are counted
 

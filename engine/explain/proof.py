@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 
-from engine.engine import Value
+from engine.results import Value
 
 # kind: derived (a rule produced it), event (an event fact: a leaf with seq and time),
 # fact (a fact written in a rule file), input (an asserted non-event fact), absence (a

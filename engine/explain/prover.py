@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import count
 
-from engine.engine import Result, Row, Value
 from engine.explain.proof import Node, map_events
 from engine.explain.terms import (
     atom_values,
@@ -26,6 +25,7 @@ from engine.explain.terms import (
     value_text,
 )
 from engine.lang import ast, pretty
+from engine.results import Result, Row, Value
 
 MAX_HEIGHT = 64  # the deepest proof looked for
 ROW_LIMIT = 200  # answers of one rule body tried as ways the rule fires

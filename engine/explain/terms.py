@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from engine.engine import Row, Value
 from engine.lang import ast, pretty
+from engine.results import Row, Value
 
 Bindings = Mapping[str, Value]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.engine import Result
 from engine.errors import QueryError
 from engine.explain.explaining import explain, parse_goal
 from engine.explain.proof import Node, indented, when
@@ -20,6 +19,7 @@ from engine.explain.terms import (
     value_text,
 )
 from engine.lang import ast, pretty
+from engine.results import Result
 
 TRIED = 50  # bindings of the passing prefix searched for the nearest miss
 
