@@ -235,7 +235,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SimConfig:
         try:
             data = tomllib.loads(Path(path).read_text())
         except FileNotFoundError:
-            raise SimConfigError(f"config file {path} does not exist") from None
+            raise SimConfigError(f"config file {path} does not exist",
+                                 code="file-not-found") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SimConfigError(f"{path}: not valid TOML: {error}") from None
         values = _from_toml(data, str(path))

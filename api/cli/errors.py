@@ -14,16 +14,23 @@ from pathlib import Path
 import psycopg
 import typer
 
-from engine import TempologError
+from engine import DiagnosticError, TempologError
 
 OK, FAILED, USAGE = 0, 1, 2  # a user's mistake or a failed check is FAILED; bad options USAGE
 INTERNAL = 3  # a bug in tempolog: CI must tell it from a failed check
 INTERRUPTED = 130
-USAGE_CODES = frozenset({"usage"})  # TempologError codes that mean the command line is wrong
+# The command line is wrong: a bad option, or a file or store it names is not there. CI must
+# tell a misconfigured job (2) from input that is wrong or a check that failed (1).
+USAGE_CODES = frozenset({"usage", "store-not-found", "file-not-found"})
 
 
 def exit_code(error: BaseException) -> int:
+    if isinstance(error, DiagnosticError):
+        usage = all(d.code in USAGE_CODES for d in error.diagnostics)
+        return USAGE if usage else FAILED
     if isinstance(error, TempologError) and error.code in USAGE_CODES:
+        return USAGE
+    if isinstance(error, FileNotFoundError):
         return USAGE
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED
@@ -32,6 +39,8 @@ def exit_code(error: BaseException) -> int:
 
 def message(error: BaseException) -> str:
     if isinstance(error, TempologError):
+        if error.code == "store-not-found":
+            return f"{error.user_message()} (`tempolog sim --db ...` creates one)"
         return error.user_message()
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"

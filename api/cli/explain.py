@@ -13,7 +13,7 @@ import typer
 from api.cli.errors import FAILED, user_errors
 from api.cli.options import DEFAULT_DB, Db
 from engine import Engine, TempologError, engine_from_files
-from sim import EventStore, StoreNotFound, open_store, replay
+from sim import EventStore, open_store, replay
 
 Rules = Annotated[list[Path] | None, typer.Option(
     "--rules", help="A rule file or folder; repeatable.")]
@@ -40,36 +40,24 @@ def register(app: typer.Typer) -> None:
 
 
 # ---- loading ----------------------------------------------------------------------
-# A rule file or store that is not there is a usage mistake here (exit 2), as CI must
-# tell a misconfigured job from a broken invariant (exit 1).
-
-def usage(message: str) -> TempologError:
-    return TempologError(message, code="usage")
-
+# A rule file or store that is not there exits 2 (api/cli/errors.py), a broken invariant 1.
 
 def rule_files(paths: list[Path] | None) -> list[Path]:
     """The .dl files named, a folder standing for every .dl file under it."""
     if not paths:
-        raise usage("give at least one rule file (--rules FILE)")
+        raise TempologError("give at least one rule file (--rules FILE)", code="usage")
     files = []
     for path in paths:
         if path.is_dir():
             found = sorted(path.rglob("*.dl"))
             if not found:
-                raise usage(f"no .dl files under {path}")
+                raise TempologError(f"no .dl files under {path}", code="file-not-found")
             files += found
         elif path.exists():
             files.append(path)
         else:
-            raise usage(f"no rule file at {path}")
+            raise TempologError(f"no rule file at {path}", code="file-not-found")
     return files
-
-
-def opened(db: str) -> EventStore:
-    try:
-        return open_store(db)
-    except StoreNotFound as error:
-        raise usage(f"{error} (run `tempolog sim --db {db}` first)") from None
 
 
 def loaded_engine(files: list[Path], store: EventStore, backend: str | None) -> Engine:
@@ -120,7 +108,7 @@ def check(
 
     with user_errors():
         files = rule_files(rules)
-        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
             report = engine.check(as_of=as_of, since=since, depth=depth,
                                   events=event_at(store))
         text = {CheckOutput.text: report.render, CheckOutput.json: lambda: as_json(report),
@@ -146,7 +134,7 @@ def explain(
     """Prove a fact or a query's answers, down to the events they rest on."""
     with user_errors():
         files = rule_files(rules)
-        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
             found = engine.explain(query, as_of=as_of, depth=depth, max_proofs=max_proofs,
                                    events=event_at(store))
             if events:
@@ -165,7 +153,7 @@ def why_not(
     """Why a fact is not an answer: each rule's first failing literal and the nearest miss."""
     with user_errors():
         files = rule_files(rules)
-        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
             found = engine.why_not(fact, as_of=as_of, events=event_at(store))
         emit(as_json(found) if output_format is Output.json else found.render(), None)
 
@@ -183,7 +171,7 @@ def diff(
     """Answers added and removed between two times, with the proof or the absence of each."""
     with user_errors():
         files = rule_files(rules)
-        with opened(db) as store, loaded_engine(files, store, backend) as engine:
+        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
             found = engine.diff(query, from_time, to_time, events=event_at(store))
         emit(as_json(found) if output_format is Output.json else found.render(), None)
 

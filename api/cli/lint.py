@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.errors import FAILED
+from api.cli.errors import exit_code
 from engine import DiagnosticError, load_program
 from engine.analysis.planner import explain_program
 
@@ -40,7 +40,7 @@ def lint(
                                                           error.diagnostics]}, indent=2))
         else:
             typer.echo(error.format(), err=True)
-        raise typer.Exit(FAILED) from None
+        raise typer.Exit(exit_code(error)) from None
     strata = len(program.strata)
     if output is Format.json:
         typer.echo(json.dumps({

@@ -32,8 +32,8 @@ def test_the_console_script_lists_every_command_from_one_app():
     (TempologError("--query needs --engine", code="usage"), USAGE),
     (EventRejected("event 3 (PriceUpdated): payload.price must not be negative"), FAILED),
     (StoreCorrupted("line 4: not JSON"), FAILED),
-    (StoreNotFound("no event store at x.db"), FAILED),
-    (FileNotFoundError("no file x.jsonl"), FAILED),
+    (StoreNotFound("no event store at x.db"), USAGE),
+    (FileNotFoundError("no file x.jsonl"), USAGE),
     (KeyboardInterrupt(), INTERRUPTED),
 ])
 def test_every_error_has_one_exit_code_and_message(error, code):

@@ -84,11 +84,11 @@ def test_replay_refuses_bad_options(db, args, code, message):
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_store_is_a_users_mistake(tmp_path):
+def test_a_missing_store_is_a_usage_mistake(tmp_path):
     for command in (("replay",), ("validate",), ("explain-event", 1), ("trace", "O000001"),
                     ("statement", "--client", "client-1"), ("compliance",), ("report",)):
         result = invoke(*command, "--db", tmp_path / "none.db")
-        assert result.exit_code == 1, command
+        assert result.exit_code == 2, command
         assert "none.db" in result.stderr and "Traceback" not in result.stderr
 
 

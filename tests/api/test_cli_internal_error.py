@@ -35,10 +35,10 @@ def test_an_internal_error_exits_3_with_one_line_and_saves_the_traceback(
 
 
 def test_a_users_mistake_that_escapes_a_command_is_a_message_and_exit_1(monkeypatch, capsys):
-    def missing() -> None:
-        raise FileNotFoundError(2, "No such file or directory", "x.db")
+    def unreadable() -> None:
+        raise PermissionError(13, "Permission denied", "x.db")
 
-    monkeypatch.setattr(app_module, "app", missing)
+    monkeypatch.setattr(app_module, "app", unreadable)
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code == FAILED

@@ -46,7 +46,7 @@ def test_json_format_for_a_clean_file():
 def test_missing_file_and_directory_get_a_message_not_a_traceback(tmp_path):
     for target in (tmp_path / "missing.dl", tmp_path):
         result = runner.invoke(app, ["lint", str(target)])
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # the command line names no rule file
         assert "error[file-not-found]" in result.stderr
         assert "Traceback" not in result.output
 

@@ -61,8 +61,8 @@ def test_a_bad_query_exits_1_with_its_position_and_a_caret(small_store):
     assert "Traceback" not in result.output
 
 
-def test_a_missing_store_exits_1_and_a_bad_option_2(tmp_path, small_store):
+def test_a_missing_store_or_a_bad_option_exits_2(tmp_path, small_store):
     missing = query(tmp_path / "none.db", POSITIONS)
-    assert missing.exit_code == 1 and "no event store" in missing.stderr
+    assert missing.exit_code == 2 and "no event store" in missing.stderr
     usage = query(small_store, POSITIONS, "--format", "yaml")
     assert usage.exit_code == 2

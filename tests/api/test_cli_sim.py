@@ -88,14 +88,15 @@ def test_export_then_import_reproduces_the_store(db, tmp_path):
         invoke("verify", "--db", tmp_path / "copy.db").stdout.split(": ok")[1]
 
 
-# Exit 1 for a user's mistake, 2 for a command line that is wrong (issue 7: one code each).
+# Exit 1 for a user's mistake, 2 for a command line that is wrong, naming a file or store
+# that is not there included (issues 7 and 10: one code each).
 @pytest.mark.parametrize("args, message, code", [
-    (("verify", "--db", "missing.db"), "no event store at missing.db", 1),
+    (("verify", "--db", "missing.db"), "no event store at missing.db", 2),
     (("events", "--type", "OrderWobbled"), "unknown event type 'OrderWobbled'", 2),
     (("sim", "--ticks", "-5", "--no-store"), "ticks must not be negative", 1),
-    (("sim", "--config", "nowhere.toml", "--no-store"), "nowhere.toml does not exist", 1),
+    (("sim", "--config", "nowhere.toml", "--no-store"), "nowhere.toml does not exist", 2),
     (("sim", "--no-store", "--query", "p(x)"), "--query needs --engine", 2),
-    (("import", "nothing.jsonl"), "no file nothing.jsonl", 1),
+    (("import", "nothing.jsonl"), "no file nothing.jsonl", 2),
 ])
 def test_user_mistakes_are_one_clear_message(args, message, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
