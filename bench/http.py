@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -124,6 +125,40 @@ def load_commands(url: str, count: int, rate: float):
     return latencies, errors
 
 
+def default_store(db: Path) -> None:
+    """The default simulation (10,000 ticks, seed 1) at `db`, made once."""
+    if not db.exists():
+        subprocess.run([TEMPOLOG, "sim", "--db", str(db), "--quiet"], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def serving(db: Path):
+    """`tempolog serve` of `db` with rules/trading.dl on a free port of 127.0.0.1, once it
+    answers /health and the rules' first answers are tabled; yields its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([TEMPOLOG, "serve", "--db", str(db), "--rules", str(RULES),
+                               "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(6000):  # the replay of a large store takes a while under load
+            if server.poll() is not None:
+                raise SystemExit(f"tempolog serve exited with status {server.returncode}")
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for query in POINT:  # first answers compile and table the rules
+            httpx.post(url + "/query", json={"query": query}, timeout=120)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-http.db")
@@ -132,25 +167,9 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=500)
     args = parser.parse_args()
     ticks = 10_000
-    if not args.db.exists():  # the default simulation, once
-        subprocess.run([TEMPOLOG, "sim", "--db", str(args.db), "--quiet"], check=True,
-                       cwd=ROOT, stdout=subprocess.DEVNULL)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([TEMPOLOG, "serve", "--db", str(args.db), "--rules", str(RULES),
-                               "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(1200):
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    default_store(args.db)
+    with serving(args.db) as url:
         head = httpx.get(url + "/health").json()["head_seq"]
-        for query in POINT:  # first answers compile and table the rules
-            httpx.post(url + "/query", json={"query": query}, timeout=60)
         appender = subprocess.Popen([sys.executable, "-c", APPENDER, str(args.db),
                                      str(args.seconds + 30)], cwd=ROOT,
                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -162,13 +181,10 @@ def main() -> None:
         appender.terminate()
         appender.wait()
         commands, command_errors = load_commands(url, args.commands, 50.0)
-    finally:
-        server.terminate()
-        server.wait()
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; store of {head:,} events, "
           f"{grown['head_seq'] - head:,} appended during the query load, lag at its end "
-          f"{grown['lag']}")
+          f"{grown['lag']}; load average {os.getloadavg()[0]:.1f}")
     print("| what | requests | rate | p50 ms | p95 ms | p99 ms | max ms | errors |")
     print("|---|---|---|---|---|---|---|---|")
     print(summary(f"POST /query, {CLIENTS} clients (point + as-of)", queries, query_errors,
