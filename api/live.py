@@ -5,15 +5,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
-from engine import Program, engine_from_files, load_program, open_engine, program_from_source
+from api.answers import AnswerCache
+from api.query import Answer, query_text, run_query
+from engine import (
+    Program,
+    QueryError,
+    QueryTimeout,
+    engine_from_files,
+    load_program,
+    open_engine,
+    program_from_source,
+)
 from sim import FactBatch, envelope_of, open_store
 
 log = logging.getLogger("tempolog.live")
 
 READ_BATCH = 20_000  # events per read of the store while catching up
+# "Now" is asked as of this valid time, past any event's: goal-directed, through the time
+# index, evaluating only what the query needs. The engine's own "now" re-evaluates every
+# relation of the rules after each batch of facts: seconds per batch on the default rules
+# (docs/benchmarks.md), which a service appended to ten times a second cannot pay.
+END_OF_TIME = 2**62
 POLL_SECONDS = 0.1  # how often a store without wait_for_append is asked for new events
 
 
@@ -24,18 +40,32 @@ class LiveEngine:
     does so whenever the store grows (through `wait_for_append` where the store has it,
     else by polling its reads), so events appended by another process become facts within
     a fraction of a second. `replace_rules` builds a new engine beside the serving one and
-    swaps it in only once it holds every event: a bad rule set never stops the old one."""
+    swaps it in only once it holds every event: a bad rule set never stops the old one.
 
-    def __init__(self, store, rule_paths: list[Path], *, backend: str | None = None):
+    `query` answers from an AnswerCache where it can: a batch of events drops only the
+    answers it can change. `applied_seq` only grows; `wait_for(seq)` waits until it is
+    past seq (read-your-writes after an append, which itself never waits for the engine)."""
+
+    def __init__(self, store, rule_paths: list[Path], *, backend: str | None = None,
+                 now_as_of_end: bool = True):
         self.store = store
+        self.now_as_of_end = now_as_of_end  # False: "now" from the engine's materialised
+        # relations (to measure against)
         self.store_lock = threading.RLock()  # one connection, shared by every thread
         self.backend = backend
         self.rule_sources = [(str(p), Path(p).read_text()) for p in rule_paths]
         self.rules_dir = Path(rule_paths[0]).parent if rule_paths else Path(".")
-        self.engine = engine_from_files(rule_paths, backend)
+        engine = engine_from_files(rule_paths, backend)
+        self._serving = (engine, AnswerCache(engine.program))  # swapped together
         self.applied_seq = 0
         self.applied_at = time.monotonic()
+        self._applied = threading.Condition()  # notified whenever applied_seq grows
         self._apply_lock = threading.Lock()  # one writer of facts at a time
+        # A seqlock over the serving engine's facts: odd while a batch is being written and
+        # its answers invalidated. An answer is kept only when the count was even and
+        # unchanged from before the query to after it: it then saw no batch half applied.
+        self._writes = 0
+        self._wake = threading.Event()  # an append through this process: tail at once
         self._retired = None  # the engine replaced last: closed at the next swap, not at
         # once, so queries still running on it finish
         self._stop = threading.Event()
@@ -43,10 +73,61 @@ class LiveEngine:
         self.error: str | None = None  # the last failure of the tailer, for /health
         self.catch_up()
 
+    @property
+    def engine(self):
+        return self._serving[0]
+
+    @property
+    def answers(self) -> AnswerCache:
+        return self._serving[1]
+
+    # ---- answers -------------------------------------------------------------------
+
+    def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+              timeout: float = 5.0, after_seq: int | None = None) -> tuple[Answer, int]:
+        """The answer of a query and the applied seq it includes at least; with `after_seq`,
+        on a basis that includes it (QueryTimeout if the engine is not there in time)."""
+        if after_seq is not None and after_seq > self.applied_seq:
+            head = self.head()[0]
+            if after_seq > head:
+                raise QueryError(f"after_seq {after_seq:,} is past the store's head seq "
+                                 f"{head:,}", code="after-seq-ahead")
+        if after_seq is not None and not self.wait_for(after_seq, timeout):
+            raise QueryTimeout(f"the engine did not reach seq {after_seq:,} within "
+                               f"{timeout:g}s (applied: {self.applied_seq:,})")
+        started = time.perf_counter()
+        text = query_text(text)
+        engine, cache = self._serving
+        writes, seq = self._writes, self.applied_seq
+        key = (text, as_of, limit)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept.again((time.perf_counter() - started) * 1000), seq
+        asked = as_of
+        if as_of is None and self.now_as_of_end:
+            asked = END_OF_TIME
+        answer = run_query(engine, text, as_of=asked, limit=limit, timeout=timeout)
+        if asked != as_of:
+            answer = replace(answer, as_of=None)
+        if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
+            cache.put(key, answer)
+        return answer, seq
+
+    def wait_for(self, seq: int, timeout: float | None) -> bool:
+        """Wait until every event up to `seq` is a fact; whether it came to be in time."""
+        with self._applied:
+            return self._applied.wait_for(lambda: self.applied_seq >= seq, timeout)
+
+    def appended(self) -> None:
+        """Events were appended through this process: tail them now, not at the next poll."""
+        self._wake.set()
+
     # ---- facts from events ---------------------------------------------------------
 
-    def _feed(self, engine, after_seq: int) -> int:
-        """Assert the events after `after_seq` into `engine`; the last seq asserted."""
+    def _feed(self, engine, after_seq: int, applied=None) -> int:
+        """Assert the events after `after_seq` into `engine`; the last seq asserted.
+        `applied(seq, write)` is called around each batch: `write()` asserts it and returns
+        the earliest valid time per relation it gave facts to."""
         batch = FactBatch(engine)
         while True:
             with self.store_lock:
@@ -59,18 +140,42 @@ class LiveEngine:
             for seq, type, valid_time, payload, *envelope in facts:
                 batch.add(type, payload, valid_time, seq, *envelope)
             taken = batch.take()
-            if taken:
-                engine.assert_many({rel: (rows, seqs) for rel, rows, seqs in taken})
+
+            def write(taken=taken) -> dict[str, int]:
+                if taken:
+                    engine.assert_many({rel: (rows, seqs) for rel, rows, seqs in taken})
+                return _earliest(engine, taken)
+
             if facts:
                 after_seq = facts[-1][0]
+                if applied is None:
+                    write()
+                else:
+                    applied(after_seq, write)
             if len(facts) < READ_BATCH:
                 return after_seq
+
+    def _apply(self, seq: int, write) -> None:
+        """Write one batch into the serving engine, drop the answers it changes, and only
+        then say it is applied (under the seqlock: see __init__)."""
+        self._writes += 1
+        try:
+            earliest = write()
+            self.answers.invalidate(earliest)
+        except BaseException:
+            self.answers.invalidate({r: -2**63 for r in self.engine.relations()})
+            raise
+        finally:
+            self._writes += 1
+        with self._applied:
+            self.applied_seq = seq
+            self.applied_at = time.monotonic()
+            self._applied.notify_all()
 
     def catch_up(self) -> int:
         """Assert every event the store has beyond `applied_seq`; the new applied seq."""
         with self._apply_lock:
-            self.applied_seq = self._feed(self.engine, self.applied_seq)
-            self.applied_at = time.monotonic()
+            self._feed(self.engine, self.applied_seq, self._apply)
             return self.applied_seq
 
     def head(self) -> tuple[int, str]:
@@ -111,7 +216,8 @@ class LiveEngine:
                 if wait is not None:
                     wait(self.applied_seq, 1.0)
                 else:
-                    self._stop.wait(POLL_SECONDS)
+                    self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
                 self.catch_up()
                 self.error = None
             except Exception as error:  # noqa: BLE001 - kept for /health, retried
@@ -121,6 +227,7 @@ class LiveEngine:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         for engine in (self.engine, self._retired):
@@ -141,8 +248,11 @@ class LiveEngine:
             seq = self._feed(engine, 0)
             with self._apply_lock:
                 seq = self._feed(engine, seq)  # what arrived during the replay
-                old, self.engine = self.engine, engine
-                self.applied_seq = seq
+                old = self.engine
+                self._serving = (engine, AnswerCache(engine.program))
+                with self._applied:
+                    self.applied_seq = max(self.applied_seq, seq)
+                    self._applied.notify_all()
                 self.rule_sources = sources
         except BaseException:
             engine.close()
@@ -155,3 +265,14 @@ class LiveEngine:
         """Replace the rules with these files (the REPL's `.load`)."""
         program = load_program(list(paths))
         self.replace_rules(program, [(str(p), Path(p).read_text()) for p in paths])
+
+
+def _earliest(engine, taken) -> dict[str, int]:
+    """The earliest valid time of the new facts of each event relation in a batch."""
+    relations = engine.relations()
+    found = {}
+    for name, rows, _ in taken:
+        column = relations[name].time_column
+        if rows:
+            found[name] = min(row[column] for row in rows) if column is not None else -2**63
+    return found

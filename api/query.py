@@ -6,7 +6,7 @@ import csv
 import io
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rich.table import Table
@@ -38,9 +38,14 @@ class Answer:
     elapsed_ms: float
     as_of: int | None = None
     money: frozenset[str] = field(default_factory=frozenset)
+    cached: bool = False  # given again from the answer cache (api/answers.py)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def again(self, elapsed_ms: float) -> Answer:
+        """This answer given again from the cache, in `elapsed_ms`."""
+        return replace(self, elapsed_ms=elapsed_ms, cached=True)
 
     def to_json(self) -> dict:
         """Columns and rows as they are: money stays integer cents."""
@@ -113,13 +118,19 @@ def _money_columns(engine, text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def query_text(text: str) -> str:
+    """A query as the engine takes it: without its final '.' (it may be typed either way)."""
+    text = text.rstrip()
+    if text.endswith("."):
+        text = text[:-1].rstrip()
+    return text
+
+
 def run_query(engine, text: str, *, as_of: int | None = None, limit: int | None = None,
               timeout: float = 5.0) -> Answer:
     """Answer `text` (a body, with or without its final '.'); errors are the engine's, their
     columns counted in `text` as given."""
-    text = text.rstrip()
-    if text.endswith("."):
-        text = text[:-1].rstrip()
+    text = query_text(text)
     started = time.perf_counter()
     result = engine.query(text, as_of=as_of, limit=limit, timeout=timeout)
     elapsed = (time.perf_counter() - started) * 1000
@@ -143,15 +154,17 @@ def render(answer: Answer, output: Format, console, *, timing: bool = True) -> N
         console.print(answer.summary(timing=timing), highlight=False)
 
 
-def relation_count(engine, relation, timeout: float = 2.0) -> int | None:
-    """How many facts a relation has now, counted inside the engine (no rows are sent);
-    None for a nullary relation or when counting takes longer than `timeout`."""
+def relation_count(engine, relation, timeout: float = 2.0,
+                   as_of: int | None = None) -> int | None:
+    """How many facts a relation has now (or as of a time), counted inside the engine (no
+    rows are sent); None for a nullary relation or when counting takes longer than
+    `timeout`."""
     if relation.arity == 0:
         return None
     wildcards = ", ".join(["_"] * relation.arity)
     try:
         result = engine.query(f"n = count : {{ {relation.name}({wildcards}) }}",
-                              timeout=timeout)
+                              as_of=as_of, timeout=timeout)
     except Exception:  # noqa: BLE001 - a count is a courtesy; a listing must not fail
         return None
     return result.rows[0][0] if result.rows else 0

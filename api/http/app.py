@@ -23,8 +23,8 @@ from api.http.models import (
     WhyNotRequest,
 )
 from api.http.security import BodyLimit, Settings, require_read, require_write
-from api.live import LiveEngine
-from api.query import relation_count, run_query
+from api.live import END_OF_TIME, LiveEngine
+from api.query import relation_count
 from engine import RuleAnalysisError, RuleSyntaxError
 
 DESCRIPTION = """Temporal Datalog over an event log: ask rule queries now or as of a time,
@@ -68,11 +68,12 @@ def _queries(app: FastAPI, live: LiveEngine, settings: Settings) -> None:
     @app.post("/query", response_model=QueryResponse, dependencies=READ, tags=["query"],
               responses=responses(400, 401, 413, 504))
     def query(request: QueryRequest) -> dict:
-        """Answer a rule body now, or as of a time; a query past its time limit gets 504."""
-        seq = live.applied_seq
-        answer = run_query(live.engine, _text(request.query, settings), as_of=request.as_of,
-                           limit=request.limit, timeout=_timeout(request.timeout, settings))
-        return {**answer.to_json(), "seq": seq}
+        """Answer a rule body now, or as of a time; a query past its time limit gets 504.
+        With `after_seq` (an append's `head_seq`), the answer includes that event."""
+        answer, seq = live.query(_text(request.query, settings), as_of=request.as_of,
+                                 limit=request.limit, after_seq=request.after_seq,
+                                 timeout=_timeout(request.timeout, settings))
+        return {**answer.to_json(), "seq": seq, "cached": answer.cached}
 
     counted: dict[tuple[int, int], dict[str, int | None]] = {}
 
@@ -84,7 +85,7 @@ def _queries(app: FastAPI, live: LiveEngine, settings: Settings) -> None:
         key = (id(engine), seq)
         if key not in counted:
             counted.clear()
-            counted[key] = {name: relation_count(engine, relation)
+            counted[key] = {name: relation_count(engine, relation, as_of=END_OF_TIME)
                             for name, relation in engine.relations().items()}
         counts = counted[key]
         return {"seq": seq, "relations": [RelationInfo(

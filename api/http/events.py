@@ -23,8 +23,9 @@ def append(request: Request, batch: AppendRequest,
                            "original seqs and writes nothing.", max_length=150)] = None,
            ) -> dict:
     """Append events in one transaction: an invalid event (422, naming the event and the
-    field) or a stream past its expected version (409) writes nothing of the batch. The
-    events are facts when this returns."""
+    field) or a stream past its expected version (409) writes nothing of the batch. This
+    returns once the events are stored; the engine asserts them moments later, off this
+    request (a query with `after_seq` = `head_seq` waits for them)."""
     live = request.app.state.live
     events = [event.model_dump() for event in batch.events]
     if idempotency_key is not None:
@@ -33,7 +34,7 @@ def append(request: Request, batch: AppendRequest,
     with live.store_lock:
         seqs = live.store.append(events, expected_versions=batch.expected_versions)
         head = live.store.head()[0]
-    live.catch_up()  # read your writes: the next query already sees these events
+    live.appended()  # the tailer asserts them: an append never waits for the engine
     return {"seqs": seqs, "head_seq": head}
 
 

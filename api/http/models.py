@@ -54,12 +54,16 @@ class QueryRequest(BaseModel):
     as_of: int | None = Field(None, description="Answer over the events with time <= as_of.")
     limit: int | None = Field(None, ge=0, description="At most this many rows (sorted).")
     timeout: float | None = Field(None, gt=0, description="Seconds; capped by the server.")
+    after_seq: int | None = Field(
+        None, ge=0, description="Answer once every event up to this store seq is a fact (an "
+        "append's head_seq: read your writes); 504 if the engine is not there in time.")
 
 
 class QueryResponse(BaseModel):
     model_config = _example({
         "columns": ["o", "c", "s", "q", "p"], "rows": [["O000042", "C03", "buy", 60, 18_210]],
-        "count": 1, "elapsed_ms": 1.8, "as_of": 5000, "money_columns": ["p"], "seq": 151_022})
+        "count": 1, "elapsed_ms": 1.8, "as_of": 5000, "money_columns": ["p"], "seq": 151_022,
+        "cached": False})
     columns: list[str]
     rows: list[list[Value]]
     count: int
@@ -67,6 +71,8 @@ class QueryResponse(BaseModel):
     as_of: int | None = None
     money_columns: list[str] = Field(description="Columns holding integer cents.")
     seq: int = Field(description="Every event up to this store seq was a fact.")
+    cached: bool = Field(False, description="Given from the answer cache: no event applied "
+                         "since it was computed can change it.")
 
 
 class RelationInfo(BaseModel):

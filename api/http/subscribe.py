@@ -46,7 +46,7 @@ class Channel:
             found = [[result["name"], answer] for result in report["results"]
                      if not result["holds"] for answer in result["answers"]]
             return {json.dumps(v, sort_keys=True): v for v in found}
-        result = engine.query(self.query, as_of=as_of, timeout=10.0)
+        result, _ = self.live.query(self.query, as_of=as_of, timeout=10.0)
         self.columns = list(result.columns)
         return {json.dumps(row): list(row) for row in result.rows}
 

@@ -83,12 +83,16 @@ def test_writes_need_the_token_and_reads_do_not(server):
     assert accepted.status_code == 200
 
 
-def test_appended_events_are_facts_when_the_append_returns(server):
+def test_a_query_after_an_appends_head_seq_reads_it(server):
     client = server.client
     first = client.post("/events", json={"events": [price_event("NEW", 1234, 5)]},
                         headers=AUTH).json()
-    answer = client.post("/query", json={"query": 'price_updated("NEW", p, t)'}).json()
+    answer = client.post("/query", json={"query": 'price_updated("NEW", p, t)',
+                                         "after_seq": first["head_seq"]}).json()
     assert answer["rows"] == [[1234, 5]] and answer["seq"] >= first["seqs"][0]
+    ahead = client.post("/query", json={"query": "price_updated(s, p, t)",
+                                        "after_seq": first["head_seq"] + 10**6})
+    assert ahead.status_code == 400 and ahead.json()["error"]["code"] == "after-seq-ahead"
     stored = client.get(f"/events/{first['seqs'][0]}").json()
     assert stored["payload"] == {"price": 1234, "symbol": "NEW"}
     assert client.get(f"/events/{stored['event_id']}").json()["seq"] == first["seqs"][0]

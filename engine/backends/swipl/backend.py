@@ -132,7 +132,8 @@ class SwiplEngine(Engine):
             return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
                        for done, texts in zip(finish, requests))
 
-        return self._prolog.run(load)
+        return self._prolog.run(load, urgent=True)  # writes first: ingest keeps up with
+        # the store however many queries wait
 
     # ---- queries
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import atexit
 import json
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,13 @@ from engine.errors import BackendUnavailable, QueryError, QueryTimeout
 # (PL_Q_NODEBUG | PL_Q_CATCH_EXCEPTION); it catches every error and answers JSON built in
 # Prolog: ~20x cheaper than pyswip's term conversion, and exact for big integers and Unicode
 # (trap 8).
+#
+# Two queues, not one FIFO: an urgent request (writing facts) is served before every waiting
+# ordinary one (queries), so a writer waits for at most the request that is running, however
+# many readers queue; in one FIFO it waited behind all of them, and ingest fell behind the
+# store under query load (issue 14, item 7). Readers are not starved in turn: a writer hands
+# over one batch at a time and prepares the next (reading the store, encoding its rows) while
+# queries run.
 
 RUNTIME = Path(__file__).with_name("runtime.pl")
 STACK_LIMIT = 1024**3  # bytes of Prolog stacks per thread
@@ -60,7 +67,9 @@ class PrologThread:
             return cls._shared
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._urgent: deque[_Job] = deque()
+        self._ordinary: deque[_Job | None] = deque()  # None: stop, after what is queued
+        self._queued = threading.Condition(threading.Lock())
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="tempolog-prolog", daemon=True)
@@ -79,15 +88,16 @@ class PrologThread:
 
     # ---- for callers (any thread)
 
-    def run(self, fn: Callable[[Call], Any]) -> Any:
+    def run(self, fn: Callable[[Call], Any], *, urgent: bool = False) -> Any:
         """Run `fn(call)` on the Prolog thread; `call(goal, arg)` makes one request. Requests
-        of one `fn` run back to back: no other caller's request comes between them."""
+        of one `fn` run back to back: no other caller's request comes between them. An
+        `urgent` fn (a write) runs before every ordinary one that is waiting."""
         if threading.current_thread() is self._thread:
             return fn(self._call)
         if not self._thread.is_alive():
             raise BackendUnavailable("the SWI-Prolog thread has stopped")
         job = _Job(fn)
-        self._jobs.put(job)
+        self._put(job, urgent)
         job.done.acquire()
         if job.error is not None:
             raise job.error
@@ -97,10 +107,26 @@ class PrologThread:
         """One request: `goal` is a callable term text, called as `call(Goal, Arg, Json)`."""
         return self.run(lambda call: call(goal, arg))
 
+    def waiting(self) -> tuple[int, int]:
+        """How many (urgent, ordinary) requests wait for the thread (for tests and /stats)."""
+        with self._queued:
+            return len(self._urgent), len(self._ordinary)
+
     def stop(self) -> None:
         if self._thread.is_alive():
-            self._jobs.put(None)
+            self._put(None, False)
             self._thread.join(timeout=10)
+
+    def _put(self, job: _Job | None, urgent: bool) -> None:
+        with self._queued:
+            (self._urgent if urgent else self._ordinary).append(job)
+            self._queued.notify()
+
+    def _next(self) -> _Job | None:
+        with self._queued:
+            while not self._urgent and not self._ordinary:
+                self._queued.wait()
+            return self._urgent.popleft() if self._urgent else self._ordinary.popleft()
 
     # ---- inside the thread
 
@@ -112,7 +138,7 @@ class PrologThread:
             self._ready.set()
             return
         self._ready.set()
-        while (job := self._jobs.get()) is not None:
+        while (job := self._next()) is not None:
             try:
                 job.result = job.fn(self._call)
             except BaseException as error:  # noqa: BLE001 - handed back to the caller
