@@ -9,6 +9,7 @@ from engine.errors import (
     Diagnostic,
     DiagnosticError,
     EventRejected,
+    QueryCancelled,
     QueryError,
     QueryTimeout,
     RowRejected,
@@ -21,8 +22,8 @@ from engine.lang.parser import parse
 
 __all__ = [
     "BACKENDS", "BackendUnavailable", "Diagnostic", "DiagnosticError",
-    "Engine", "EventRejected", "Program", "Query", "QueryError", "QueryTimeout", "Relation",
-    "Result", "RuleAnalysisError", "RuleSyntaxError", "TempologError",
+    "Engine", "EventRejected", "Program", "Query", "QueryCancelled", "QueryError",
+    "QueryTimeout", "Relation", "Result", "RuleAnalysisError", "RuleSyntaxError", "TempologError",
     "analyse", "analyse_query", "engine_from_files", "evaluate", "load_program", "open_engine",
     "parse", "program_from_source", "RowRejected",
 ]

@@ -110,6 +110,12 @@ class Engine(ABC):
               timeout: float = 5.0) -> Result:
         """Answer a body such as `pending_order(o, c, "AAPL", s, q, p), q > 10`."""
 
+    def interrupt(self) -> bool:
+        """Stop this engine's query that runs or waits now, from another thread: it raises
+        QueryCancelled and the engine stays usable. False when there was none, or the
+        backend cannot stop one (pyDatalog's queries run to their end)."""
+        return False
+
     def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
         """The event-store seq of each given row of an event relation that the engine holds
         (rows it does not hold are left out); what proofs cite for their event leaves."""

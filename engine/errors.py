@@ -113,6 +113,12 @@ class QueryTimeout(QueryError):
     code = "query-timeout"
 
 
+class QueryCancelled(QueryError):
+    """A query stopped by `Engine.interrupt` (Ctrl-C in the REPL); the engine stays usable."""
+
+    code = "query-cancelled"
+
+
 class BackendUnavailable(TempologError):
     """The requested evaluation backend cannot run on this machine."""
 

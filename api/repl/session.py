@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import shlex
+import time
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -23,6 +24,7 @@ from sim import resolve_type
 PROMPT = "tempolog> "
 CONTINUATION = "     ...> "
 DEFAULT_HISTORY = Path.home() / ".tempolog_history"
+INTERRUPT_WAIT = 5.0  # seconds Ctrl-C waits for a query still compiling to reach the engine
 
 
 class Quit(Exception):
@@ -77,8 +79,22 @@ class Repl:
                 except concurrent.futures.TimeoutError:
                     continue
         except KeyboardInterrupt:
-            future.cancel()
+            if not future.cancel():
+                self._interrupt(future)
             raise
+
+    def _interrupt(self, future) -> None:
+        """Stop the query in the engine too, or it would hold the engine until its time
+        limit; it may still be compiling, a moment away from the engine."""
+        deadline = time.monotonic() + INTERRUPT_WAIT
+        while not self.live.engine.interrupt() and time.monotonic() < deadline:
+            try:
+                future.result(timeout=0.05)
+                return
+            except concurrent.futures.TimeoutError:
+                continue
+            except Exception:  # noqa: BLE001 - the abandoned query's own outcome is not shown
+                return
 
     def _query(self, text: str) -> None:
         answer = self._wait(run_query, self.live.engine, text, as_of=self.as_of,

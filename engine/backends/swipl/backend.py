@@ -168,8 +168,11 @@ class SwiplEngine(Engine):
                 call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
             return rows
 
-        rows = self._prolog.run(ask)
+        rows = self._prolog.run(ask, owner=self)
         return Result(columns, tuple(sorted_rows(rows)))
+
+    def interrupt(self) -> bool:
+        return self._prolog.interrupt(self)
 
     def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
         signature = self._relation(relation)
@@ -221,10 +224,10 @@ class SwiplEngine(Engine):
         """Statistics from the stored facts, then the rules planned with them and loaded."""
         stats = NO_STATISTICS
         if given is not None:
-            stats = statistics_from(self._prolog.request(f"tl_stats({self.module})"))
+            stats = statistics_from(self._prolog.request(f"tl_stats({self.module})", owner=self))
         plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins,
                               self._helpers)
-        answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text())
+        answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text(), owner=self)
         problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
         if problems:
             raise CompileError("SWI-Prolog rejected the planned rules: " + "; ".join(problems))

@@ -17,6 +17,20 @@
 :- use_module(library(apply)).
 :- use_module(library(aggregate)).
 
+% ---- interrupts ---------------------------------------------------------------
+% PrologThread.interrupt raises SIGUSR1 in this thread; it arrives at the next safe point.
+% Only a query (tl_query, which sets tl_interruptible) is stopped by it: a write of facts
+% must never stop half done, so anywhere else the signal is dropped.
+
+:- nb_setval(tl_interruptible, false).
+:- on_signal(usr1, _, tempolog_rt:tl_interrupted).
+
+tl_interrupted(_) :-
+    (   nb_current(tl_interruptible, true)
+    ->  throw(tl_cancelled)
+    ;   true
+    ).
+
 % ---- arithmetic -------------------------------------------------------------
 % Integers are unbounded (GMP) and stay integers under + - *. An expression that cannot be
 % evaluated (division by zero, float overflow, a symbol in arithmetic) has no value: the
@@ -178,6 +192,9 @@ tl_entry_(GoalText, Arg, Json) :-
 tl_error_json(time_limit_exceeded, Json) :-
     !,
     tl_json(json([error=timeout, message="the query ran past its time limit"]), Json).
+tl_error_json(tl_cancelled, Json) :-
+    !,
+    tl_json(json([error=cancelled, message="the query was cancelled"]), Json).
 tl_error_json(error(resource_error(What), _), Json) :-
     !,
     tl_resource(What, Message),
@@ -309,10 +326,13 @@ tl_batch_(Module, Batch-Facts, New0, New) :-
 %   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
 tl_query(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
     AsOf = AsOfValue,
-    (   Timeout == none
-    ->  findall(Row, Module:Goal, Rows0)
-    ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
-    ),
+    setup_call_cleanup(
+        nb_setval(tl_interruptible, true),
+        (   Timeout == none
+        ->  findall(Row, Module:Goal, Rows0)
+        ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
+        ),
+        nb_setval(tl_interruptible, false)),
     sort(Rows0, Rows1),
     tl_take(Limit, Rows1, Rows),
     maplist(tl_json_row, Rows, JsonRows),

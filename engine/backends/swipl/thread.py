@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import json
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.errors import BackendUnavailable, QueryError, QueryTimeout
+from engine.errors import BackendUnavailable, QueryCancelled, QueryError, QueryTimeout
 
 # pyswip is not thread-safe, every OS thread touching Prolog gets an engine of its own that
 # is never freed, and tables are private to a thread (SWI-NOTES traps 3, 4). So one thread
@@ -34,11 +36,19 @@ TABLE_SPACE = 1024**3  # bytes of tables per thread (both SWI-Prolog's defaults,
 Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON answer
 
 
-class _Job:
-    __slots__ = ("fn", "result", "error", "done")
+# Interrupting a running query: PL_thread_raise marks this signal pending in the Prolog
+# thread, from any OS thread and without a Prolog engine of its own; Prolog takes it at the
+# next safe point and runtime.pl's handler throws, but only inside a query (tl_query).
+INTERRUPT = signal.SIGUSR1
 
-    def __init__(self, fn: Callable[[Call], Any]):
+
+class _Job:
+    __slots__ = ("fn", "owner", "cancelled", "result", "error", "done")
+
+    def __init__(self, fn: Callable[[Call], Any], owner: object = None):
         self.fn = fn
+        self.owner = owner
+        self.cancelled = False
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Lock()
@@ -70,6 +80,7 @@ class PrologThread:
         self._urgent: deque[_Job] = deque()
         self._ordinary: deque[_Job | None] = deque()  # None: stop, after what is queued
         self._queued = threading.Condition(threading.Lock())
+        self._running: _Job | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="tempolog-prolog", daemon=True)
@@ -88,24 +99,43 @@ class PrologThread:
 
     # ---- for callers (any thread)
 
-    def run(self, fn: Callable[[Call], Any], *, urgent: bool = False) -> Any:
+    def run(self, fn: Callable[[Call], Any], *, urgent: bool = False,
+            owner: object = None) -> Any:
         """Run `fn(call)` on the Prolog thread; `call(goal, arg)` makes one request. Requests
         of one `fn` run back to back: no other caller's request comes between them. An
-        `urgent` fn (a write) runs before every ordinary one that is waiting."""
+        `urgent` fn (a write) runs before every ordinary one that is waiting. A query run
+        for an `owner` can be stopped by `interrupt(owner)`."""
         if threading.current_thread() is self._thread:
             return fn(self._call)
         if not self._thread.is_alive():
             raise BackendUnavailable("the SWI-Prolog thread has stopped")
-        job = _Job(fn)
+        job = _Job(fn, owner)
         self._put(job, urgent)
         job.done.acquire()
         if job.error is not None:
             raise job.error
         return job.result
 
-    def request(self, goal: str, arg: str = "") -> Any:
+    def request(self, goal: str, arg: str = "", *, owner: object = None) -> Any:
         """One request: `goal` is a callable term text, called as `call(Goal, Arg, Json)`."""
-        return self.run(lambda call: call(goal, arg))
+        return self.run(lambda call: call(goal, arg), owner=owner)
+
+    def interrupt(self, owner: object) -> bool:
+        """Stop `owner`'s queries: a waiting one is dropped, the running one is stopped at
+        its next step; each raises QueryCancelled. False when `owner` had none."""
+        cancelled = QueryCancelled("the query was cancelled")
+        with self._queued:
+            dropped = [job for job in self._ordinary if job is not None and job.owner is owner]
+            for job in dropped:
+                self._ordinary.remove(job)
+                job.error = cancelled
+                job.done.release()
+            running = self._running
+            if running is not None and running.owner is owner and not running.cancelled:
+                running.cancelled = True
+                self._lib.PL_thread_raise(self._prolog_id, INTERRUPT)
+                return True
+        return bool(dropped)
 
     def waiting(self) -> tuple[int, int]:
         """How many (urgent, ordinary) requests wait for the thread (for tests and /stats)."""
@@ -126,7 +156,18 @@ class PrologThread:
         with self._queued:
             while not self._urgent and not self._ordinary:
                 self._queued.wait()
-            return self._urgent.popleft() if self._urgent else self._ordinary.popleft()
+            job = self._urgent.popleft() if self._urgent else self._ordinary.popleft()
+            self._running = job
+            return job
+
+    def _finished(self) -> None:
+        with self._queued:
+            cancelled = self._running is not None and self._running.cancelled
+            self._running = None
+        if cancelled:
+            # Take a signal that came after the query's last step now, while no query runs
+            # (the handler drops it), not in the next caller's query.
+            self._lib.PL_handle_signals()
 
     # ---- inside the thread
 
@@ -144,6 +185,7 @@ class PrologThread:
             except BaseException as error:  # noqa: BLE001 - handed back to the caller
                 job.error = error
             finally:
+                self._finished()
                 job.done.release()
         self._core.PL_cleanup(0)
 
@@ -152,6 +194,9 @@ class PrologThread:
         from pyswip import Prolog, core
 
         self._core = core
+        self._lib = core._lib  # the C API pyswip loaded, for PL_thread_raise
+        self._lib.PL_thread_raise.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._prolog_id = self._lib.PL_thread_self()
         # Never open the debugger on an error: it reads stdin and, at EOF, exits the whole
         # process with status 4 (SWI-NOTES trap 1).
         list(Prolog.query("set_prolog_flag(debug_on_error, false)", catcherrors=True))
@@ -194,6 +239,8 @@ class PrologThread:
         if isinstance(answer, dict) and "error" in answer:
             if answer["error"] == "timeout":
                 raise QueryTimeout(answer["message"])
+            if answer["error"] == "cancelled":
+                raise QueryCancelled(answer["message"])
             if answer["error"] == "resource":
                 raise QueryError(answer["message"], code="resource-exhausted")
             raise QueryError(f"SWI-Prolog: {answer['message']}", code="prolog-error")
