@@ -17,6 +17,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 command=${1:-}
 dir=${2:-/tmp/tempolog-pg-$(printf %s "$repo" | cksum | cut -d' ' -f1)}
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac  # the server runs elsewhere: absolute paths
 database=tempolog
 
 die() { echo "postgres.sh: $*" >&2; exit 1; }
@@ -37,10 +38,11 @@ install() {
     bindir >/dev/null || die "postgresql installed, but no initdb under /usr/lib/postgresql"
 }
 
-# Run a server command as the user that owns the data: `postgres` when we are root.
+# Run a server command as the user that owns the data: `postgres` when we are root, from /
+# (the postgres user may not enter the directory we were started in, e.g. under /root).
 as_owner() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -65,6 +67,8 @@ start() {
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
     chmod 700 "$dir"
+    as_owner test -w "$dir" ||
+        die "the postgres user cannot write to $dir: give a directory it can reach (under /tmp)"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 \
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     local options="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir"
