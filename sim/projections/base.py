@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 
-class Projection:
+class Projection(ABC):
     """A read model kept up to date one event at a time, in seq order.
 
     Subclasses name a handler per event type in `handlers` (type -> method name); each
@@ -27,12 +28,14 @@ class Projection:
     def bound_handlers(self) -> dict[str, Callable[[int, int, dict], Any]]:
         return {type: getattr(self, method) for type, method in self.handlers.items()}
 
+    @abstractmethod
     def state(self) -> dict:
-        raise NotImplementedError
+        """The state as plain JSON data in a deterministic order, `last_seq` with it."""
 
+    @abstractmethod
     def restore(self, state: dict) -> None:
-        raise NotImplementedError
+        """Take back what `state()` gave."""
 
+    @abstractmethod
     def entry(self, key) -> Any:
         """The part of the state a handler's key names (JSON data), or None if absent."""
-        raise NotImplementedError
