@@ -43,12 +43,7 @@ LOCKS = {  # how appenders are serialised: the design, and the alternatives it w
 class _LockedBy(PostgresEventStore):
     """The store with another way to serialise appends, for the comparison only."""
 
-    lock_sql: str | None = None
     retries = 0
-
-    def _lock(self, cur) -> None:
-        if self.lock_sql:
-            cur.execute(self.lock_sql)
 
     def append(self, events, **options):
         while True:
@@ -64,7 +59,7 @@ def open_backend(location: str, lock: str = "advisory"):
     if lock == "advisory":
         return open_store(location, create=True)
     store = _LockedBy(location)
-    store.lock_sql = LOCKS[lock]
+    store.append_lock = LOCKS[lock]
     return store
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 from engine import EventRejected
 from sim.events.ids import event_id, seed_bits
 from sim.events.types import MAX_INT, Event, is_unicode
 from sim.events.validate import check_event, rejected
-from sim.store.chain import GENESIS_HASH, chain_hash, row_bytes
+from sim.store.chain import GENESIS_HASH, chained_hash, row_template
 from sim.store.errors import ConcurrencyConflict
 
 DEFAULT_EPOCH_US = 1_767_623_400_000_000  # 2026-01-05T14:30:00Z, the simulator's default
@@ -40,13 +41,41 @@ class Heads:
 StoredRequest = Callable[[int], tuple[str, str, str]]
 
 
-class Plan:
-    """A checked batch: the rows to insert (the stored columns, payload JSON, hash) and
-    each event's seq; `commit` updates the heads once the rows are written. A repeated
-    idempotency key is the same request again only with the same type, stream and payload:
-    `stored_request` fetches what the original was when it is already stored."""
+class Checked(NamedTuple):
+    """An event checked and encoded before an append takes the log's lock: its canonical
+    payload JSON, its ts and the pieces of its row bytes that do not depend on the log."""
 
-    def __init__(self, batch: list[Event], heads: Heads, expected: Mapping[str, int],
+    event: Event
+    payload: str
+    ts: int
+    template: tuple[str, str, str]
+
+
+def check_batch(batch: list[Event]) -> list[Checked]:
+    """Check and encode every event of a batch: all the work of an append that needs no
+    lock, so that writers do it side by side. EventRejected names the first bad event."""
+    size, checked = len(batch), []
+    for index, event in enumerate(batch):
+        payload = check_event(event, index, size)
+        ts = event.ts if event.ts is not None else (
+            DEFAULT_EPOCH_US + event.time * DEFAULT_TICK_US)
+        if ts > MAX_INT:
+            raise rejected(index, event, "time", "is too late: with no ts given, its ts "
+                           "(the default epoch + time seconds) is past 64 bits", size)
+        checked.append(Checked(event, payload, ts, row_template(
+            event.type, event.time, ts, event.stream_id, event.causation_id,
+            event.idempotency_key, payload)))
+    return checked
+
+
+class Plan:
+    """A checked batch numbered against the log, under its lock: the rows to insert (the
+    stored columns, payload JSON, hash) and each event's seq; `commit` updates the heads
+    once the rows are written. A repeated idempotency key is the same request again only
+    with the same type, stream and payload: `stored_request` fetches what the original was
+    when it is already stored."""
+
+    def __init__(self, batch: list[Checked], heads: Heads, expected: Mapping[str, int],
                  stored_request: StoredRequest):
         self.heads = heads
         self.stored_request = stored_request
@@ -62,16 +91,15 @@ class Plan:
                     "nothing was written: re-read the stream and retry")
         self._number(batch)
 
-    def _number(self, batch: list[Event]) -> None:
+    def _number(self, batch: list[Checked]) -> None:
         heads, streams, keys, rows, seqs = self.heads, self.streams, self.keys, self.rows, self.seqs
         seq, previous = heads.seq, heads.hash
-        for index, event in enumerate(batch):
-            payload = check_event(event, index, len(batch))  # first: the key must be hashable
+        for index, (event, payload, ts, template) in enumerate(batch):
             key = event.idempotency_key
             if key is not None:
                 original = keys.get(key) or heads.keys.get(key)
                 if original is not None:
-                    self._same_request(index, event, original, len(batch))
+                    self._same_request(index, event, payload, original, len(batch))
                     seqs.append(original)
                     continue
             version, last_time = streams.get(event.stream_id) or heads.streams.get(
@@ -86,16 +114,9 @@ class Plan:
                                f"{event.stream_id} ({event.time} < {last_time})", len(batch))
             seq += 1
             version += 1
-            ts = event.ts if event.ts is not None else (
-                DEFAULT_EPOCH_US + event.time * DEFAULT_TICK_US)
-            if ts > MAX_INT:
-                raise rejected(index, event, "time", "is too late: with no ts given, its ts "
-                               "(the default epoch + time seconds) is past 64 bits", len(batch))
             eid = event.event_id or event_id(ts // 1000, seq, _STORE_BITS)
             correlation = event.correlation_id or eid
-            previous = chain_hash(previous, row_bytes(
-                seq, eid, event.type, event.time, ts, event.stream_id, version,
-                event.causation_id, correlation, key, payload))
+            previous = chained_hash(previous, seq, eid, version, correlation, template)
             rows.append((seq, eid, event.type, event.time, ts, event.stream_id, version,
                          event.causation_id, correlation, key, payload, previous))
             streams[event.stream_id] = (version, event.time)
@@ -103,7 +124,8 @@ class Plan:
                 keys[key] = seq
             seqs.append(seq)
 
-    def _same_request(self, index: int, event: Event, original: int, size: int) -> None:
+    def _same_request(self, index: int, event: Event, payload: str, original: int,
+                      size: int) -> None:
         """Refuse a repeated key whose event is not the original's (as payment APIs do): a
         different request under a used key would otherwise be dropped without a word."""
         if original > self.heads.seq:  # earlier in this batch
@@ -111,7 +133,6 @@ class Plan:
             before = (row[2], row[5], row[10])
         else:
             before = tuple(self.stored_request(original))
-        payload = check_event(event, index, size)
         for field, was, now in zip(("type", "stream_id", "payload"), before,
                                    (event.type, event.stream_id, payload)):
             if was != now:

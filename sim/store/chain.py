@@ -44,6 +44,25 @@ def chain_hash(previous: str, row: bytes) -> str:
     return hashlib.sha256(previous.encode("ascii") + row).hexdigest()
 
 
+def row_template(type: str, time: int, ts: int, stream_id: str, causation_id: str | None,
+                 idempotency_key: str | None, payload_json: str) -> tuple[str, str, str]:
+    """The pieces of row_bytes that do not depend on the log, made before an append takes
+    its lock; chained_hash joins them with the seq, id, version and correlation it assigns.
+    The arguments are a checked event's (check_event): integers are integers."""
+    return (f",{_quote(type)},{time},{ts},{_quote(stream_id)},",
+            f",{_optional(causation_id)},", f",{_optional(idempotency_key)},{payload_json}]")
+
+
+def chained_hash(previous: str, seq: int, event_id: str, version: int,
+                 correlation_id: str | None, template: tuple[str, str, str]) -> str:
+    """chain_hash(previous, row_bytes(...)) of a row made from its row_template: the only
+    part of the chain an append computes while it holds the log's lock."""
+    middle, causation, tail = template
+    return hashlib.sha256(
+        f"{previous}[{seq},{_quote(event_id)}{middle}{version}{causation}"
+        f"{_optional(correlation_id)}{tail}".encode("ascii")).hexdigest()
+
+
 def verify_rows(rows: Iterable[tuple]) -> Verification:
     """Walk stored rows (the columns in order, the payload as stored JSON text, the hash
     last) from seq 1: seqs gapless, every hash recomputed from the row and its predecessor."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time as clock
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
@@ -11,10 +10,11 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from engine import EventRejected
-from sim.events.types import Event, StoredEvent, is_unicode
+from sim.events.ids import parse_json
+from sim.events.types import Event, StoredEvent
 from sim.events.validate import as_event
 from sim.store.base import EventStore, TypeStats
-from sim.store.batch import Heads, Plan, check_expected, duplicate_id
+from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound, StoreUnavailable
 from sim.store.jsonl import COLUMNS, imported_rows
@@ -28,11 +28,13 @@ POLL_SECONDS = 0.5                 # how stale a tail may get if a notification 
 PAGE = 5_000                       # rows a read fetches per round trip
 _SELECT = (f"SELECT {', '.join(c if c != 'payload' else 'payload::text' for c in COLUMNS)} "
            "FROM events")
+_TAKE_APPEND_LOCK = f"SELECT pg_advisory_xact_lock({APPEND_LOCK})"
 _HEAD = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 # One index probe per stream (a DISTINCT ON over the streams would read their every row).
 _STREAM_HEADS = ("SELECT s, e.version, e.time FROM unnest(%s::text[]) s CROSS JOIN LATERAL "
                  "(SELECT version, time FROM events WHERE stream_id = s "
                  "ORDER BY version DESC LIMIT 1) e")
+_STORED_KEYS = "SELECT idempotency_key, seq FROM events WHERE idempotency_key = ANY(%s)"
 _COPY = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN"
 _REQUEST = "SELECT type, stream_id, payload::text FROM events WHERE seq = %s"
 # Beside the log, created on open for stores made before them: snapshots can be dropped and
@@ -89,25 +91,26 @@ CREATE TRIGGER events_appended AFTER INSERT ON events REFERENCING NEW TABLE AS a
 """
 
 
-def _batch_heads(cur: psycopg.Cursor, batch: list[Event], expected: Iterable[str]) -> Heads:
-    """The part of the log one batch depends on, read under the append lock: the last seq and
-    hash, the last version and time of the batch's streams, which of its keys are stored."""
+def _locked_heads(conn: psycopg.Connection, lock: str | None, streams: list[str],
+                  keys: list[str]) -> Heads:
+    """Begin the append's transaction, take the append lock and read what the batch depends
+    on: the last seq and hash, the last version and time of its streams, which of its keys
+    are stored. One round trip (a pipeline); each read is a statement after the lock's, so
+    under READ COMMITTED it sees every append committed before the lock was granted."""
+    with conn.pipeline():
+        conn.execute("BEGIN")
+        if lock is not None:
+            conn.execute(lock)
+        head = conn.execute(_HEAD)
+        stream_heads = conn.execute(_STREAM_HEADS, (streams,))
+        stored_keys = conn.execute(_STORED_KEYS, (keys,)) if keys else None
     heads = Heads()
-    row = cur.execute(_HEAD).fetchone()
-    if row is None:
-        return heads  # an empty store: nothing to look up
-    heads.seq, heads.hash = row
-    # only text the server can take: Plan rejects the rest, naming event and field
-    streams = {e.stream_id for e in batch if type(e.stream_id) is str
-               and is_unicode(e.stream_id)} | set(expected)
-    cur.execute(_STREAM_HEADS, (list(streams),))
-    heads.streams = {stream: (version, time) for stream, version, time in cur}
-    keys = list({e.idempotency_key for e in batch if type(e.idempotency_key) is str
-                 and is_unicode(e.idempotency_key)})
-    if keys:
-        cur.execute("SELECT idempotency_key, seq FROM events WHERE idempotency_key = ANY(%s)",
-                    (keys,))
-        heads.keys = dict(cur.fetchall())
+    row = head.fetchone()
+    if row is not None:
+        heads.seq, heads.hash = row
+        heads.streams = {stream: (version, time) for stream, version, time in stream_heads}
+        if stored_keys is not None:
+            heads.keys = dict(stored_keys.fetchall())
     return heads
 
 
@@ -130,6 +133,9 @@ class PostgresEventStore(EventStore):
     Appends from any number of connections and processes take turns on a transaction-scoped
     advisory lock: each batch reads the head, extends the chain and commits or rolls back
     whole, so seqs stay gapless and the chain never forks. Commits NOTIFY listeners."""
+
+    # Waits for the other appenders' transactions; held until this one ends.
+    append_lock: str | None = _TAKE_APPEND_LOCK
 
     def __init__(self, url: str, *, create: bool = True, durable: bool = True):
         self.url = url
@@ -174,20 +180,31 @@ class PostgresEventStore(EventStore):
                expected_versions: Mapping[str, int] | None = None) -> list[int]:
         batch = [as_event(e, i) for i, e in enumerate(events)]
         expected = check_expected(expected_versions)
+        checked = check_batch(batch)  # before the lock: writers check side by side
+        streams = list({c.event.stream_id for c in checked} | set(expected))
+        keys = list({c.event.idempotency_key for c in checked} - {None})
+        conn = self.conn
         try:
-            with self.conn.transaction(), self.conn.cursor() as cur:
-                self._lock(cur)
-                plan = Plan(batch, _batch_heads(cur, batch, expected), expected,
+            heads = _locked_heads(conn, self.append_lock, streams, keys)
+            with conn.cursor() as cur:
+                plan = Plan(checked, heads, expected,
                             lambda seq: cur.execute(_REQUEST, (seq,)).fetchone())
                 if plan.rows:
                     self._insert(cur, plan.rows)
+            conn.execute("COMMIT")
         except pg_errors.UniqueViolation as error:
+            self._rollback()
             raise self._explain_unique(batch, error) from None
+        except BaseException:
+            self._rollback()
+            raise
         return plan.seqs
 
-    def _lock(self, cur: psycopg.Cursor) -> None:
-        """Wait for the other appenders' transactions; held until this one ends."""
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+    def _rollback(self) -> None:
+        if not self.conn.closed and (self.conn.info.transaction_status
+                                     != psycopg.pq.TransactionStatus.IDLE):
+            self.conn.execute("ROLLBACK")
+
 
     @staticmethod
     def _insert(cur: psycopg.Cursor, rows: list[tuple]) -> None:
@@ -205,7 +222,7 @@ class PostgresEventStore(EventStore):
     def import_jsonl(self, lines: Iterable[str] | IO[str]) -> int:
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
-                self._lock(cur)
+                cur.execute(_TAKE_APPEND_LOCK)
                 heads = Heads()
                 row = cur.execute(_HEAD).fetchone()
                 if row is not None:
@@ -364,7 +381,7 @@ def safe_url(url: str) -> str:
 
 
 def _stored(row: tuple) -> StoredEvent:
-    return StoredEvent(*row[:10], json.loads(row[10]), row[11])
+    return StoredEvent(*row[:10], parse_json(row[10]), row[11])
 
 
 def open_url(url: str, *, create: bool = False, durable: bool = True) -> PostgresEventStore:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time as clock
 from collections.abc import Iterable, Iterator, Mapping
@@ -13,10 +12,11 @@ from typing import IO, Any
 import sqlite_utils
 
 from engine import EventRejected
+from sim.events.ids import parse_json
 from sim.events.types import Event, StoredEvent
 from sim.events.validate import as_event
 from sim.store.base import EventStore, TypeStats
-from sim.store.batch import Heads, Plan, check_expected, duplicate_id
+from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound
 from sim.store.jsonl import COLUMNS, imported_rows
@@ -129,8 +129,9 @@ class SqliteEventStore(EventStore):
                expected_versions: Mapping[str, int] | None = None) -> list[int]:
         batch = [as_event(e, i) for i, e in enumerate(events)]
         expected = check_expected(expected_versions)
+        checked = check_batch(batch)
         with self._transaction():
-            plan = Plan(batch, self._current_heads(), expected, self._stored_request)
+            plan = Plan(checked, self._current_heads(), expected, self._stored_request)
             if plan.rows:
                 try:
                     self.conn.executemany(_INSERT, plan.rows)
@@ -185,7 +186,7 @@ class SqliteEventStore(EventStore):
                    ) -> Iterator[tuple[int, str, int, dict]]:
         # Four columns, no StoredEvent: replay's hot loop, ~1.3x faster than read.
         where, args = _where((("seq >= ?", from_seq), ("time <= ?", to_time)))
-        loads = json.loads
+        loads = parse_json
         for seq, type, time, payload in self.conn.execute(
                 f"SELECT seq, type, time, payload FROM events{where} ORDER BY seq", args):
             yield seq, type, time, loads(payload)
@@ -296,7 +297,7 @@ def _where(bounds: Iterable[tuple[str, Any]]) -> tuple[str, list]:
 
 
 def _stored(row: tuple) -> StoredEvent:
-    return StoredEvent(*row[:10], json.loads(row[10]), row[11])
+    return StoredEvent(*row[:10], parse_json(row[10]), row[11])
 
 
 def open_url(url: str, *, create: bool = False, durable: bool = True) -> SqliteEventStore:
