@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from sim.events.ids import parse_json
 from sim.projections import ReadModels
 from sim.projections.models import canonical
 from sim.store import StoreCorrupted
@@ -87,7 +87,7 @@ def latest_snapshot(store, at_or_before: int) -> Snapshot | None:
     text = zlib.decompress(blob)
     if hashlib.sha256(text).hexdigest() != digest:
         raise StoreCorrupted(f"the snapshot at seq {seq} does not match its own digest")
-    return Snapshot(seq, event_hash, digest, json.loads(text), len(blob))
+    return Snapshot(seq, event_hash, digest, parse_json(text), len(blob))
 
 
 def take_snapshots(store, every: int | None = None, *,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sim.events.ids import parse_json
 from sim.projections.balances import Balances
 from sim.projections.positions import Positions
 from sim.projections.trades import Trades
@@ -78,7 +79,7 @@ class ReadModels:
     def apply_rows(self, rows: Iterable[tuple[int, str, int, str]]) -> int:
         """Apply (seq, type, time, payload JSON) rows in seq order, decoding only the payloads
         of the types some model reads; returns how many rows were read. The replay hot path."""
-        dispatch, loads = self._dispatch, json.loads
+        dispatch, loads = self._dispatch, parse_json
         count = applied = 0
         seq = self.last_seq
         for seq, type, time, payload in rows:
