@@ -166,8 +166,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
     script = ROOT / "scripts" / "postgres.sh"
     server_dir = Path(tempfile.gettempdir()) / f"tempolog-pg-bench-{os.getpid()}"
-    url = args.url or subprocess.run([str(script), "start", str(server_dir)], check=True,
-                                     text=True, capture_output=True).stdout.split()[-1]
+    url = args.url
+    if not url:
+        url = subprocess.run([str(script), "start", str(server_dir)], check=True, text=True,
+                             capture_output=True).stdout.split()[-1]
+        subprocess.Popen([str(script), "watch", str(os.getpid()), str(server_dir)],
+                         start_new_session=True)  # stops it if this run is killed
     rows = []
     try:
         with psycopg.connect(url) as conn:

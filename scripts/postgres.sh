@@ -7,6 +7,9 @@
 #                                     server already running in DIR just prints its URL)
 #   scripts/postgres.sh url [DIR]     print the URL of the server running in DIR
 #   scripts/postgres.sh stop [DIR]    stop that server at once and remove DIR with its data
+#   scripts/postgres.sh watch PID [DIR]  stop it once process PID has ended, however it ended
+#                                     (SIGKILL too); returns when DIR is gone: run it in the
+#                                     background beside a test run or a benchmark
 #   scripts/postgres.sh install       only install the package when missing
 #
 # DIR defaults to a directory under /tmp named after this checkout, so two checkouts never
@@ -16,6 +19,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 command=${1:-}
+if [ "$command" = watch ]; then owner=${2:?usage: $0 watch PID [DIR]}; shift; fi
 dir=${2:-/tmp/tempolog-pg-$(printf %s "$repo" | cksum | cut -d' ' -f1)}
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac  # the server runs elsewhere: absolute paths
 database=tempolog
@@ -95,10 +99,19 @@ stop() {
     rm -rf "$dir"
 }
 
+# Poll, not wait: PID is not our child. A reused PID can only delay the stop, never hasten it.
+watch() {
+    while [ -d "$dir" ]; do
+        if ! kill -0 "$owner" 2>/dev/null; then stop; return 0; fi
+        sleep 1
+    done
+}
+
 case "$command" in
     start) start ;;
     stop) stop ;;
+    watch) watch ;;
     url) running || die "no server is running in $dir (scripts/postgres.sh start)"; url ;;
     install) install ;;
-    *) echo "usage: $0 start|url|stop [DIR] | install" >&2; exit 2 ;;
+    *) echo "usage: $0 start|url|stop [DIR] | watch PID [DIR] | install" >&2; exit 2 ;;
 esac
