@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import NamedTuple
 
 from engine import EventRejected
 from sim.events.ids import event_id, seed_bits
@@ -41,14 +40,10 @@ class Heads:
 StoredRequest = Callable[[int], tuple[str, str, str]]
 
 
-class Checked(NamedTuple):
-    """An event checked and encoded before an append takes the log's lock: its canonical
-    payload JSON, its ts and the pieces of its row bytes that do not depend on the log."""
-
-    event: Event
-    payload: str
-    ts: int
-    template: tuple[str, str, str]
+# An event checked and encoded before an append takes the log's lock: (event, canonical
+# payload JSON, ts, *the three pieces of its row bytes that do not depend on the log). A
+# plain tuple: one allocation per event, which the append's throughput notices.
+Checked = tuple
 
 
 def check_batch(batch: list[Event]) -> list[Checked]:
@@ -62,7 +57,7 @@ def check_batch(batch: list[Event]) -> list[Checked]:
         if ts > MAX_INT:
             raise rejected(index, event, "time", "is too late: with no ts given, its ts "
                            "(the default epoch + time seconds) is past 64 bits", size)
-        checked.append(Checked(event, payload, ts, row_template(
+        checked.append((event, payload, ts, *row_template(
             event.type, event.time, ts, event.stream_id, event.causation_id,
             event.idempotency_key, payload)))
     return checked
@@ -94,7 +89,7 @@ class Plan:
     def _number(self, batch: list[Checked]) -> None:
         heads, streams, keys, rows, seqs = self.heads, self.streams, self.keys, self.rows, self.seqs
         seq, previous = heads.seq, heads.hash
-        for index, (event, payload, ts, template) in enumerate(batch):
+        for index, (event, payload, ts, middle, causation, tail) in enumerate(batch):
             key = event.idempotency_key
             if key is not None:
                 original = keys.get(key) or heads.keys.get(key)
@@ -116,7 +111,8 @@ class Plan:
             version += 1
             eid = event.event_id or event_id(ts // 1000, seq, _STORE_BITS)
             correlation = event.correlation_id or eid
-            previous = chained_hash(previous, seq, eid, version, correlation, template)
+            previous = chained_hash(previous, seq, eid, version, correlation, middle,
+                                    causation, tail)
             rows.append((seq, eid, event.type, event.time, ts, event.stream_id, version,
                          event.causation_id, correlation, key, payload, previous))
             streams[event.stream_id] = (version, event.time)

@@ -54,10 +54,9 @@ def row_template(type: str, time: int, ts: int, stream_id: str, causation_id: st
 
 
 def chained_hash(previous: str, seq: int, event_id: str, version: int,
-                 correlation_id: str | None, template: tuple[str, str, str]) -> str:
+                 correlation_id: str | None, middle: str, causation: str, tail: str) -> str:
     """chain_hash(previous, row_bytes(...)) of a row made from its row_template: the only
     part of the chain an append computes while it holds the log's lock."""
-    middle, causation, tail = template
     return hashlib.sha256(
         f"{previous}[{seq},{_quote(event_id)}{middle}{version}{causation}"
         f"{_optional(correlation_id)}{tail}".encode("ascii")).hexdigest()

@@ -17,6 +17,7 @@ from sim.store.base import EventStore, TypeStats
 from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound, StoreUnavailable
+from sim.store.filters import conditions, where
 from sim.store.jsonl import COLUMNS, imported_rows
 
 SCHEMA_VERSION = 1
@@ -181,8 +182,8 @@ class PostgresEventStore(EventStore):
         batch = [as_event(e, i) for i, e in enumerate(events)]
         expected = check_expected(expected_versions)
         checked = check_batch(batch)  # before the lock: writers check side by side
-        streams = list({c.event.stream_id for c in checked} | set(expected))
-        keys = list({c.event.idempotency_key for c in checked} - {None})
+        streams = list({e.stream_id for e in batch} | set(expected))
+        keys = list({e.idempotency_key for e in batch} - {None})
         conn = self.conn
         try:
             heads = _locked_heads(conn, self.append_lock, streams, keys)
@@ -242,23 +243,16 @@ class PostgresEventStore(EventStore):
              types: Iterable[str] | None = None, stream_id: str | None = None,
              correlation_id: str | None = None, limit: int | None = None
              ) -> Iterator[StoredEvent]:
-        where, args = [], []
-        for clause, value in (("seq <= %s", to_seq), ("time >= %s", from_time),
-                              ("time <= %s", to_time), ("stream_id = %s", stream_id),
-                              ("correlation_id = %s", correlation_id)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        if types is not None:
-            where.append("type = ANY(%s)")
-            args.append(list(types))
-        for row in self._pages(where, args, (from_seq or 1) - 1, limit):
+        clauses, args = conditions("%s", to_seq=to_seq, from_time=from_time, to_time=to_time,
+                                   stream_id=stream_id, correlation_id=correlation_id,
+                                   types=types)  # from_seq: where the pages start
+        for row in self._pages(clauses, args, (from_seq or 1) - 1, limit):
             yield _stored(row)
 
-    def _pages(self, where: list[str], args: list, after: int, limit: int | None):
+    def _pages(self, clauses: list[str], args: list, after: int, limit: int | None):
         """Rows past seq `after`, a page a round trip: a long read holds no transaction
         open, and a page is always whole rows of an append-only log (new rows come last)."""
-        sql = f"{_SELECT} WHERE {' AND '.join(['seq > %s', *where])} ORDER BY seq LIMIT %s"
+        sql = f"{_SELECT}{where(['seq > %s', *clauses])} ORDER BY seq LIMIT %s"
         while limit is None or limit > 0:
             page = PAGE if limit is None else min(PAGE, limit)
             rows = self.conn.execute(sql, [after, *args, page]).fetchall()
@@ -283,10 +277,10 @@ class PostgresEventStore(EventStore):
         return (found[0], found[1]) if found else (0, GENESIS_HASH)
 
     def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
+        clauses, args = conditions("%s", from_time=since, to_time=until)
         return [TypeStats(*row) for row in self.conn.execute(
-            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events "
-            "WHERE time >= %s AND time <= %s GROUP BY type ORDER BY type",
-            (-1 if since is None else since, 2**63 - 1 if until is None else until))]
+            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events"
+            f"{where(clauses)} GROUP BY type ORDER BY type", args)]
 
     def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
              ) -> Iterator[tuple[int, str, int, str]]:

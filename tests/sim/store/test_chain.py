@@ -24,5 +24,5 @@ def test_an_append_hashes_a_row_as_verify_recomputes_it(seq, event_id, type, tim
     assert whole == canonical_json([seq, event_id, type, time, ts, stream, version, causation,
                                     correlation, key, payload]).encode("ascii")
     template = row_template(type, time, ts, stream, causation, key, payload_json)
-    assert chained_hash(GENESIS_HASH, seq, event_id, version, correlation, template) == (
+    assert chained_hash(GENESIS_HASH, seq, event_id, version, correlation, *template) == (
         chain_hash(GENESIS_HASH, whole))
