@@ -19,6 +19,7 @@ from sim.store.base import EventStore, TypeStats
 from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
 from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound
+from sim.store.filters import conditions, where
 from sim.store.jsonl import COLUMNS, imported_rows
 
 SCHEMA_VERSION = 1
@@ -168,14 +169,10 @@ class SqliteEventStore(EventStore):
              types: Iterable[str] | None = None, stream_id: str | None = None,
              correlation_id: str | None = None, limit: int | None = None
              ) -> Iterator[StoredEvent]:
-        bounds = [("seq >= ?", from_seq), ("seq <= ?", to_seq), ("time >= ?", from_time),
-                  ("time <= ?", to_time), ("stream_id = ?", stream_id),
-                  ("correlation_id = ?", correlation_id)]
-        if types is not None:
-            types = list(types)
-            bounds.append((f"type IN ({','.join('?' * len(types))})", types))
-        where, args = _where(bounds)
-        sql = _SELECT + where + " ORDER BY seq"
+        clauses, args = conditions("?", from_seq=from_seq, to_seq=to_seq, from_time=from_time,
+                                   to_time=to_time, stream_id=stream_id,
+                                   correlation_id=correlation_id, types=types)
+        sql = _SELECT + where(clauses) + " ORDER BY seq"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -185,10 +182,11 @@ class SqliteEventStore(EventStore):
     def read_facts(self, *, from_seq: int | None = None, to_time: int | None = None
                    ) -> Iterator[tuple[int, str, int, dict]]:
         # Four columns, no StoredEvent: replay's hot loop, ~1.3x faster than read.
-        where, args = _where((("seq >= ?", from_seq), ("time <= ?", to_time)))
+        clauses, args = conditions("?", from_seq=from_seq, to_time=to_time)
         loads = parse_json
         for seq, type, time, payload in self.conn.execute(
-                f"SELECT seq, type, time, payload FROM events{where} ORDER BY seq", args):
+                f"SELECT seq, type, time, payload FROM events{where(clauses)} ORDER BY seq",
+                args):
             yield seq, type, time, loads(payload)
 
     def get(self, event_id: str) -> StoredEvent | None:
@@ -206,10 +204,10 @@ class SqliteEventStore(EventStore):
         return (found[0], found[1]) if found else (0, GENESIS_HASH)
 
     def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
-        where, args = _where((("time >= ?", since), ("time <= ?", until)))
+        clauses, args = conditions("?", from_time=since, to_time=until)
         return [TypeStats(*row) for row in self.conn.execute(
             "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events"
-            f"{where} GROUP BY type ORDER BY type", args)]
+            f"{where(clauses)} GROUP BY type ORDER BY type", args)]
 
     def get_seq(self, seq: int) -> StoredEvent | None:
         row = self.conn.execute(_SELECT + " WHERE seq = ?", (seq,)).fetchone()
@@ -281,19 +279,6 @@ class SqliteEventStore(EventStore):
 
     def close(self) -> None:
         self.conn.close()
-
-
-def _where(bounds: Iterable[tuple[str, Any]]) -> tuple[str, list]:
-    """` WHERE` and the clauses whose value is given (a list: one ? each), and their args."""
-    clauses, args = [], []
-    for clause, value in bounds:
-        if value is not None:
-            clauses.append(clause)
-            if isinstance(value, list):
-                args.extend(value)
-            else:
-                args.append(value)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _stored(row: tuple) -> StoredEvent:
