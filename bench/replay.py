@@ -1,16 +1,21 @@
 """Benchmark replay into the read models, snapshot resumes, and position-at-time queries.
 
-    .venv/bin/python -m bench.replay [--ticks 10000] [--runs 5]
+    .venv/bin/python -m bench.replay [--ticks 10000] [--runs 5] [--postgres URL|start]
+
+With --postgres the same events are copied into a PostgreSQL store (`start`: a throw-away
+server of scripts/postgres.sh) and replayed from there too, alternating with SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +31,7 @@ from sim.facts import replay as replay_facts  # noqa: E402
 from sim.replayer import models_at  # noqa: E402
 from sim.sinks import StoreSink  # noqa: E402
 from sim.snapshots import save_snapshot  # noqa: E402
-from sim.store import open_store  # noqa: E402
+from sim.store import open_store, remove_store  # noqa: E402
 
 RULES = [ROOT / "rules" / "trading.dl"]
 
@@ -57,6 +62,9 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (its store is replaced), or "
+                        "'start' for a throw-away server")
+    parser.add_argument("--no-engine", action="store_true", help="skip position-at-time")
     args = parser.parse_args()
     config = SimConfig(ticks=args.ticks)
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.machine()}, {os.cpu_count()} cores, "
@@ -97,6 +105,11 @@ def main() -> None:
         ratio_cpu = statistics.median(full_cpu) / statistics.median(resumed_cpu)
         print(f"\nthe last 10% from a snapshot against from seq 1: {ratio:.1f}x faster by the "
               f"wall clock, {ratio_cpu:.1f}x by CPU (target ≥ 5x)\n")
+        if args.postgres:
+            replay_on_postgres(store, args.postgres, args.runs)
+        if args.no_engine:
+            store.close()
+            return
 
         # Position at a time: the engine's time index against rebuilding the read models.
         with engine_from_files(RULES, "swipl") as engine:
@@ -121,6 +134,45 @@ def main() -> None:
         print(f"| rebuild the read models to T (no index) | {len(rebuilt)} | "
               f"{statistics.median(rebuilt) * 1000:.1f} ms | {min(rebuilt) * 1000:.1f} ms |")
         store.close()
+
+
+def replay_on_postgres(lite, where: str, runs: int) -> None:
+    """The same replay from a PostgreSQL copy of the store, alternating with SQLite."""
+    script = ROOT / "scripts" / "postgres.sh"
+    server_dir = Path(tempfile.gettempdir()) / f"tempolog-pg-bench-{os.getpid()}"
+    url = where
+    if where == "start":
+        url = subprocess.run([str(script), "start", str(server_dir)], check=True, text=True,
+                             capture_output=True).stdout.split()[-1]
+        subprocess.Popen([str(script), "watch", str(os.getpid()), str(server_dir)],
+                         start_new_session=True)  # stops it if this run is killed
+    try:
+        remove_store(url)
+        with open_store(url, create=True) as store:
+            exported = io.StringIO()
+            lite.export_jsonl(exported)
+            seconds, _ = _timed(lambda: store.import_jsonl(exported.getvalue().splitlines()))
+            head = store.head()[0]
+            print(f"copied {head:,} events into PostgreSQL in {seconds:.1f} s")
+            timings = {"SQLite": ([], []), "PostgreSQL": ([], [])}
+            digests = set()
+            for _ in range(runs):
+                for name, source in (("SQLite", lite), ("PostgreSQL", store)):
+                    wall, cpu, (built, _) = _cpu_timed(
+                        lambda source=source: models_at(source, head, use_snapshots=False))
+                    timings[name][0].append(wall)
+                    timings[name][1].append(cpu)
+                    digests.add(built.digest())
+            assert len(digests) == 1, "the backends' replays differ"
+        print("\n| replay into the read models from seq 1 | events | wall (median) | events/min "
+              "| CPU of this process (median) | events/min of CPU | note |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for name, (wall, cpu) in timings.items():
+            print(_row(name, wall, cpu, head, "the same state digest on both"))
+        print()
+    finally:
+        if where == "start":
+            subprocess.run([str(script), "stop", str(server_dir)], check=True)
 
 
 if __name__ == "__main__":

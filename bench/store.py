@@ -28,10 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine import EventRejected  # noqa: E402
 from sim.events.types import Event  # noqa: E402
+from sim.replayer import models_at  # noqa: E402
 from sim.store import open_store, remove_store  # noqa: E402
 from sim.store.postgresql import APPEND_LOCK, PostgresEventStore  # noqa: E402
 
 BATCH = 1_000
+CPU_SPENT: list[tuple[int, float, float]] = []  # (events, writers' CPU s, server's CPU s)
 TAIL_EVENTS = 200
 LOCKS = {  # how appenders are serialised: the design, and the alternatives it was chosen over
     "advisory": f"SELECT pg_advisory_xact_lock({APPEND_LOCK})",
@@ -77,13 +79,24 @@ def _events(writer: int, count: int) -> list[list[Event]]:
     return [events[i:i + BATCH] for i in range(0, count, BATCH)]
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a process of this machine has used (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _append_worker(location: str, lock: str, writer: int, count: int, start, results) -> None:
     batches = _events(writer, count)
     with open_backend(location, lock) as store:
+        server_pid = (store.conn.info.backend_pid if isinstance(store, PostgresEventStore)
+                      else None)
         start.wait(timeout=300)
+        cpu = time.process_time()
+        server_cpu = _process_cpu(server_pid) if server_pid else 0.0
         for batch in batches:
             store.append(batch)
-        results.put(getattr(store, "retries", 0))
+        server_cpu = _process_cpu(server_pid) - server_cpu if server_pid else 0.0
+        results.put((getattr(store, "retries", 0), time.process_time() - cpu, server_cpu))
 
 
 def bench_append(location: str, writers: int, per_writer: int, lock: str = "advisory",
@@ -105,8 +118,11 @@ def bench_append(location: str, writers: int, per_writer: int, lock: str = "advi
         worker.start()
     start.wait(timeout=300)  # every writer has connected and built its batches
     began = time.perf_counter()
-    retries = sum(results.get(timeout=900) for _ in workers)
+    outcomes = [results.get(timeout=900) for _ in workers]
     elapsed = time.perf_counter() - began
+    retries = sum(r for r, _, _ in outcomes)
+    CPU_SPENT.append((writers * per_writer, sum(c for _, c, _ in outcomes),
+                      sum(s for _, _, s in outcomes)))
     for worker in workers:
         worker.join()
     with open_backend(location) as store:
@@ -120,6 +136,15 @@ def bench_replay(location: str) -> tuple[float, int]:
         began = time.perf_counter()
         count = sum(1 for _ in store.read())
         return time.perf_counter() - began, count
+
+
+def bench_models(location: str) -> float:
+    """Seconds to rebuild the read models from the whole log (store.scan, decoding the
+    payloads the models read), as `tempolog replay` does."""
+    with open_backend(location) as store:
+        began = time.perf_counter()
+        models_at(store, store.head()[0], use_snapshots=False)
+        return time.perf_counter() - began
 
 
 def _tail_writer(location: str, start, commits) -> None:
@@ -193,6 +218,7 @@ def main() -> None:
 
 
 def _report(rows: list, name: str, backend: str, figure: str, note: str = "") -> None:
+    note = f"{note}; load {os.getloadavg()[0]:.1f}" if note else f"load {os.getloadavg()[0]:.1f}"
     rows.append((name, backend, figure, note))
     print(f"{name} [{backend}]: {figure} {note}", file=sys.stderr, flush=True)
 
@@ -201,11 +227,15 @@ def run_all(backends: dict[str, str], events: int, runs: int) -> list[tuple]:
     rows: list[tuple] = []
     for writers in (1, 4):
         for name, location in backends.items():
+            CPU_SPENT.clear()
             rates = [count / seconds for seconds, count, _ in
                      (bench_append(location, writers, events // writers) for _ in range(runs))]
-            target = "target ≥ 50,000/s" if writers == 4 and name == "PostgreSQL" else ""
+            appended, writers_cpu, server_cpu = map(sum, zip(*CPU_SPENT))
+            cpu = f"CPU per 1,000 events: writers {writers_cpu / appended * 1e6:.0f} ms" + (
+                f", server {server_cpu / appended * 1e6:.0f} ms" if server_cpu else "")
+            target = "; target ≥ 50,000/s" if writers == 4 and name == "PostgreSQL" else ""
             _report(rows, f"append, {writers} writer(s), batches of {BATCH:,}", name,
-                    f"{statistics.median(rates):,.0f} events/s", target)
+                    f"{statistics.median(rates):,.0f} events/s", cpu + target)
     for name, location in backends.items():
         bench_append(location, 1, events)
         per_minute = [count / seconds * 60 for seconds, count in
@@ -213,6 +243,10 @@ def run_all(backends: dict[str, str], events: int, runs: int) -> list[tuple]:
         _report(rows, f"replay (read all {events:,} in seq order)", name,
                 f"{statistics.median(per_minute) / 1e6:,.1f} M events/min",
                 "target ≥ 1 M/min" if name == "PostgreSQL" else "")
+        per_minute = [events / seconds * 60 for seconds in
+                      (bench_models(location) for _ in range(runs))]
+        _report(rows, f"replay into the read models ({events:,} prices)", name,
+                f"{statistics.median(per_minute) / 1e6:,.1f} M events/min")
     for name, location in backends.items():
         latencies = [ms for _ in range(runs) for ms in bench_tail(location)]
         _report(rows, f"tail latency, commit → follower ({TAIL_EVENTS} × {runs} appends)",
