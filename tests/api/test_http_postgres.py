@@ -36,8 +36,8 @@ def server(pg_store, token_file, tmp_path_factory):
     assert "Traceback" not in server.log.read_text()
 
 
-def _rows(server, query: str) -> list:
-    answer = server.client.post("/query", json={"query": query})
+def _rows(server, query: str, **options) -> list:
+    answer = server.client.post("/query", json={"query": query, **options})
     assert answer.status_code == 200, answer.text
     return sorted(map(tuple, answer.json()["rows"]))
 
@@ -54,13 +54,14 @@ def test_the_service_answers_from_the_server_as_from_the_file(server, pristine_s
     assert health["status"] == "ok", health
 
 
-def test_an_event_posted_is_in_the_server_and_a_fact_when_the_post_returns(server, pg_store):
+def test_an_event_posted_is_in_the_server_and_a_fact_for_a_query_after_it(server, pg_store):
     event = {"type": "PriceUpdated", "time": 151, "stream_id": "market-PGX",
              "payload": {"symbol": "PGX", "price": 4321}}
     posted = server.client.post("/events", json={"events": [event]}, headers=AUTH)
     assert posted.status_code == 200, posted.text
     [seq] = posted.json()["seqs"]
-    assert _rows(server, 'price_updated("PGX", p, t)') == [(4321, 151)]
+    assert _rows(server, 'price_updated("PGX", p, t)', after_seq=posted.json()["head_seq"]) == [
+        (4321, 151)]
     with open_store(pg_store) as store:
         assert store.get_seq(seq).payload == {"symbol": "PGX", "price": 4321}
         assert store.verify().ok
