@@ -11,7 +11,7 @@ from engine.explain.explaining import query_node
 from engine.explain.proof import Node, indented
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body
-from engine.explain.timeline import event_times, first_true, relations_read
+from engine.explain.timeline import first_true, relations_read, time_span
 from engine.explain.why_not import WhyNot, failed_attempt, why_not
 from engine.lang import ast, pretty
 from engine.results import Row
@@ -83,7 +83,7 @@ def diff(engine, query: str, *, from_time: int, to_time: int | None = None,
     before = _answers(engine, text, from_time, visible)
     after = _answers(engine, text, to_time, visible)
     columns = [analysed.columns[i] for i in visible]
-    times = event_times(engine, relations_read(engine.program, analysed.body),
+    times = time_span(engine, relations_read(engine.program, analysed.body),
                         after=from_time, upto=to_time)
     added = [row for row in after if row not in before]
     removed = [row for row in before if row not in after]
