@@ -8,7 +8,7 @@ from engine.explain.explaining import query_node
 from engine.explain.proof import Node, indented, when
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body, rule_source, value_text
-from engine.explain.timeline import first_true, relations_read, time_span
+from engine.explain.timeline import first_time
 from engine.lang import ast, pretty
 from engine.results import Row
 
@@ -127,11 +127,12 @@ def check_invariant(engine, invariant: ast.Invariant, *, as_of=None, since=None,
         rows = engine.query(text, as_of=time, limit=limit, timeout=None).rows
         return [r for r in rows if r not in before]
 
-    times = time_span(engine, relations_read(engine.program, invariant.body),
-                        after=since, upto=as_of)
     # Without `since` one answer tells that the invariant is broken: ask for no more.
-    first = first_true(times, lambda t: bool(violated_at(t, None if before else 1)))
-    first_rows = violated_at(first) if first is not None else violating
+    found = first_time(engine, invariant.body,
+                       lambda t: bool(violated_at(t, None if before else 1)),
+                       columns=now.columns, before=before, after=since, upto=as_of)
+    first = found.time
+    first_rows = (violated_at(first) if first is not None else []) or violating
     proof_as_of = first if first is not None else as_of
     proof = _proof(engine, invariant, now.columns, first_rows[0], proof_as_of, depth, events)
     columns = tuple(now.columns[i] for i in visible)

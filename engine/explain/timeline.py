@@ -1,10 +1,15 @@
-"""When answers became true: the event times a body depends on, and a bisection over them."""
+"""When answers became true: the event times a body depends on, searched exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 
-from engine.lang import ast
+from engine.errors import TempologError
+from engine.explain.unfold import Derivation, is_monotone, unfold
+from engine.lang import ast, pretty
+
+SCAN_BEFORE_BISECTING = 8  # event times scanned one by one before an upper bound is sought
 
 
 def relations_read(program, body: Sequence[ast.Literal]) -> set[str]:
@@ -62,3 +67,123 @@ def first_true(times: Sequence[int], holds: Callable[[int], bool]) -> int | None
         else:
             low = middle + 1
     return times[high]
+
+
+@dataclass(frozen=True)
+class FirstTime:
+    """When a body first had an answer (not among `before`) in a span of times; `how` says
+    which search found it: "derivations" (one query per unfolded derivation), "bisection"
+    (a monotone body) or "scan" (event times in order from a proven lower bound)."""
+
+    time: int | None
+    how: str
+    questions: int  # as-of evaluations of the body the search asked for
+
+
+def first_time(engine, body: Sequence[ast.Literal], holds: Callable[[int], bool], *,
+               columns: Sequence[str] = (), before: Collection[tuple] = (),
+               after: int | None = None, upto: int | None = None) -> FirstTime:
+    """The earliest time in (after, upto] at which `holds` (the body has an answer not among
+    `before`, rows over `columns`) is true, exact for any body, given that `holds(upto)`.
+
+    A body that only grows in time (positive rules over append-only facts) is true from
+    the least "greatest event time" of its derivations: one query per derivation, or a
+    bisection if it cannot be unfolded. Any other body (negation, aggregates: it can heal,
+    so a bisection could land on a later breach) is scanned at its event times in order,
+    from the first time its loosened derivations hold: nothing can be true before that."""
+    program = engine.program
+    relations = relations_read(program, body)
+    span = time_span(engine, relations, after=after, upto=upto)
+    if not span:
+        return FirstTime(None, "derivations", 0)
+    asked = [0]
+
+    def ask(time: int) -> bool:
+        asked[0] += 1
+        return holds(time)
+
+    unfolding = unfold(program, body)
+    try:
+        bound = _derivations_first(engine, unfolding.derivations, columns,
+                                   before if unfolding.exact else (), upto)
+    except TempologError:  # an unfolded body the analysis refuses: search without it
+        bound, unfolding = span.start, None
+    if bound is None:  # it holds at `upto`, so something outside the rules made it true
+        bound, unfolding = span.start, None
+    bound = max(bound, span.start)
+    if unfolding is not None and unfolding.exact:
+        return FirstTime(bound if bound in span else None, "derivations", 0)
+    if is_monotone(program, body):
+        found = first_true(range(bound, span.stop), ask)
+        return FirstTime(found, "bisection", asked[0])
+    found = _scan(engine, relations, range(bound, span.stop), ask, upto)
+    return FirstTime(found, "scan", asked[0])
+
+
+def _derivations_first(engine, derivations: Sequence[Derivation], columns, before,
+                       upto) -> int | None:
+    """The least time at which one of `derivations` has a row (whose `columns` are not a
+    row of `before`): per row, its greatest event time; None if none has a row."""
+    firsts = []
+    for derivation in derivations:
+        text = pretty.body(derivation.body)
+        if not derivation.times and not before:
+            if engine.query(text, as_of=upto, limit=1, timeout=None).rows:
+                return -1  # no event in it: true at every time
+            continue
+        if len(derivation.times) == 1 and not before:
+            answer = engine.query(f"__first = min {derivation.times[0]} : {{ {text} }}",
+                                  as_of=upto, timeout=None)
+            firsts += [row[0] for row in answer.rows]
+            continue
+        result = engine.query(text, as_of=upto, timeout=None)
+        where = {name: i for i, name in enumerate(result.columns)}
+        if any(name not in where for name in columns):
+            raise _Unmatched()
+        times = [where[name] for name in derivation.times]
+        keys = [where[name] for name in columns]
+        firsts += [max((row[i] for i in times), default=-1) for row in result.rows
+                   if tuple(row[i] for i in keys) not in before]
+    return min(firsts, default=None)
+
+
+class _Unmatched(TempologError):
+    """An unfolded derivation lost a column of the body: it cannot tell answers apart."""
+
+
+def _scan(engine, relations: Iterable[str], span: range, holds: Callable[[int], bool],
+          upto: int | None) -> int:
+    """The first event time of `relations` in `span` at which `holds`; `holds(span[-1])` is
+    known. After a few misses a bisection finds a time at which it holds, which bounds the
+    rest of the scan (the bisection alone may have found a later breach than the first)."""
+    limit, missed, at = span.stop - 1, 0, span.start
+    width = 64
+    while at <= limit:
+        window = range(at, min(at + width, limit + 1))
+        for time in event_times(engine, relations, window, upto=upto):
+            if time >= limit:
+                return limit
+            if holds(time):
+                return time
+            missed += 1
+            if missed == SCAN_BEFORE_BISECTING and time < limit:
+                limit = first_true(range(time + 1, limit + 1), holds)
+        at, width = window.stop, width * 2
+    return limit
+
+
+def event_times(engine, relations: Iterable[str], window: range, *, upto: int | None) -> list[int]:
+    """The distinct times of the facts of `relations` that fall in `window`, ascending."""
+    found: set[int] = set()
+    if not window:
+        return []
+    for name in sorted(relations):
+        relation = engine.program.relations[name]
+        if not relation.is_event:
+            continue
+        args = ["_"] * relation.arity
+        args[relation.time_column] = "__t"
+        text = (f"{name}({', '.join(args)}), __t >= {window.start}, "
+                f"__t <= {window.stop - 1}")
+        found.update(row[0] for row in engine.query(text, as_of=upto, timeout=None).rows)
+    return sorted(found)
