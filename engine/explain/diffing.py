@@ -11,7 +11,7 @@ from engine.explain.explaining import query_node
 from engine.explain.proof import Node, indented
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body
-from engine.explain.timeline import first_true, relations_read, time_span
+from engine.explain.timeline import first_change, first_time, relations_read
 from engine.explain.why_not import WhyNot, failed_attempt, why_not
 from engine.lang import ast, pretty
 from engine.results import Row
@@ -83,8 +83,7 @@ def diff(engine, query: str, *, from_time: int, to_time: int | None = None,
     before = _answers(engine, text, from_time, visible)
     after = _answers(engine, text, to_time, visible)
     columns = [analysed.columns[i] for i in visible]
-    times = time_span(engine, relations_read(engine.program, analysed.body),
-                        after=from_time, upto=to_time)
+    relations = relations_read(engine.program, analysed.body)
     added = [row for row in after if row not in before]
     removed = [row for row in before if row not in after]
     body = analysed.body
@@ -95,13 +94,15 @@ def diff(engine, query: str, *, from_time: int, to_time: int | None = None,
 
     changes_added = []
     for row in added[:SHOWN]:
-        time = first_true(times, lambda t, row=row: holds(row, t))
         bindings = dict(zip(columns, row))
+        time = first_time(engine, ground_body(body, bindings), lambda t, row=row: holds(row, t),
+                          after=from_time, upto=to_time).time
         changes_added.append(Change(bindings, time, proof=_proof(engine, body, bindings,
                                                                  time, query, events)))
     changes_removed = []
     for row in removed[:SHOWN]:
-        time = first_true(times, lambda t, row=row: not holds(row, t))
+        time = first_change(engine, relations, lambda t, row=row: not holds(row, t),
+                            after=from_time, upto=to_time)
         bindings = dict(zip(columns, row))
         changes_removed.append(Change(bindings, time, why_not=_why_not(engine, body, bindings,
                                                                        time, query, events)))

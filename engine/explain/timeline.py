@@ -120,6 +120,15 @@ def first_time(engine, body: Sequence[ast.Literal], holds: Callable[[int], bool]
     return FirstTime(found, "scan", asked[0])
 
 
+def first_change(engine, relations: Iterable[str], holds: Callable[[int], bool], *,
+                 after: int | None = None, upto: int | None = None) -> int | None:
+    """The earliest event time of `relations` in (after, upto] at which `holds`, for any
+    predicate over as-of answers, given that `holds(upto)`: a scan of event times in order,
+    ended by a bisection after a few misses."""
+    span = time_span(engine, relations, after=after, upto=upto)
+    return _scan(engine, relations, span, holds, upto) if span else None
+
+
 def _derivations_first(engine, derivations: Sequence[Derivation], columns, before,
                        upto) -> int | None:
     """The least time at which one of `derivations` has a row (whose `columns` are not a

@@ -103,3 +103,14 @@ def test_first_times_agree_with_a_per_tick_scan(engine_factory, name, levels, fl
     if not holds(30):  # nothing to find: check only searches a broken invariant
         return
     assert found.time == expected
+
+
+def test_diff_gives_the_first_time_an_answer_came_or_went(engine_factory):
+    # (a, 150) is an answer over [3, 5) and [7, 9): gone at 5 first, back at 7, gone at 9.
+    levels = [("a", 50, 1), ("a", 150, 3), ("b", 10, 4), ("a", 80, 5), ("b", 10, 6),
+              ("a", 150, 7), ("b", 10, 8), ("a", 90, 9), ("b", 10, 10)]
+    engine = engine_factory(RULES, {"level": levels})
+    added = engine.diff("latest(a, v), v > 100", from_time=1, to_time=8)
+    assert [(c.bindings, c.time) for c in added.added] == [({"a": "a", "v": 150}, 3)]
+    removed = engine.diff("latest(a, v), v > 100", from_time=3, to_time=10)
+    assert [(c.bindings, c.time) for c in removed.removed] == [({"a": "a", "v": 150}, 5)]
