@@ -8,7 +8,7 @@ from engine.explain.explaining import query_node
 from engine.explain.proof import Node, indented, when
 from engine.explain.prover import EventLookup, Prover, name_wildcards
 from engine.explain.terms import ground_body, rule_source, value_text
-from engine.explain.timeline import first_time
+from engine.explain.timeline import FirstTime, first_time
 from engine.lang import ast, pretty
 from engine.results import Row
 
@@ -30,6 +30,7 @@ class InvariantResult:
     first_time: int | None = None
     first_answer: Row | None = None
     proof: Node | None = None
+    search: FirstTime | None = None  # how first_time was found (not part of the JSON)
 
     @property
     def holds(self) -> bool:
@@ -142,7 +143,7 @@ def check_invariant(engine, invariant: ast.Invariant, *, as_of=None, since=None,
 
     answers = tuple(dict.fromkeys(shown(r) for r in violating))
     return InvariantResult(invariant.name, path, line, source, len(answers), columns,
-                           answers[:SHOWN], first, shown(first_rows[0]), proof)
+                           answers[:SHOWN], first, shown(first_rows[0]), proof, found)
 
 
 def _proof(engine, invariant, columns, row, as_of, depth, events) -> Node | None:

@@ -6,10 +6,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from engine.errors import TempologError
+from engine.explain.healing import first_by_witnesses
 from engine.explain.unfold import Derivation, is_monotone, unfold
 from engine.lang import ast, pretty
 
 SCAN_BEFORE_BISECTING = 8  # event times scanned one by one before an upper bound is sought
+EDGE = 2 ** 63 - 1  # beyond every time
+ALWAYS = float("-inf")  # the first time of what holds at every time
 
 
 def relations_read(program, body: Sequence[ast.Literal]) -> set[str]:
@@ -92,10 +95,6 @@ def first_time(engine, body: Sequence[ast.Literal], holds: Callable[[int], bool]
     so a bisection could land on a later breach) is scanned at its event times in order,
     from the first time its loosened derivations hold: nothing can be true before that."""
     program = engine.program
-    relations = relations_read(program, body)
-    span = time_span(engine, relations, after=after, upto=upto)
-    if not span:
-        return FirstTime(None, "derivations", 0)
     asked = [0]
 
     def ask(time: int) -> bool:
@@ -103,21 +102,30 @@ def first_time(engine, body: Sequence[ast.Literal], holds: Callable[[int], bool]
         return holds(time)
 
     unfolding = unfold(program, body)
+    monotone = is_monotone(program, body)
+    low = -EDGE if after is None else after + 1
+    high = EDGE if upto is None else upto
     try:
-        bound = _derivations_first(engine, unfolding.derivations, columns,
-                                   before if unfolding.exact else (), upto)
+        if unfolding.exact:
+            bound = _derivations_first(engine, unfolding.derivations, columns, before, upto)
+            if bound is not None and bound != ALWAYS:
+                return FirstTime(max(bound, low), "derivations", 0)
+        elif not monotone:
+            found = first_by_witnesses(engine, body, unfolding.derivations, ask,
+                                       columns=columns, span=range(low, high + 1), upto=upto)
+            if found is not None:
+                return FirstTime(found, "witnesses", asked[0])
     except TempologError:  # an unfolded body the analysis refuses: search without it
-        bound, unfolding = span.start, None
-    if bound is None:  # it holds at `upto`, so something outside the rules made it true
-        bound, unfolding = span.start, None
-    bound = max(bound, span.start)
-    if unfolding is not None and unfolding.exact:
-        return FirstTime(bound if bound in span else None, "derivations", 0)
-    if is_monotone(program, body):
-        found = first_true(range(bound, span.stop), ask)
-        return FirstTime(found, "bisection", asked[0])
-    found = _scan(engine, relations, range(bound, span.stop), ask, upto)
-    return FirstTime(found, "scan", asked[0])
+        pass
+    # What the rules alone do not explain (facts asserted into a derived relation, a body
+    # true at every time) is searched over the span of the event times the body reads.
+    relations = relations_read(program, body)
+    span = time_span(engine, relations, after=after, upto=upto)
+    if not span:
+        return FirstTime(None, "bisection", 0)
+    if monotone:
+        return FirstTime(first_true(span, ask), "bisection", asked[0])
+    return FirstTime(_scan(engine, relations, span, ask, upto), "scan", asked[0])
 
 
 def first_change(engine, relations: Iterable[str], holds: Callable[[int], bool], *,
@@ -138,7 +146,7 @@ def _derivations_first(engine, derivations: Sequence[Derivation], columns, befor
         text = pretty.body(derivation.body)
         if not derivation.times and not before:
             if engine.query(text, as_of=upto, limit=1, timeout=None).rows:
-                return -1  # no event in it: true at every time
+                return ALWAYS  # no event in it: true at every time
             continue
         if len(derivation.times) == 1 and not before:
             answer = engine.query(f"__first = min {derivation.times[0]} : {{ {text} }}",
@@ -151,7 +159,7 @@ def _derivations_first(engine, derivations: Sequence[Derivation], columns, befor
             raise _Unmatched()
         times = [where[name] for name in derivation.times]
         keys = [where[name] for name in columns]
-        firsts += [max((row[i] for i in times), default=-1) for row in result.rows
+        firsts += [max((row[i] for i in times), default=ALWAYS) for row in result.rows
                    if tuple(row[i] for i in keys) not in before]
     return min(firsts, default=None)
 

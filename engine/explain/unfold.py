@@ -191,3 +191,42 @@ def substitute(node, mapping: dict[str, ast.Term]):
                    for f in dataclasses.fields(node) if f.name != "pos"}
         return dataclasses.replace(node, **changes)
     return node
+
+
+def event_patterns(program, body: Sequence[ast.Literal], depth: int = 0) -> list[ast.Atom]:
+    """Event atoms covering every fact an evaluation of `body` can read — through rules,
+    negations and aggregates alike — with the body's constants kept and every variable a
+    wildcard: an answer of `body` as of T can change only at the time of a fact matching
+    one. Past MAX_DEPTH a relation stands for all its events."""
+    patterns: list[ast.Atom] = []
+    for node in ast.walk(tuple(body), lambda n: not isinstance(n, ast.Atom)):
+        if not isinstance(node, ast.Atom):
+            continue
+        relation = program.relations[node.relation]
+        if relation.is_event:
+            patterns.append(ast.Atom(node.relation, tuple(
+                arg if isinstance(arg, ast.Const) else ast.Wildcard() for arg in node.args)))
+        elif depth >= MAX_DEPTH:
+            patterns += [_everything(program.relations[name])
+                         for name in _reads(program, node.relation)]
+        else:
+            for number, rule in enumerate(program.rules_for(node.relation)):
+                inner, _ = _rule_at(rule, node, number)
+                patterns += event_patterns(program, inner, depth + 1)
+    return list(dict.fromkeys(patterns))
+
+
+def _everything(relation) -> ast.Atom:
+    return ast.Atom(relation.name, tuple(ast.Wildcard() for _ in range(relation.arity)))
+
+
+def _reads(program, name: str) -> set[str]:
+    """The event relations `name` reads, directly or through rules."""
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo += [atom.relation for rule in program.rules_for(current)
+                     for atom, _ in ast.body_atoms(rule.body)]
+    return {n for n in seen if program.relations[n].is_event}

@@ -59,7 +59,7 @@ def test_a_healed_breach_is_the_first_violation_not_the_current_one(engine_facto
     found, holds = search(engine, "over_limit")
     assert first_true(range(1, 11), holds) == 9  # what a bisection over the ticks finds
     assert found.time == scan(holds, range(0, 11)) == 3
-    assert found.how == "scan"
+    assert found.how == "witnesses"
     assert not is_monotone(engine.program, invariant(engine, "over_limit").body)
     report = {r.name: r for r in engine.check().results}["over_limit"]
     assert report.first_time == 3 and report.first_answer == ("a", 150)
@@ -81,7 +81,7 @@ def test_the_loosened_bound_is_scanned_past_when_it_is_not_yet_a_breach(engine_f
         "level": [("a", 50, 1), ("a", 150, 3), ("a", 80, 7), ("a", 130, 12)],
         "flag": [("a", 1, 2), ("a", 0, 6), ("a", 1, 8), ("a", 0, 11)]})
     found, holds = search(engine, "over_limit_unflagged")
-    assert found.time == scan(holds, range(0, 13)) == 6 and found.how == "scan"
+    assert found.time == scan(holds, range(0, 13)) == 6 and found.how == "witnesses"
     assert search(engine, "over_limit_unflagged", after=6)[0].time == 12
 
 
