@@ -19,7 +19,7 @@ from engine.lang import ast, pretty
 # times: the search sweeps them in time order, in doubling windows, asking the body as of
 # each until it holds. Exact, and no question per tick of history.
 
-WINDOW = 64  # ticks of the first window; each next one is twice as wide
+WINDOW = 256  # ticks of the first window; each next one is twice as wide
 
 
 def first_by_witnesses(engine, body: Sequence[ast.Literal], derivations: Sequence[Derivation],
@@ -39,7 +39,8 @@ def first_by_witnesses(engine, body: Sequence[ast.Literal], derivations: Sequenc
             _add_witnesses(engine, derivation, columns, high, upto, starts)
         for key in starts:
             if key not in patterns:
-                patterns[key] = event_patterns(engine.program, ground_body(body, dict(key)))
+                patterns[key] = _most_general(
+                    event_patterns(engine.program, ground_body(body, dict(key))))
         active = [(start, key) for key, start in starts.items() if start < high]
         candidates = {max(start, low) for start, _ in active if start >= low or low == span.start}
         candidates |= _pattern_times(engine, active, patterns, range(low, high), upto)
@@ -75,6 +76,17 @@ def _add_witnesses(engine, derivation, columns, high, upto, starts) -> None:
         time = max(row[i] for i in times)
         if time < starts.get(key, time + 1):
             starts[key] = time
+
+
+def _most_general(patterns: list[ast.Atom]) -> list[ast.Atom]:
+    """The patterns no other one covers (a wildcard where it has a constant, or the same)."""
+    def covers(general: ast.Atom, special: ast.Atom) -> bool:
+        return general.relation == special.relation and all(
+            isinstance(g, ast.Wildcard) or g == s for g, s in zip(general.args, special.args))
+
+    return [p for i, p in enumerate(patterns)
+            if not any(covers(q, p) and (not covers(p, q) or j < i)
+                       for j, q in enumerate(patterns) if j != i)]
 
 
 def _pattern_times(engine, active, patterns, window: range, upto) -> set[int]:

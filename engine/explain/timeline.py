@@ -108,17 +108,18 @@ def first_time(engine, body: Sequence[ast.Literal], holds: Callable[[int], bool]
     try:
         if unfolding.exact:
             bound = _derivations_first(engine, unfolding.derivations, columns, before, upto)
-            if bound is not None and bound != ALWAYS:
+            if bound is None:
+                return FirstTime(None, "derivations", 0)
+            if bound != ALWAYS:
                 return FirstTime(max(bound, low), "derivations", 0)
         elif not monotone:
             found = first_by_witnesses(engine, body, unfolding.derivations, ask,
                                        columns=columns, span=range(low, high + 1), upto=upto)
-            if found is not None:
-                return FirstTime(found, "witnesses", asked[0])
+            return FirstTime(found, "witnesses", asked[0])
     except TempologError:  # an unfolded body the analysis refuses: search without it
         pass
-    # What the rules alone do not explain (facts asserted into a derived relation, a body
-    # true at every time) is searched over the span of the event times the body reads.
+    # A body true at every time, or one the unfolding cannot ask, is searched over the span
+    # of the event times it reads.
     relations = relations_read(program, body)
     span = time_span(engine, relations, after=after, upto=upto)
     if not span:
@@ -169,7 +170,7 @@ class _Unmatched(TempologError):
 
 
 def _scan(engine, relations: Iterable[str], span: range, holds: Callable[[int], bool],
-          upto: int | None) -> int:
+          upto: int | None) -> int | None:
     """The first event time of `relations` in `span` at which `holds`; `holds(span[-1])` is
     known. After a few misses a bisection finds a time at which it holds, which bounds the
     rest of the scan (the bisection alone may have found a later breach than the first)."""
@@ -185,6 +186,8 @@ def _scan(engine, relations: Iterable[str], span: range, holds: Callable[[int], 
             missed += 1
             if missed == SCAN_BEFORE_BISECTING and time < limit:
                 limit = first_true(range(time + 1, limit + 1), holds)
+                if limit is None:  # it does not hold at the end after all
+                    return None
         at, width = window.stop, width * 2
     return limit
 
