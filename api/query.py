@@ -154,6 +154,9 @@ def render(answer: Answer, output: Format, console, *, timing: bool = True) -> N
         console.print(answer.summary(timing=timing), highlight=False)
 
 
+COUNT_BUDGET = 2.0  # seconds to count every relation of a listing, all of them together
+
+
 def relation_count(engine, relation, timeout: float = 2.0,
                    as_of: int | None = None) -> int | None:
     """How many facts a relation has now (or as of a time), counted inside the engine (no
@@ -168,3 +171,17 @@ def relation_count(engine, relation, timeout: float = 2.0,
     except Exception:  # noqa: BLE001 - a count is a courtesy; a listing must not fail
         return None
     return result.rows[0][0] if result.rows else 0
+
+
+def relation_counts(engine, budget: float = COUNT_BUDGET,
+                    as_of: int | None = None) -> dict[str, int | None]:
+    """Every relation's count within one time `budget` for them all: event relations first
+    (counted from their facts), then derived ones; None where the budget ran out. A listing
+    of a big rule set must not wait for each of its relations to be evaluated."""
+    deadline = time.monotonic() + budget
+    counts: dict[str, int | None] = {}
+    for name, relation in sorted(engine.relations().items(),
+                                 key=lambda item: (not item[1].is_event, item[0])):
+        left = deadline - time.monotonic()
+        counts[name] = relation_count(engine, relation, left, as_of) if left > 0 else None
+    return counts

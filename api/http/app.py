@@ -24,7 +24,7 @@ from api.http.models import (
 )
 from api.http.security import BodyLimit, Settings, require_read, require_write
 from api.live import END_OF_TIME, LiveEngine
-from api.query import relation_count
+from api.query import relation_counts
 from engine import RuleAnalysisError, RuleSyntaxError
 
 DESCRIPTION = """Temporal Datalog over an event log: ask rule queries now or as of a time,
@@ -85,8 +85,7 @@ def _queries(app: FastAPI, live: LiveEngine, settings: Settings) -> None:
         key = (id(engine), seq)
         if key not in counted:
             counted.clear()
-            counted[key] = {name: relation_count(engine, relation, as_of=END_OF_TIME)
-                            for name, relation in engine.relations().items()}
+            counted[key] = relation_counts(engine, as_of=END_OF_TIME)
         counts = counted[key]
         return {"seq": seq, "relations": [RelationInfo(
             name=name, columns=list(r.fields), types=list(r.types), is_event=r.is_event,

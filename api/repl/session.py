@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from api.query import Format, relation_count, render, run_query
+from api.query import Format, relation_counts, render, run_query
 from api.repl.commands import BY_NAME, COMMANDS, EVENT_FILTERS
 from api.repl.completion import ReplCompleter
 from engine import DiagnosticError, TempologError
@@ -163,8 +163,9 @@ class Repl:
         for column in ("relation", "columns", "kind", "facts"):
             table.add_column(column, justify="right" if column == "facts" else "left")
         engine = self.live.engine
+        counts = relation_counts(engine)
         for name, relation in sorted(engine.relations().items()):
-            count = relation_count(engine, relation)
+            count = counts[name]
             table.add_row(name, ", ".join(relation.fields), "event" if relation.is_event
                           else "derived", "?" if count is None else f"{count:,}")
         self.console.print(table)
