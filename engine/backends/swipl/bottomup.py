@@ -11,6 +11,7 @@ from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.keyed import hoist_aggregates, key_positions, keyed_clauses
 from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
@@ -182,20 +183,28 @@ class BottomUpCompiler:
                     self._compile(_q("bu:seed", rule.head.relation), [], rule, body,
                                   delta=(atom, delta))
 
-    def _changed(self, relation: str) -> str:
-        arity = self.program.relations[relation].arity
+    def _grew(self, relation: str) -> str:
+        """A test: `relation` gained tuples in this step (a relation written in full: fail,
+        a written input relation re-evaluates everything anyway)."""
+        blank = ", ".join(["_"] * self.program.relations[relation].arity)
         kind = self.kinds.get(relation)
-        blank = ", ".join(["_"] * arity)
         if kind in ("event", "view"):
             self._delta_of(relation)
             return f"\\+ \\+ {_q('de', relation)}({blank})"
-        if kind == "tabled":
-            return f"( {REDONE}({_atom(relation)}) ; \\+ \\+ {_q('dn', relation)}({blank}) )"
-        return "fail"  # an input relation: a batch that writes one re-evaluates everything
+        return f"\\+ \\+ {_q('dn', relation)}({blank})" if kind == "tabled" else "fail"
+
+    def _shrank(self, relation: str) -> str:
+        blank = ", ".join(["_"] * self.program.relations[relation].arity)
+        if self.kinds.get(relation) != "tabled":
+            return "fail"  # events and views only grow
+        self.dynamic[_q("dr", relation)] = self.program.relations[relation].arity
+        self.deltas.add(("dr", relation))
+        return f"\\+ \\+ {_q('dr', relation)}({blank})"
 
     def _increment(self, k: int, scc: list[str], recursive: bool) -> None:
         """`'bu:inc:k'`: nothing when no input changed; semi-naive from the inputs' new
-        tuples when they only grew where read positively; else the component in full."""
+        tuples when they only grew where read positively; key by key (keyed.py) when a
+        relation of one rule set negates or aggregates what changed; else in full."""
         members = set(scc)
         positive, other = set(), set()
         for name in scc:
@@ -204,10 +213,11 @@ class BottomUpCompiler:
                     if atom.relation not in members:
                         direct = any(lit is atom for lit in rule.body)
                         (positive if direct and not negated else other).add(atom.relation)
-        redone = [f"{REDONE}({_atom(r)})" for r in sorted(positive)
-                  if self.kinds.get(r) == "tabled"]
-        redo = [self._changed(r) for r in sorted(other)] + redone
-        touched = [self._changed(r) for r in sorted(positive)]
+        inputs = sorted(positive | other)
+        redone = [f"{REDONE}({_atom(r)})" for r in inputs if self.kinds.get(r) == "tabled"]
+        lost = [self._grew(r) for r in sorted(other)] + [self._shrank(r) for r in inputs]
+        grew = [self._grew(r) for r in sorted(positive)]
+        positions = [] if recursive else key_positions(self.program, self.kinds, scc[0])
         name = _q("bu:inc", str(k))
         marks = [f"assertz({REDONE}({_atom(p)}))" for p in scc]
         seeds = []
@@ -218,13 +228,21 @@ class BottomUpCompiler:
                              f"{_call('bu:new', p, ['inc', '1' if recursive else 'none'] + args)})")
         if recursive:
             seeds.append(f"{_q('bu:loop', str(k))}(inc, 1)")
-        redo_test = " ; ".join(redo) or "fail"
-        touched_test = " ; ".join(touched) or "fail"
-        self.clauses[name].append(
-            f"{name} :-\n    (   ( {redo_test} )\n"
-            f"    ->  {_indent(_conj([_q('bu:scc', str(k))] + marks))}\n"
-            f"    ;   ( {touched_test} )\n    ->  {_indent(_conj(seeds or ['true']))}\n"
-            f"    ;   true\n    ).")
+        full = _indent(_conj([_q("bu:scc", str(k))] + marks))
+        branches = []
+        if positions:  # lost tuples or changed negations and aggregates: key by key
+            (relation,) = scc
+            self.clauses.update(keyed_clauses(self.program, self.kinds, relation, positions))
+            self._key_rules(relation, positions)
+            self.dynamic[_q("dr", relation)] = self.program.relations[relation].arity
+            self.deltas.add(("dr", relation))
+            branches.append((" ; ".join(redone) or "fail", full))
+            branches.append((" ; ".join(lost) or "fail", _q("bu:keyed", relation)))
+        else:
+            branches.append((" ; ".join(redone + lost) or "fail", full))
+        branches.append((" ; ".join(grew) or "fail", _indent(_conj(seeds or ["true"]))))
+        text = "\n    ;   ".join(f"( {test} )\n    ->  {then}" for test, then in branches)
+        self.clauses[name].append(f"{name} :-\n    (   {text}\n    ;   true\n    ).")
 
     def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
         if not self.plan_joins:
@@ -240,6 +258,31 @@ class BottomUpCompiler:
         head = f"{predicate}({', '.join(extra + head_args)})"
         self.clauses[predicate].append(
             f"{head} :-\n    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
+
+    def _key_rules(self, relation: str, positions: list[int]) -> None:
+        """`'bu:key:p'(…)`: the rules of `relation` planned and compiled with the arguments
+        at `positions` given (as K<i>), for re-deriving one key."""
+        predicate = _q("bu:key", relation)
+        args = _vars("A", self.program.relations[relation].arity)
+        self.clauses[predicate].append(
+            f"{_call('bu:key', relation, args)} :- {_call('b', relation, args)}.")
+        for rule in self.program.rules_for(relation):
+            if _ground_fact(rule):
+                continue
+            clause = MaterialisedClause(self, owner=relation)
+            bound: set[str] = set()
+            for i in positions:
+                name = rule.head.args[i].name
+                if name not in bound:
+                    clause.scope.names[name] = f"K{i}"
+                    bound.add(name)
+            body = rule.body if not self.plan_joins else plan_literals(
+                rule.body, bound=set(bound), stats=self.stats)
+            goals = clause.body(hoist_aggregates(body, set(bound)), clause.scope, bound)
+            more, head_args = clause.head(rule.head, bound)
+            self.clauses[predicate].append(
+                f"{predicate}({', '.join(head_args)}) :-\n"
+                f"    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
 
     def _full_rule(self, rule: ast.Rule) -> None:
         body = self._plan(rule)

@@ -1,0 +1,159 @@
+"""Incremental re-evaluation of a negation or aggregate: only the keys the new facts touch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from engine.analysis.program import Program
+from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import indent as _indent
+from engine.backends.swipl.prolog_text import predicate as _q
+from engine.backends.swipl.prolog_text import variables as _vars
+from engine.lang import ast
+
+# A relation that negates or aggregates what changed can lose tuples as well as gain them,
+# so the semi-naive seeds (which only add) cannot maintain it. But when every atom its rules
+# read over a changing relation holds the same head variables (pending_order's `o` in
+# `order_accepted(o, _)`, `!order_done(o)`, `min r : { open_quantity(o, r) }`), a new or lost
+# tuple of any of them can only change the head tuples with those variables' values: its
+# *key*. Such a relation is re-derived key by key, with the key bound ('bu:all:p' called
+# with those arguments given), and the difference against what was stored is applied and
+# kept as the relation's own delta ('dn:p' gained, 'dr:p' lost) for the relations above it.
+
+CHANGING = ("event", "view", "tabled")  # kinds of relations an incremental step can change
+
+
+def key_positions(program: Program, kinds: Mapping[str, str], relation: str) -> list[int]:
+    """The head columns of `relation` that every rule's every atom over a changing relation
+    binds to the same variable (inside an aggregate: as one of its group keys); [] if
+    none (then the relation is re-derived whole)."""
+    types = program.relations[relation].types
+    positions = []
+    rules = program.rules_for(relation)
+    for i, type_ in enumerate(types):
+        if type_ == "float":  # 1 and 1.0: a key must compare as it is stored
+            continue
+        if rules and all(_keys_rule(rule, i, kinds) for rule in rules):
+            positions.append(i)
+    return positions
+
+
+def _keys_rule(rule: ast.Rule, i: int, kinds: Mapping[str, str]) -> bool:
+    arg = rule.head.args[i]
+    if rule.is_fact:
+        return True  # a fact in the program is stored in 'b:p', read with the key bound
+    if not isinstance(arg, ast.Var) or _assigned(rule.body, arg.name):
+        return False
+    for atom, allowed in _occurrences(rule.body, {arg.name}, set()):
+        if kinds.get(atom.relation) in CHANGING and (
+                arg.name not in allowed
+                or not any(isinstance(a, ast.Var) and a.name == arg.name for a in atom.args)):
+            return False
+    return True
+
+
+def _assigned(body: Sequence[ast.Literal], name: str) -> bool:
+    """Whether `name` is on a side of an `=` (it may get its value there, not from an atom)."""
+    return any(isinstance(n, ast.Comparison) and n.op == "=" and name in
+               {v.name for side in (n.left, n.right)
+                for v in ast.walk(side, ast.outside_aggregates) if isinstance(v, ast.Var)}
+               for n in ast.walk(body))
+
+
+def _occurrences(body: Sequence[ast.Literal], allowed: set[str], known: set[str],
+                 ) -> Iterator[tuple[ast.Atom, set[str]]]:
+    """Every atom of a body (negated, in aggregates), with the key variables that keep their
+    value in it: inside an aggregate only its group keys (bound before it), in the body's
+    analysed order."""
+    known = set(known)
+    for literal in body:
+        for aggregate in (n for n in ast.walk(literal, ast.outside_aggregates)
+                          if isinstance(n, ast.Aggregate)):
+            keys = {v.name for v in ast.walk(aggregate) if isinstance(v, ast.Var)} & known
+            yield from _occurrences(aggregate.body, allowed & keys, keys)
+        if isinstance(literal, ast.Atom):
+            yield literal, allowed
+        elif isinstance(literal, ast.Negation):
+            yield literal.atom, allowed
+        known |= {v.name for v in ast.walk(literal, ast.outside_aggregates)
+                  if isinstance(v, ast.Var)}
+
+
+def keyed_clauses(program: Program, kinds: Mapping[str, str], relation: str,
+                  positions: Sequence[int]) -> dict[str, list[str]]:
+    """`'bu:keyed:p'`: re-derive `relation` (by `'bu:key:p'`, its rules compiled with the
+    key bound) for each key that a changed tuple of what it reads holds, storing the
+    difference and keeping it in 'dn:p' / 'dr:p'."""
+    arity = program.relations[relation].arity
+    keys = [f"K{i}" for i in positions]
+    goals = []
+    for rule in program.rules_for(relation):
+        if rule.is_fact:
+            continue
+        where = {arg.name: f"K{i}" for i, arg in reversed(list(enumerate(rule.head.args)))
+                 if i in positions}
+        same = [f"K{i} = {where[arg.name]}" for i, arg in enumerate(rule.head.args)
+                if i in positions and where[arg.name] != f"K{i}"]
+        for atom, _ in _occurrences(rule.body, set(where), set()):
+            kind = kinds.get(atom.relation)
+            if kind not in CHANGING:
+                continue
+            pattern = [where.get(a.name, "_") if isinstance(a, ast.Var) else "_"
+                       for a in atom.args]
+            changed = [_call("de", atom.relation, pattern)] if kind != "tabled" else [
+                _call("dn", atom.relation, pattern), _call("dr", atom.relation, pattern)]
+            for goal in changed:
+                goals.append(", ".join([goal, *same]))
+    args = _vars("A", arity)
+    bound = list(args)
+    for i in positions:
+        bound[i] = f"K{i}"
+    key = f"k({', '.join(keys)})"
+    tuple_ = f"t({', '.join(bound)})"
+    stored, delta_new, delta_gone = (_call(kind, relation, bound) for kind in ("m", "dn", "dr"))
+    keyed, rekey = _q("bu:keyed", relation), _q("bu:rekey", relation)
+    found = " ;\n    ".join(f"( {g} )" for g in goals) or "fail"
+    return {
+        keyed: [f"{keyed} :-\n    findall({key}, (\n    {_indent(found)}), Keys0),\n"
+                f"    sort(Keys0, Keys),\n    forall(member({key}, Keys), "
+                f"{rekey}({', '.join(keys)}))."],
+        rekey: [f"{rekey}({', '.join(keys)}) :-\n"
+                f"    findall({tuple_}, {_call('bu:key', relation, bound)}, New0),\n"
+                f"    sort(New0, New),\n"
+                f"    findall({tuple_}, {stored}, Old0),\n    sort(Old0, Old),\n"
+                f"    (   New == Old\n    ->  true\n"
+                f"    ;   ord_subtract(Old, New, Gone),\n        ord_subtract(New, Old, Came),\n"
+                f"        forall(member({tuple_}, Gone), ( retract({stored}), "
+                f"assertz({delta_gone}) )),\n"
+                f"        forall(member({tuple_}, Came), ( assertz({stored}), "
+                f"assertz({delta_new}) ))\n    )."],
+    }
+
+
+def hoist_aggregates(body: Sequence[ast.Literal], keys: set[str]) -> tuple[ast.Literal, ...]:
+    """A body planned with `keys` bound, with each `x = min|max v : {…}` grouped by keys
+    only moved first: its value then binds `x` for the atoms (current_position's
+    `n = max m : {…}` looks up the one latest change instead of testing every change of
+    the group). min and max give one of the stored values, so binding `x` to it matches
+    exactly what comparing did."""
+    front, rest, known = [], [], set(keys)
+    for literal in body:
+        if (isinstance(literal, ast.Comparison) and literal.op == "="
+                and isinstance(literal.left, ast.Var) and literal.left.name not in keys
+                and isinstance(literal.right, ast.Aggregate)
+                and literal.right.func in ("min", "max")
+                and isinstance(literal.right.target, ast.Var)
+                and {v.name for v in ast.walk(literal.right) if isinstance(v, ast.Var)}
+                & known <= keys):
+            front.append(literal)
+        else:
+            rest.append(literal)
+        known |= {v.name for v in ast.walk(literal, ast.outside_aggregates)
+                  if isinstance(v, ast.Var)}
+    values = {literal.left.name for literal in front}
+    # `n = _agg1` (analysis names each aggregate's value) follows it: n gets its value there.
+    follow = [literal for literal in rest
+              if isinstance(literal, ast.Comparison) and literal.op == "="
+              and isinstance(literal.left, ast.Var) and isinstance(literal.right, ast.Var)
+              and {literal.left.name, literal.right.name} & values]
+    return tuple(front + follow + [literal for literal in rest if literal not in follow])
