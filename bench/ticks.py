@@ -27,21 +27,20 @@ from engine import load_program  # noqa: E402
 from engine.backends.swipl.backend import SwiplEngine  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.exchange.simulator import Simulation  # noqa: E402
-from sim.facts import fact_of  # noqa: E402
+from sim.facts import FactBatch, envelope_of  # noqa: E402
 
 TRADING = Path(__file__).resolve().parents[1] / "rules" / "trading.dl"
 
 
-def tick_batches(ticks: int, relations) -> list[dict[str, list[tuple]]]:
-    """Each tick's facts, by relation."""
-    batches = []
+def tick_batches(engine, ticks: int) -> list[dict[str, tuple[list[tuple], list[int]]]]:
+    """Each tick's facts as the simulator's engine sink gives them (payloads and envelopes,
+    with their seqs), by relation."""
+    batch, seq, batches = FactBatch(engine), 1, []
     for _, events in Simulation(SimConfig(ticks=ticks)).ticks():
-        batch: dict[str, list[tuple]] = {}
         for event in events:
-            relation, row = fact_of(event.type, event.payload, event.time)
-            if relation in relations:
-                batch.setdefault(relation, []).append(row)
-        batches.append(batch)
+            batch.add(event.type, event.payload, event.time, seq, envelope_of(event))
+            seq += 1
+        batches.append({relation: (rows, seqs) for relation, rows, seqs in batch.take()})
     return batches
 
 
@@ -69,8 +68,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="now_incremental=False")
     args = parser.parse_args()
     program = load_program([TRADING])
-    batches = tick_batches(args.ticks, program.relations)
     engine = SwiplEngine(program, now_incremental=not args.full)
+    batches = tick_batches(engine, args.ticks)
     cpu_ticks, wall_ticks, assert_ticks, full_cpu, full_wall = [], [], [], [], []
     facts = in_full = 0
     try:
@@ -78,9 +77,9 @@ def main() -> None:
             if not batch:
                 continue
             started = time.perf_counter()
-            engine.assert_many({relation: (rows, None) for relation, rows in batch.items()})
+            engine.assert_many(batch)
             assert_ticks.append(time.perf_counter() - started)
-            facts += sum(map(len, batch.values()))
+            facts += sum(len(rows) for rows, _ in batch.values())
             cpu, wall, incremental = timed_ensure(engine)
             in_full += not incremental
             cpu_ticks.append((i, cpu))

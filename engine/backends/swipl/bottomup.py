@@ -11,7 +11,12 @@ from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
-from engine.backends.swipl.keyed import hoist_aggregates, key_positions, keyed_clauses
+from engine.backends.swipl.keyed import (
+    hoist_aggregates,
+    key_positions,
+    keyed_clauses,
+    rederive,
+)
 from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
@@ -230,12 +235,16 @@ class BottomUpCompiler:
             seeds.append(f"{_q('bu:loop', str(k))}(inc, 1)")
         full = _indent(_conj([_q("bu:scc", str(k))] + marks))
         branches = []
-        if positions:  # lost tuples or changed negations and aggregates: key by key
+        if not recursive:  # derived again in full, but what changed is kept for the readers
             (relation,) = scc
+            arity = self.program.relations[relation].arity
+            self.dynamic[_q("dr", relation)] = arity
+            self.deltas.add(("dr", relation))
+            full = _q("bu:rederive", relation)
+            self.clauses[full].append(rederive(full, relation, _vars("A", arity), "bu:all"))
+        if positions:  # lost tuples or changed negations and aggregates: key by key
             self.clauses.update(keyed_clauses(self.program, self.kinds, relation, positions))
             self._key_rules(relation, positions)
-            self.dynamic[_q("dr", relation)] = self.program.relations[relation].arity
-            self.deltas.add(("dr", relation))
             branches.append((" ; ".join(redone) or "fail", full))
             branches.append((" ; ".join(lost) or "fail", _q("bu:keyed", relation)))
         else:

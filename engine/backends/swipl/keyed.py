@@ -109,25 +109,30 @@ def keyed_clauses(program: Program, kinds: Mapping[str, str], relation: str,
     for i in positions:
         bound[i] = f"K{i}"
     key = f"k({', '.join(keys)})"
-    tuple_ = f"t({', '.join(bound)})"
-    stored, delta_new, delta_gone = (_call(kind, relation, bound) for kind in ("m", "dn", "dr"))
     keyed, rekey = _q("bu:keyed", relation), _q("bu:rekey", relation)
     found = " ;\n    ".join(f"( {g} )" for g in goals) or "fail"
     return {
         keyed: [f"{keyed} :-\n    findall({key}, (\n    {_indent(found)}), Keys0),\n"
                 f"    sort(Keys0, Keys),\n    forall(member({key}, Keys), "
                 f"{rekey}({', '.join(keys)}))."],
-        rekey: [f"{rekey}({', '.join(keys)}) :-\n"
-                f"    findall({tuple_}, {_call('bu:key', relation, bound)}, New0),\n"
-                f"    sort(New0, New),\n"
-                f"    findall({tuple_}, {stored}, Old0),\n    sort(Old0, Old),\n"
-                f"    (   New == Old\n    ->  true\n"
-                f"    ;   ord_subtract(Old, New, Gone),\n        ord_subtract(New, Old, Came),\n"
-                f"        forall(member({tuple_}, Gone), ( retract({stored}), "
-                f"assertz({delta_gone}) )),\n"
-                f"        forall(member({tuple_}, Came), ( assertz({stored}), "
-                f"assertz({delta_new}) ))\n    )."],
+        rekey: [rederive(f"{rekey}({', '.join(keys)})", relation, bound, "bu:key")],
     }
+
+
+def rederive(head: str, relation: str, args: Sequence[str], derive: str) -> str:
+    """A clause `head` that derives the tuples `relation(args)` again (by `derive`), stores
+    what changed and keeps it in 'dn:p' (gained) and 'dr:p' (lost)."""
+    tuple_ = f"t({', '.join(args)})"
+    stored, gained, lost = (_call(kind, relation, args) for kind in ("m", "dn", "dr"))
+    return (f"{head} :-\n"
+            f"    findall({tuple_}, {_call(derive, relation, args)}, New0),\n"
+            f"    sort(New0, New),\n"
+            f"    findall({tuple_}, {stored}, Old0),\n    sort(Old0, Old),\n"
+            f"    (   New == Old\n    ->  true\n"
+            f"    ;   ord_subtract(Old, New, Gone),\n        ord_subtract(New, Old, Came),\n"
+            f"        forall(member({tuple_}, Gone), ( retract({stored}), assertz({lost}) )),\n"
+            f"        forall(member({tuple_}, Came), ( assertz({stored}), assertz({gained}) ))\n"
+            f"    ).")
 
 
 def hoist_aggregates(body: Sequence[ast.Literal], keys: set[str]) -> tuple[ast.Literal, ...]:
