@@ -129,6 +129,11 @@ class SwiplEngine(Engine):
         finish = ["[]"] * (len(requests) - 1) + [f"[{written}]"]
 
         def load(call) -> int:
+            # On the Prolog thread, so that no as-of query can make tables in between: with
+            # none made yet (a stream of facts asked only about now), nothing to invalidate.
+            with self._lock:
+                if not self._as_of_tables:
+                    finish[-1] = f"untabled({finish[-1]})"
             return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
                        for done, texts in zip(finish, requests))
 

@@ -306,15 +306,20 @@ user:message_hook(Term, Kind, _Lines) :-
 %   tl_batch(+Module, +Finish, +BatchesText, -Json): assert lists of facts f(A1, …, An, Seq),
 %   given as BatchPredicate-Facts pairs; answers {"new": N}. Finish is [] or, on a call's last
 %   request, the relations it wrote: then rebuild the prefix aggregates that saw facts out
-%   of time order and (explicit invalidation) abolish the tables the new facts can change.
+%   of time order and (explicit invalidation) abolish the tables the new facts can change;
+%   untabled(Relations) when the engine has made no as-of tables (none to abolish).
 tl_batch(Module, Finish, BatchesText, Json) :-
     term_string(Batches, BatchesText),
     foldl(tl_batch_(Module), Batches, 0, New),
     (   Finish == []
     ->  true
-    ;   call(Module:tl_rebuild),
-        call(Module:'bu:dirty', Finish),
-        forall(member(Relation, Finish),
+    ;   (   Finish = untabled(Written)
+        ->  Tables = []
+        ;   Written = Finish, Tables = Written
+        ),
+        call(Module:tl_rebuild),
+        call(Module:'bu:dirty', Written),
+        forall(member(Relation, Tables),
                ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) ))
     ),
     tl_json(json([new=New]), Json).
