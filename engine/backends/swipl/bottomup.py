@@ -12,6 +12,7 @@ from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
 from engine.backends.swipl.keyed import (
+    affected_body,
     hoist_aggregates,
     key_positions,
     keyed_clauses,
@@ -243,7 +244,9 @@ class BottomUpCompiler:
             full = _q("bu:rederive", relation)
             self.clauses[full].append(rederive(full, relation, _vars("A", arity), "bu:all"))
         if positions:  # lost tuples or changed negations and aggregates: key by key
-            self.clauses.update(keyed_clauses(self.program, self.kinds, relation, positions))
+            self.clauses.update(keyed_clauses(
+                self.program, self.kinds, relation, positions,
+                lambda rule, occurrence: self._affected(rule, occurrence, positions)))
             self._key_rules(relation, positions)
             branches.append((" ; ".join(redone) or "fail", full))
             branches.append((" ; ".join(lost) or "fail", _q("bu:keyed", relation)))
@@ -267,6 +270,19 @@ class BottomUpCompiler:
         head = f"{predicate}({', '.join(extra + head_args)})"
         self.clauses[predicate].append(
             f"{head} :-\n    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
+
+    def _affected(self, rule: ast.Rule, occurrence, positions: list[int]) -> str:
+        """A goal binding the keys (K<i>) that the new tuples of `occurrence` touch, by a
+        join of them with the rule's atoms (keyed.affected_body)."""
+        body, atom = affected_body(rule, occurrence)
+        delta = self._delta_of(atom.relation)
+        if self.plan_joins:
+            body = plan_literals(body, stats=self.stats, delta=atom)
+        clause = MaterialisedClause(self, owner=rule.head.relation, delta=(atom, delta))
+        for i in positions:
+            clause.scope.names.setdefault(rule.head.args[i].name, f"K{i}")
+        goals = clause.body(body, clause.scope, set())
+        return " ".join(_conj([f"AsOf = {NOW}"] + goals).split())
 
     def _key_rules(self, relation: str, positions: list[int]) -> None:
         """`'bu:key:p'(…)`: the rules of `relation` planned and compiled with the arguments

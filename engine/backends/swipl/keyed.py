@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 from engine.analysis.program import Program
 from engine.backends.swipl.prolog_text import call as _call
@@ -26,30 +27,64 @@ CHANGING = ("event", "view", "tabled")  # kinds of relations an incremental step
 def key_positions(program: Program, kinds: Mapping[str, str], relation: str) -> list[int]:
     """The head columns of `relation` that every rule's every atom over a changing relation
     binds to the same variable (inside an aggregate: as one of its group keys); [] if
-    none (then the relation is re-derived whole)."""
-    types = program.relations[relation].types
-    positions = []
+    none (then the relation is re-derived whole). When an aggregate of the rules is grouped
+    by more than those (velocity_breach counts per client *and tick*), one key would hold
+    many groups, each counted again: then also the columns whose keys a join finds."""
     rules = program.rules_for(relation)
-    for i, type_ in enumerate(types):
-        if type_ == "float":  # 1 and 1.0: a key must compare as it is stored
-            continue
-        if rules and all(_keys_rule(rule, i, kinds) for rule in rules):
-            positions.append(i)
-    return positions
+    direct = _positions(program, kinds, relation, join=False)
+    if rules and all(_grouped_by(rule, direct) for rule in rules):
+        return direct
+    joined = _positions(program, kinds, relation, join=True)
+    return joined if all(_grouped_by(rule, joined) for rule in rules) else direct
 
 
-def _keys_rule(rule: ast.Rule, i: int, kinds: Mapping[str, str]) -> bool:
+def _positions(program: Program, kinds: Mapping[str, str], relation: str,
+               join: bool) -> list[int]:
+    rules = program.rules_for(relation)
+    return [i for i, type_ in enumerate(program.relations[relation].types)
+            if type_ != "float"  # 1 and 1.0: a key must compare as it is stored
+            and rules and all(_keys_rule(rule, i, kinds, join) for rule in rules)]
+
+
+def _grouped_by(rule: ast.Rule, positions: Sequence[int]) -> bool:
+    """Whether every aggregate of the rule is grouped by no head variable but keys."""
+    if rule.is_fact:
+        return True
+    keys = {rule.head.args[i].name for i in positions}
+    head = {v.name for v in ast.walk(rule.head) if isinstance(v, ast.Var)}
+    return all(occurrence.keys & head <= keys
+               for occurrence in _occurrences(rule.body, keys, set())
+               if occurrence.aggregate is not None)
+
+
+def _keys_rule(rule: ast.Rule, i: int, kinds: Mapping[str, str], join: bool) -> bool:
     arg = rule.head.args[i]
     if rule.is_fact:
         return True  # a fact in the program is stored in 'b:p', read with the key bound
     if not isinstance(arg, ast.Var) or _assigned(rule.body, arg.name):
         return False
-    for atom, allowed in _occurrences(rule.body, {arg.name}, set()):
-        if kinds.get(atom.relation) in CHANGING and (
-                arg.name not in allowed
-                or not any(isinstance(a, ast.Var) and a.name == arg.name for a in atom.args)):
+    outer = [lit for lit in rule.body if isinstance(lit, ast.Atom)]
+    if not any(_holds(atom, arg.name) for atom in outer):
+        return False
+    for occurrence in _occurrences(rule.body, {arg.name}, set()):
+        if kinds.get(occurrence.atom.relation) in CHANGING and not (
+                arg.name in occurrence.allowed and _holds(occurrence.atom, arg.name)) \
+                and not (join and _joinable(occurrence, outer, kinds)):
             return False
     return True
+
+
+def _holds(atom: ast.Atom, name: str) -> bool:
+    return any(isinstance(a, ast.Var) and a.name == name for a in atom.args)
+
+
+def _joinable(occurrence: Occurrence, outer: list[ast.Atom], kinds: Mapping[str, str]) -> bool:
+    """Whether the keys a new tuple of `occurrence` touches can be found by joining it with
+    the rule's atoms (velocity_breach's `risk_checked(…, c, …, u)` with `checked_at(c, t)`
+    and the window's comparisons): only over relations that never lose tuples, so that the
+    join sees every binding the new tuple makes or unmakes; an aggregate only one deep."""
+    return (kinds.get(occurrence.atom.relation) in ("event", "view") and occurrence.depth <= 1
+            and all(kinds.get(atom.relation) in ("event", "view", "base") for atom in outer))
 
 
 def _assigned(body: Sequence[ast.Literal], name: str) -> bool:
@@ -60,8 +95,21 @@ def _assigned(body: Sequence[ast.Literal], name: str) -> bool:
                for n in ast.walk(body))
 
 
+@dataclass(frozen=True)
+class Occurrence:
+    """An atom of a rule's body with the key variables that keep their value in it, the
+    aggregate it is in (if any) and how deep in aggregates."""
+
+    atom: ast.Atom
+    allowed: frozenset[str]
+    aggregate: ast.Aggregate | None = None
+    depth: int = 0
+    keys: frozenset[str] = frozenset()  # the aggregate's group keys
+
+
 def _occurrences(body: Sequence[ast.Literal], allowed: set[str], known: set[str],
-                 ) -> Iterator[tuple[ast.Atom, set[str]]]:
+                 within: ast.Aggregate | None = None, depth: int = 0,
+                 group: frozenset[str] = frozenset()) -> Iterator[Occurrence]:
     """Every atom of a body (negated, in aggregates), with the key variables that keep their
     value in it: inside an aggregate only its group keys (bound before it), in the body's
     analysed order."""
@@ -70,20 +118,56 @@ def _occurrences(body: Sequence[ast.Literal], allowed: set[str], known: set[str]
         for aggregate in (n for n in ast.walk(literal, ast.outside_aggregates)
                           if isinstance(n, ast.Aggregate)):
             keys = {v.name for v in ast.walk(aggregate) if isinstance(v, ast.Var)} & known
-            yield from _occurrences(aggregate.body, allowed & keys, keys)
-        if isinstance(literal, ast.Atom):
-            yield literal, allowed
-        elif isinstance(literal, ast.Negation):
-            yield literal.atom, allowed
+            yield from _occurrences(aggregate.body, allowed & keys, keys, aggregate,
+                                    depth + 1, frozenset(keys))
+        if isinstance(literal, ast.Atom | ast.Negation):
+            atom = literal if isinstance(literal, ast.Atom) else literal.atom
+            yield Occurrence(atom, frozenset(allowed), within, depth, group)
         known |= {v.name for v in ast.walk(literal, ast.outside_aggregates)
                   if isinstance(v, ast.Var)}
 
 
+def affected_body(rule: ast.Rule, occurrence: Occurrence) -> tuple[tuple[ast.Literal, ...],
+                                                                   ast.Atom]:
+    """The body that finds the keys a new tuple of `occurrence` touches: the rule's atoms
+    and the occurrence (its aggregate's own variables renamed apart), then the aggregate's
+    comparisons that those bind; and the occurrence's atom in it (to read the delta)."""
+    outer = [lit for lit in rule.body if isinstance(lit, ast.Atom) and lit is not occurrence.atom]
+    atom, tests = occurrence.atom, []
+    if occurrence.aggregate is not None:
+        rename = {v.name: f"{v.name}__in" for v in ast.walk(occurrence.aggregate)
+                  if isinstance(v, ast.Var) and v.name not in occurrence.keys}
+        atom = _renamed(atom, rename)
+        bound = {v.name for lit in [*outer, atom] for v in ast.walk(lit)
+                 if isinstance(v, ast.Var)}
+        for literal in occurrence.aggregate.body:
+            if isinstance(literal, ast.Comparison) and literal.op != "=" and not any(
+                    isinstance(n, ast.Aggregate) for n in ast.walk(literal)):
+                test = _renamed(literal, rename)
+                if {v.name for v in ast.walk(test) if isinstance(v, ast.Var)} <= bound:
+                    tests.append(test)
+    return (*outer, atom, *tests), atom
+
+
+def _renamed(node, names: Mapping[str, str]):
+    """`node` with its variables renamed by `names` (AST nodes are frozen dataclasses)."""
+    if isinstance(node, ast.Var):
+        return replace(node, name=names.get(node.name, node.name))
+    if isinstance(node, tuple):
+        return tuple(_renamed(n, names) for n in node)
+    if is_dataclass(node):
+        return replace(node, **{f.name: _renamed(getattr(node, f.name), names)
+                                for f in fields(node) if f.name != "pos"})
+    return node
+
+
 def keyed_clauses(program: Program, kinds: Mapping[str, str], relation: str,
-                  positions: Sequence[int]) -> dict[str, list[str]]:
+                  positions: Sequence[int], join: Callable[[ast.Rule, Occurrence], str],
+                  ) -> dict[str, list[str]]:
     """`'bu:keyed:p'`: re-derive `relation` (by `'bu:key:p'`, its rules compiled with the
     key bound) for each key that a changed tuple of what it reads holds, storing the
-    difference and keeping it in 'dn:p' / 'dr:p'."""
+    difference and keeping it in 'dn:p' / 'dr:p'. `join(rule, occurrence)`: a goal binding
+    the key (K<i>) by a join, where the occurrence does not hold every key variable."""
     arity = program.relations[relation].arity
     keys = [f"K{i}" for i in positions]
     goals = []
@@ -94,9 +178,13 @@ def keyed_clauses(program: Program, kinds: Mapping[str, str], relation: str,
                  if i in positions}
         same = [f"K{i} = {where[arg.name]}" for i, arg in enumerate(rule.head.args)
                 if i in positions and where[arg.name] != f"K{i}"]
-        for atom, _ in _occurrences(rule.body, set(where), set()):
+        for occurrence in _occurrences(rule.body, set(where), set()):
+            atom = occurrence.atom
             kind = kinds.get(atom.relation)
             if kind not in CHANGING:
+                continue
+            if not all(name in occurrence.allowed and _holds(atom, name) for name in where):
+                goals.append(", ".join([join(rule, occurrence), *same]))
                 continue
             pattern = [where.get(a.name, "_") if isinstance(a, ast.Var) else "_"
                        for a in atom.args]
