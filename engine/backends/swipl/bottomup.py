@@ -48,9 +48,10 @@ class MaterialisedClause(ClauseCompiler):
     one atom (`delta`) from a delta predicate."""
 
     def __init__(self, program, *, sites: bool = False, owner: str | None = None,
-                 delta: tuple[ast.Atom, str] | None = None):
+                 delta: tuple[ast.Atom, str] | None = None, widened: bool = False):
         super().__init__(program, sites=False, owner=owner)
         self.delta = delta
+        self.widened = widened  # derived relations read with what they lost in this step
         self._reading: ast.Atom | None = None
 
     def atom(self, atom: ast.Atom, scope, bound) -> list[str]:
@@ -64,6 +65,8 @@ class MaterialisedClause(ClauseCompiler):
         if self.delta is not None and self._reading is self.delta[0]:
             return [_call(self.delta[1], relation, args)]
         if self.program.kinds.get(relation) == "tabled":
+            if self.widened:
+                return [f"( {_call('m', relation, args)} ; {_call('dr', relation, args)} )"]
             return [_call("m", relation, args)]
         return super().read(relation, args)
 
@@ -272,17 +275,28 @@ class BottomUpCompiler:
             f"{head} :-\n    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
 
     def _affected(self, rule: ast.Rule, occurrence, positions: list[int]) -> str:
-        """A goal binding the keys (K<i>) that the new tuples of `occurrence` touch, by a
-        join of them with the rule's atoms (keyed.affected_body)."""
+        """A goal binding the keys (K<i>) that the changed tuples of `occurrence` touch, by
+        a join of them with the rule's atoms (keyed.affected_body). The derived relations
+        joined are read with the tuples they lost in this step: a superset of both their
+        old and new states, so every binding made or unmade is found."""
         body, atom = affected_body(rule, occurrence)
-        delta = self._delta_of(atom.relation)
+        deltas = [self._delta_of(atom.relation)]
+        if deltas == ["dn"]:
+            self._shrank(atom.relation)
+            deltas.append("dr")
+        for relation in {a.relation for a in body if isinstance(a, ast.Atom)}:
+            if self.kinds.get(relation) == "tabled":
+                self._shrank(relation)  # declares 'dr:<relation>'
         if self.plan_joins:
             body = plan_literals(body, stats=self.stats, delta=atom)
-        clause = MaterialisedClause(self, owner=rule.head.relation, delta=(atom, delta))
-        for i in positions:
-            clause.scope.names.setdefault(rule.head.args[i].name, f"K{i}")
-        goals = clause.body(body, clause.scope, set())
-        return " ".join(_conj([f"AsOf = {NOW}"] + goals).split())
+        goals = []
+        for delta in deltas:
+            clause = MaterialisedClause(self, owner=rule.head.relation, delta=(atom, delta),
+                                        widened=True)
+            for i in positions:
+                clause.scope.names.setdefault(rule.head.args[i].name, f"K{i}")
+            goals.append(_conj([f"AsOf = {NOW}"] + clause.body(body, clause.scope, set())))
+        return " ; ".join(f"( {' '.join(goal.split())} )" for goal in goals)
 
     def _key_rules(self, relation: str, positions: list[int]) -> None:
         """`'bu:key:p'(…)`: the rules of `relation` planned and compiled with the arguments

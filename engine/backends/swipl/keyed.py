@@ -27,12 +27,13 @@ CHANGING = ("event", "view", "tabled")  # kinds of relations an incremental step
 def key_positions(program: Program, kinds: Mapping[str, str], relation: str) -> list[int]:
     """The head columns of `relation` that every rule's every atom over a changing relation
     binds to the same variable (inside an aggregate: as one of its group keys); [] if
-    none (then the relation is re-derived whole). When an aggregate of the rules is grouped
-    by more than those (velocity_breach counts per client *and tick*), one key would hold
-    many groups, each counted again: then also the columns whose keys a join finds."""
+    none (then the relation is re-derived whole). When there are none, or an aggregate of
+    the rules is grouped by more than those (velocity_breach counts per client *and tick*:
+    one key would hold many groups, each counted again), also the columns whose keys a join
+    finds (`ahead(o, other)` over two `book_entry` atoms)."""
     rules = program.rules_for(relation)
     direct = _positions(program, kinds, relation, join=False)
-    if rules and all(_grouped_by(rule, direct) for rule in rules):
+    if direct and all(_grouped_by(rule, direct) for rule in rules):
         return direct
     joined = _positions(program, kinds, relation, join=True)
     return joined if all(_grouped_by(rule, joined) for rule in rules) else direct
@@ -79,12 +80,10 @@ def _holds(atom: ast.Atom, name: str) -> bool:
 
 
 def _joinable(occurrence: Occurrence, outer: list[ast.Atom], kinds: Mapping[str, str]) -> bool:
-    """Whether the keys a new tuple of `occurrence` touches can be found by joining it with
-    the rule's atoms (velocity_breach's `risk_checked(…, c, …, u)` with `checked_at(c, t)`
-    and the window's comparisons): only over relations that never lose tuples, so that the
-    join sees every binding the new tuple makes or unmakes; an aggregate only one deep."""
-    return (kinds.get(occurrence.atom.relation) in ("event", "view") and occurrence.depth <= 1
-            and all(kinds.get(atom.relation) in ("event", "view", "base") for atom in outer))
+    """Whether the keys a changed tuple of `occurrence` touches can be found by joining it
+    with the rule's atoms (velocity_breach's `risk_checked(…, c, …, u)` with
+    `checked_at(c, t)` and the window's comparisons): an aggregate only one deep."""
+    return occurrence.depth <= 1
 
 
 def _assigned(body: Sequence[ast.Literal], name: str) -> bool:
