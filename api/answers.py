@@ -11,6 +11,7 @@ from engine import Program, analyse_query
 from engine.lang import ast
 
 CACHE_SIZE = 4096  # answers kept, the least recently asked dropped first
+ROW_BUDGET = 1_000_000  # rows kept in all; an answer of over an eighth of it is not kept
 
 Key = tuple[str, int | None, int | None]  # (query text, as_of, limit)
 
@@ -30,9 +31,10 @@ class AnswerCache:
     head of the log leave every answer about the past standing, and an order's events leave
     standing every answer about prices. A new rule set starts a new cache."""
 
-    def __init__(self, program: Program, size: int = CACHE_SIZE):
+    def __init__(self, program: Program, size: int = CACHE_SIZE, rows: int = ROW_BUDGET):
         self.program = program
-        self.size = size
+        self.size, self.row_budget = size, rows
+        self.rows = 0  # rows of the answers kept
         self._lock = threading.Lock()
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._reads: dict[str, frozenset[str]] = {}  # query text -> relations it reads
@@ -50,12 +52,20 @@ class AnswerCache:
             return kept.answer
 
     def put(self, key: Key, answer) -> None:
+        if len(answer.rows) > self.row_budget // 8:
+            return  # a whole large relation: kept, it would push out many small answers
         reads = self.reads(key[0])
         with self._lock:
+            self._drop(key)
             self._kept[key] = Kept(answer, reads)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            self.rows += len(answer.rows)
+            while len(self._kept) > self.size or self.rows > self.row_budget:
+                self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: Key) -> None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self.rows -= len(kept.answer.rows)
 
     def invalidate(self, earliest: Mapping[str, int]) -> int:
         """Drop the answers that facts of these relations, the earliest at the given valid
@@ -68,7 +78,7 @@ class AnswerCache:
                      if (hit := kept.reads & changed)
                      and (key[1] is None or min(earliest[r] for r in hit) <= key[1])]
             for key in stale:
-                del self._kept[key]
+                self._drop(key)
             return len(stale)
 
     def reads(self, text: str) -> frozenset[str]:

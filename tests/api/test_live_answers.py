@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.answers import AnswerCache
 from api.live import LiveEngine
-from api.query import run_query
+from api.query import Answer, run_query
 from engine import QueryError
 from sim import open_store
 
@@ -91,3 +92,16 @@ def test_now_as_of_the_end_of_time_is_the_engines_now_for_every_relation(live):
         served, _ = live.query(text, timeout=30)
         assert served.as_of is None
         assert served.rows == run_query(live.engine, text, timeout=30).rows, name
+
+
+def test_the_cache_keeps_a_bounded_number_of_rows(live):
+    cache = AnswerCache(live.engine.program, size=3, rows=80)
+    answers = {n: Answer(PRICES, ("p",), tuple((i,) for i in range(n)), 1.0) for n in (5, 11)}
+    cache.put((PRICES, 1, None), answers[11])  # over an eighth of the budget: not kept
+    assert cache.get((PRICES, 1, None)) is None
+    for as_of in range(6):
+        cache.put((PRICES, as_of, None), answers[5])
+    assert len(cache) == 3 and cache.rows == 15  # the three asked last
+    assert cache.get((PRICES, 5, None)) is answers[5] and cache.get((PRICES, 0, None)) is None
+    cache.invalidate({"price_updated": 4})
+    assert len(cache) == 1 and cache.rows == 5  # as of 3 stands; 4 and 5 see the fact at 4
