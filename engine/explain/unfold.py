@@ -138,10 +138,20 @@ def _rule_at(rule: ast.Rule, atom: ast.Atom, number: int):
 def _derivation(program, literals, names) -> tuple[Derivation, bool]:
     """Event atoms get a variable in their time column; comparisons are put after what
     binds them, and dropped if nothing does. Returns (derivation, nothing dropped)."""
-    atoms, comparisons, times = [], [], []
+    placed, waiting, times, bound = [], [], [], set()
+
+    def flush() -> None:  # comparisons go right after what binds them (a join, not a product)
+        nonlocal waiting
+        while ready := [c for c in waiting if _usable(c, bound)]:
+            for comparison in ready:
+                bound.update(v.name for v in ast.literal_vars(comparison))
+            placed.extend(ready)
+            waiting = [c for c in waiting if c not in ready]
+
     for literal in literals:
         if isinstance(literal, ast.Comparison):
-            comparisons.append(literal)
+            waiting.append(literal)
+            flush()
             continue
         relation = program.relations[literal.relation]
         column = relation.time_column
@@ -150,22 +160,14 @@ def _derivation(program, literals, names) -> tuple[Derivation, bool]:
             if not isinstance(args[column], ast.Var):
                 time = ast.Var(f"__t{next(names)}")
                 if not isinstance(args[column], ast.Wildcard):
-                    comparisons.append(ast.Comparison("=", time, args[column], literal.pos))
+                    waiting.append(ast.Comparison("=", time, args[column], literal.pos))
                 args[column] = time
                 literal = ast.Atom(literal.relation, tuple(args), literal.pos)
             times.append(args[column].name)
-        atoms.append(literal)
-    bound = {v.name for atom in atoms for v in ast.literal_vars(atom)}
-    placed, waiting = [], comparisons
-    while True:
-        ready = [c for c in waiting if _usable(c, bound)]
-        if not ready:
-            break
-        for comparison in ready:
-            bound |= {v.name for v in ast.literal_vars(comparison)}
-        placed += ready
-        waiting = [c for c in waiting if c not in ready]
-    return Derivation(tuple(atoms + placed), tuple(dict.fromkeys(times))), not waiting
+        placed.append(literal)
+        bound.update(v.name for v in ast.literal_vars(literal))
+        flush()
+    return Derivation(tuple(placed), tuple(dict.fromkeys(times))), not waiting
 
 
 def _usable(comparison: ast.Comparison, bound: set[str]) -> bool:
