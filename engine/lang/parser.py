@@ -23,6 +23,7 @@ from lark.exceptions import VisitError
 
 from engine.errors import Diagnostic, RuleSyntaxError, line_at
 from engine.lang import ast
+from engine.lang.body import Bare, Body, Group, SyntaxProblem, as_term, literals
 
 MAX_SYNTAX_ERRORS = 50
 MAX_NESTING = 100  # sub-expressions within sub-expressions; Python recurses over them
@@ -99,7 +100,7 @@ class _ToAst(Transformer):
         compilers recurse over expressions, and must not meet a RecursionError."""
         depth = 1 + max((self.depths.get(id(p), 1) for p in parts), default=0)
         if depth > MAX_NESTING:
-            raise _SyntaxProblem(token.line, token.column,
+            raise SyntaxProblem(token.line, token.column,
                                  f"expression nested too deeply (over {MAX_NESTING} levels)",
                                  "name the parts with variables or intermediate rules")
         self.depths[id(node)] = depth
@@ -110,7 +111,7 @@ class _ToAst(Transformer):
         return items
 
     def query(self, body):
-        return _literals(body)
+        return literals(body)
 
     def declaration(self, keyword, name, fields=()):
         return ast.Declaration(str(name), tuple(fields), False, self._at(keyword))
@@ -128,7 +129,7 @@ class _ToAst(Transformer):
         return ast.Include(self.string(path).value, self._at(keyword))
 
     def invariant(self, keyword, name, body):
-        return ast.Invariant(str(name), _literals(body), self._at(keyword))
+        return ast.Invariant(str(name), literals(body), self._at(keyword))
 
     def directive(self, kind, *names):
         return ast.Directive(str(kind)[1:], tuple(str(n) for n in names), self._at(kind))
@@ -137,27 +138,27 @@ class _ToAst(Transformer):
         return ast.Rule(head, (), head.pos)
 
     def rule(self, head, _if, body):
-        return ast.Rule(head, _literals(body), head.pos)
+        return ast.Rule(head, literals(body), head.pos)
 
     def body(self, *conjunctions):
-        return _Body(conjunctions)
+        return Body(conjunctions)
 
     def conjunction(self, *literals):
         return literals
 
     def bare(self, term):
-        return term if isinstance(term, _Group) else _Bare(term)
+        return term if isinstance(term, Group) else Bare(term)
 
     def group(self, body):
         # `(x + 1)` is an expression, `(p(x))` may be either; anything else groups literals.
         if len(body.conjunctions) == 1 and len(body.conjunctions[0]) == 1:
             only = body.conjunctions[0][0]
-            if isinstance(only, _Bare):
+            if isinstance(only, Bare):
                 return only.term
-        return _Group(_literals(body))
+        return Group(literals(body))
 
     def application(self, name, args=()):
-        args = tuple(_term(arg) for arg in args)
+        args = tuple(as_term(arg) for arg in args)
         return self._nested(ast.Call(str(name), args, self._at(name)), name, *args)
 
     # literals
@@ -165,22 +166,22 @@ class _ToAst(Transformer):
         return self._nested(ast.Negation(atom, self._at(bang)), bang, atom)
 
     def comparison(self, left, op, right):
-        left, right = _term(left), _term(right)
+        left, right = as_term(left), as_term(right)
         return self._nested(ast.Comparison(str(op), left, right, self._at(op)), op, left, right)
 
     def atom(self, name, args=()):
         return self._nested(ast.Atom(str(name), tuple(args), self._at(name)), name, *args)
 
     def args(self, *terms):
-        return tuple(_term(term) for term in terms)
+        return tuple(as_term(term) for term in terms)
 
     # terms
     def binop(self, left, op, right):
-        left, right = _term(left), _term(right)
+        left, right = as_term(left), as_term(right)
         return self._nested(ast.BinOp(str(op), left, right, self._at(op)), op, left, right)
 
     def negate(self, minus, operand):
-        operand = _term(operand)
+        operand = as_term(operand)
         if isinstance(operand, ast.Const) and operand.type != "symbol":
             return ast.Const(-operand.value, operand.type, self._at(minus))
         return self._nested(ast.Negate(operand, self._at(minus)), minus, operand)
@@ -195,7 +196,7 @@ class _ToAst(Transformer):
         try:
             value = unescape(str(token))
         except _BadEscape as bad:
-            raise _SyntaxProblem(
+            raise SyntaxProblem(
                 token.line, token.column + 1 + bad.offset,
                 str(bad), 'use \\" \\\\ \\n \\t \\r or \\uXXXX',
             ) from None
@@ -203,7 +204,7 @@ class _ToAst(Transformer):
 
     def int(self, token):
         if len(token) > MAX_INT_DIGITS:
-            raise _SyntaxProblem(token.line, token.column,
+            raise SyntaxProblem(token.line, token.column,
                                  f"integer literal of {len(token)} digits is too long",
                                  f"write at most {MAX_INT_DIGITS} digits")
         return ast.Const(int(token), "number", self._at(token))
@@ -211,95 +212,19 @@ class _ToAst(Transformer):
     def float(self, token):
         value = float(token)
         if not math.isfinite(value):
-            raise _SyntaxProblem(token.line, token.column,
+            raise SyntaxProblem(token.line, token.column,
                                  f"float literal {token} is out of range",
                                  "floats are 64-bit: at most about 1.8e308")
         return ast.Const(value, "float", self._at(token))
 
     def aggregate(self, func, *rest):
-        target, body = (None, rest[0]) if len(rest) == 1 else (_term(rest[0]), rest[1])
+        target, body = (None, rest[0]) if len(rest) == 1 else (as_term(rest[0]), rest[1])
         body = body if isinstance(body, tuple) else (body,)
         parts = body if target is None else (target, *body)
         return self._nested(ast.Aggregate(str(func), target, body, self._at(func)), func, *parts)
 
     def aggregate_body(self, body):
-        return _literals(body) if isinstance(body, _Body) else (body,)
-
-
-class _Body:
-    """A body as parsed: conjunctions (tuples of literals, groups and bare terms) that `;`
-    separates. Whether a parenthesised body is literals or an expression shows only where
-    it stands, so bare terms are resolved by `_literals` once that is known."""
-
-    def __init__(self, conjunctions):
-        self.conjunctions = conjunctions
-
-
-class _Bare:
-    """A term standing where a literal goes: an atom if it is `name(args)`."""
-
-    def __init__(self, term):
-        self.term = term
-
-
-class _Group:
-    """Parenthesised literals, spliced into the conjunction they stand in."""
-
-    def __init__(self, literals):
-        self.literals = literals
-
-
-def _literals(body: _Body) -> tuple[ast.Literal, ...]:
-    alternatives = tuple(_conjunction(conj) for conj in body.conjunctions)
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return (ast.Disjunction(alternatives, _first_pos(alternatives)),)
-
-
-def _conjunction(items) -> tuple[ast.Literal, ...]:
-    literals: list[ast.Literal] = []
-    for item in items:
-        if isinstance(item, _Group):
-            literals.extend(item.literals)
-        elif isinstance(item, _Bare):
-            literals.append(_atom_of(item.term))
-        else:
-            literals.append(item)
-    return tuple(literals)
-
-
-def _atom_of(term) -> ast.Atom:
-    if isinstance(term, ast.Call):
-        return ast.Atom(term.func, term.args, term.pos)
-    pos = getattr(term, "pos", ast.NOWHERE)
-    raise _SyntaxProblem(pos.line, pos.column, "a term alone is not a literal",
-                         "write an atom like `p(x)`, a negation `!p(x)` or a comparison "
-                         "like `x < 3`")
-
-
-def _term(value):
-    """A term where an expression stands; parenthesised literals cannot."""
-    if isinstance(value, _Group):
-        first = value.literals[0] if value.literals else None
-        pos = getattr(first, "pos", ast.NOWHERE)
-        raise _SyntaxProblem(pos.line, pos.column,
-                             "literals in parentheses cannot stand in an expression",
-                             "parenthesise only an expression here, like `(x + 1) * 2`")
-    return value
-
-
-def _first_pos(alternatives) -> ast.Pos:
-    for body in alternatives:
-        for literal in body:
-            return literal.pos
-    return ast.NOWHERE
-
-
-class _SyntaxProblem(Exception):
-    """A mistake found while building the AST (the grammar accepted the tokens)."""
-
-    def __init__(self, line: int, column: int, message: str, hint: str):
-        self.line, self.column, self.message, self.hint = line, column, message, hint
+        return literals(body) if isinstance(body, Body) else (body,)
 
 
 # ---- errors a user can act on ----------------------------------------------
@@ -485,9 +410,9 @@ def _parse(text: str, path: str, start: str):
                 clause_end = error.token.end_pos  # the clause ends at this very '.'
             working = _blank(working, clause_start, clause_end)
             continue
-        except (_SyntaxProblem, VisitError) as raised:
+        except (SyntaxProblem, VisitError) as raised:
             problem = getattr(raised, "orig_exc", raised)
-            if not isinstance(problem, _SyntaxProblem):
+            if not isinstance(problem, SyntaxProblem):
                 raise
             diagnostics.append(_diagnostic(text, path, problem.line, problem.column,
                                            problem.message, problem.hint))
