@@ -13,10 +13,11 @@ from rich.table import Table
 
 from engine import analyse_query
 from sim import EVENT_TYPES
-from sim.money import format_cents
+from sim.money import to_dollars
 
-# Fields that hold cents: an event field of kind price or money, and any declared field of a
-# derived relation that carries one of those names (avg_price, realized …).
+# Fields that hold cents: a field declared `money`, an event field of kind price or money,
+# and any declared field of a derived relation that carries one of those names (avg_price,
+# realized …).
 MONEY_KINDS = ("price", "money")
 MONEY_FIELDS = frozenset(name for event_type in EVENT_TYPES.values()
                          for name, kind in event_type.fields if kind in MONEY_KINDS)
@@ -83,9 +84,14 @@ class Answer:
         return table
 
 
+def money_text(cents: int) -> str:
+    """Cents as a person reads money: 12345678 -> '123,456.78', -5 -> '-0.05'."""
+    return f"{to_dollars(cents):,.2f}"
+
+
 def _shown(value, money: bool) -> str:
     if money and type(value) is int:
-        return format_cents(value)
+        return money_text(value)
     return str(value)
 
 
@@ -112,8 +118,8 @@ def _money_columns(engine, text: str) -> frozenset[str]:
         relation = relations.get(getattr(literal, "relation", None))
         if relation is None:
             continue  # a comparison or a negation binds nothing shown
-        for name, arg in zip(relation.fields, literal.args):
-            if name in MONEY_FIELDS and type(arg).__name__ == "Var":
+        for name, type_, arg in zip(relation.fields, relation.types, literal.args):
+            if (type_ == "money" or name in MONEY_FIELDS) and type(arg).__name__ == "Var":
                 found.add(arg.name)
     return frozenset(found)
 

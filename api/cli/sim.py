@@ -14,7 +14,7 @@ from rich.table import Table
 
 from api.cli.errors import user_errors
 from api.cli.options import DEFAULT_DB, Db, shown
-from api.cli.show import formatters
+from api.query import Answer, money_columns
 from engine import TempologError, engine_from_files
 from sim import (
     EVENT_TYPES,
@@ -183,11 +183,12 @@ def _answer(out: Console, engine, queries: list[str], shown: int = 5) -> None:
     for text in queries:
         result = engine.query(text)
         table = Table(title=f"{text}: {len(result):,} answers", title_justify="left")
-        cells = formatters(engine.relations(), text, result.columns)
+        first = Answer(text, result.columns, result.rows[:shown], 0.0,
+                       money=money_columns(engine, text))
         for column in result.columns:
             table.add_column(column)
-        for row in result.rows[:shown]:
-            table.add_row(*(cell(value) for cell, value in zip(cells, row)))
+        for row in first.shown_rows():
+            table.add_row(*row)
         if len(result) > shown:
             table.add_row(*(["…"] * len(result.columns)))
         out.print(table)

@@ -10,6 +10,7 @@ from service_fixtures import TRADING
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.query import money_text
 
 runner = CliRunner()
 POSITIONS = "current_position(c, s, q, a, r), q > 0"
@@ -66,3 +67,17 @@ def test_a_missing_store_or_a_bad_option_exits_2(tmp_path, small_store):
     assert missing.exit_code == 2 and "no event store" in missing.stderr
     usage = query(small_store, POSITIONS, "--format", "yaml")
     assert usage.exit_code == 2
+
+
+def test_money_is_shown_with_thousands_separators_by_the_one_formatter():
+    assert [money_text(c) for c in (12_345_678, -5, 0, -123_456)] == [
+        "123,456.78", "-0.05", "0.00", "-1,234.56"]
+
+
+def test_a_column_declared_money_is_money_whatever_its_name(small_store):
+    # exposure(client, total: money): `total` is no event field's name
+    answer = json.loads(query(small_store, "exposure(c, e)", "--format", "json").stdout)
+    assert answer["money_columns"] == ["e"] and answer["rows"]
+    client, cents = answer["rows"][0]
+    table = query(small_store, "exposure(c, e)")
+    assert "e ($)" in table.stdout and money_text(cents) in table.stdout
