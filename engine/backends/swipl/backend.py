@@ -14,6 +14,7 @@ from engine.analysis.check import analyse_query
 from engine.analysis.planner import NO_STATISTICS
 from engine.analysis.program import INTEGER_TYPES, Program, Relation
 from engine.backends.swipl import prolog_text as pl
+from engine.backends.swipl import rows as answer_rows
 from engine.backends.swipl.bottomup import (
     bottom_up_plan,
     bottom_up_state,
@@ -28,7 +29,7 @@ from engine.backends.swipl.compiler import (
 )
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
-from engine.engine import Engine, Result, Row, check_query_options, sorted_rows
+from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout, TempologError
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class SwiplEngine(Engine):
         else:
             columns, goal, row = self._query_cache(text)
         rest = (f"{'none' if limit is None else limit}, "
-                f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal}))")
+                f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal})")
         evict = self._note_as_of(as_of)
         submitted = time.monotonic()
 
@@ -168,13 +169,13 @@ class SwiplEngine(Engine):
                     raise QueryTimeout(f"the query waited past its time limit of {timeout:g}s "
                                        "for the engine")
                 limit_text = pl.number(float(left))
-            rows = call(f"tl_query({self.module}, {limit_text}, {rest}", "")
+            rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
             for old in evict:
                 call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
             return rows
 
         rows = self._prolog.run(ask, owner=self)
-        return Result(columns, tuple(sorted_rows(rows)))
+        return Result(columns, tuple(rows))
 
     def interrupt(self) -> bool:
         return self._prolog.interrupt(self)
