@@ -4,7 +4,10 @@
 
 Prints a markdown table (p50/p95 per question, first call and repeats) for
 docs/benchmarks.md, then position-at-time lookups (p99), then the first answers to the
-queries of docs/rules.md (its samples).
+queries of docs/rules.md (its samples). `--transfer N` instead times handing the big
+relations' rows to Python, the old way (json_write/3, a key sort) and the new
+(engine/backends/swipl/rows.py) alternately, N times each; `--no-samples` skips the
+docs' queries.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import engine_from_files  # noqa: E402
+from engine.backends.swipl import rows as answer_rows  # noqa: E402
+from engine.engine import sorted_rows  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.exchange.simulator import Simulation  # noqa: E402
 from sim.facts import replay  # noqa: E402
@@ -59,6 +64,37 @@ def _timed(engine, query: str, as_of: int | None) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, len(rows)
 
 
+TRANSFERRED = ("order_state", "trade_history", "total_filled", "audit")
+
+
+def _transfer(engine, relation: str, repeat: int) -> str:
+    """ms per 10k rows of `relation` (materialised "now"), old path against new, alternating;
+    both read the same Prolog goal, so only the hand-over differs."""
+    arity = engine.relations()[relation].arity
+    engine.query(f"{relation}({', '.join(['_'] * arity)})", limit=1, timeout=None)  # up to date
+    args = ", ".join(f"A{i}" for i in range(arity))
+    goal = f"'m:{relation}'({args})"
+    rest = f"{engine.module}, none, none, 1.0Inf, _, [{args}], ({goal})"
+
+    def old(call):
+        return sorted_rows(call(f"tl_query({rest})", ""))
+
+    def new(call):
+        return answer_rows.fetch(call, rest)
+
+    timings: dict[str, list[float]] = {"old": [], "new": []}
+    count = 0
+    for _ in range(repeat):
+        for name, fn in (("old", old), ("new", new)):
+            start = time.perf_counter()
+            rows = engine._prolog.run(fn)
+            timings[name].append((time.perf_counter() - start) * 1000)
+            count = len(rows)
+    per = {name: statistics.median(t) * 10_000 / max(count, 1) for name, t in timings.items()}
+    return (f"| `{relation}` | {count:,} | {per['old']:,.0f} ms | {per['new']:,.0f} ms | "
+            f"{per['old'] / per['new']:.1f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=10_000)
@@ -66,6 +102,9 @@ def main() -> None:
     parser.add_argument("--past", type=int, default=3, help="calls as of random times")
     parser.add_argument("--lookups", type=int, default=100, help="positions at random times")
     parser.add_argument("--no-table", action="store_true", help="skip the relation table")
+    parser.add_argument("--transfer", type=int, default=0,
+                        help="time the rows' hand-over, old and new, this many times")
+    parser.add_argument("--no-samples", action="store_true", help="skip the docs' queries")
     parser.add_argument("--store", type=Path, default=ROOT / "var" / "bench-rules.db")
     args = parser.parse_args()
     rng = random.Random(7)
@@ -76,6 +115,12 @@ def main() -> None:
         start = time.perf_counter()
         replay(store, engine)
         print(f"replay into SWI-Prolog: {time.perf_counter() - start:.1f} s\n")
+        if args.transfer:
+            print("| relation | rows | old: ms per 10k rows | new: ms per 10k rows | old / new |")
+            print("|---|---|---|---|---|")
+            for relation in TRANSFERRED:
+                print(_transfer(engine, relation, args.transfer), flush=True)
+            print()
         print("| relation | answers | now: first | now: p50 / p95 | as of a random time: "
               "p50 / p95 |")
         print("|---|---|---|---|---|")
@@ -98,8 +143,9 @@ def main() -> None:
         print(f"\nposition at a random time ({args.lookups} lookups): "
               f"p50 {_pct(times, .5):.2f} ms, p99 {_pct(times, .99):.2f} ms, "
               f"median {statistics.median(times):.2f} ms")
+        samples = re.findall(r"```query\n(.*?)\n```", DOCS.read_text(), re.DOTALL)
         print("\nthe queries of docs/rules.md, now (first three rows):")
-        for query in re.findall(r"```query\n(.*?)\n```", DOCS.read_text(), re.DOTALL):
+        for query in [] if args.no_samples else samples:
             result = engine.query(query, limit=3, timeout=None)
             print(f"{query}\n    {', '.join(result.columns)}")
             for row in result.rows:
