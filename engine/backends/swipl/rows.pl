@@ -9,12 +9,16 @@
 
 %   tl_rows(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
 %   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
+%   Like runtime.pl's tl_query, the search can be interrupted (tl_interruptible).
 tl_rows(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
     AsOf = AsOfValue,
-    (   Timeout == none
-    ->  findall(Row, Module:Goal, Rows0)
-    ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
-    ),
+    setup_call_cleanup(
+        nb_setval(tl_interruptible, true),
+        (   Timeout == none
+        ->  findall(Row, Module:Goal, Rows0)
+        ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
+        ),
+        nb_setval(tl_interruptible, false)),
     sort(Rows0, Rows1),
     tl_rows_take(Limit, Rows1, Rows),
     with_output_to(string(Json), tl_write_rows(Rows)).
