@@ -41,7 +41,7 @@ demo: swipl $(STAMP)
 	@echo
 	@echo "The demo's events are in var/events.db. Ask them questions:"
 	@echo "  $(VENV)/bin/tempolog serve --db var/events.db --rules rules/trading.dl   # HTTP on 127.0.0.1:8000, docs at /docs"
-	@echo "  curl -s localhost:8000/query -d '{\"query\": \"wash_trade(tr, c, s, q, p, t)\", \"limit\": 3}'"
+	@echo "  curl -s localhost:8000/query -d '{\"query\": \"self_trade(tr, c, s, q, p, t)\", \"limit\": 3}'"
 	@echo "  $(VENV)/bin/tempolog repl --db var/events.db --rules rules/trading.dl    # end a query with '.', .help for commands"
 	@echo "(docs/service.md and docs/repl.md say more.)"
 
