@@ -5,31 +5,12 @@
 */
 :- module(tempolog_rows, [tl_rows/9]).
 :- use_module(library(http/json)).
-:- use_module(library(time)).
 
-%   tl_rows(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
-%   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
-%   Like runtime.pl's tl_query, the search can be interrupted (tl_interruptible).
+%   tl_rows(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): the rows
+%   of runtime.pl's tl_search (distinct, sorted, the first Limit), written as one JSON text.
 tl_rows(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
-    AsOf = AsOfValue,
-    setup_call_cleanup(
-        nb_setval(tl_interruptible, true),
-        (   Timeout == none
-        ->  findall(Row, Module:Goal, Rows0)
-        ;   call_with_time_limit(Timeout, findall(Row, Module:Goal, Rows0))
-        ),
-        nb_setval(tl_interruptible, false)),
-    sort(Rows0, Rows1),
-    tl_rows_take(Limit, Rows1, Rows),
+    tempolog_rt:tl_search(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, Rows),
     with_output_to(string(Json), tl_write_rows(Rows)).
-
-tl_rows_take(none, Rows, Rows) :- !.
-tl_rows_take(N, Rows, Taken) :-
-    length(Rows, Len),
-    (   Len =< N
-    ->  Taken = Rows
-    ;   length(Taken, N), append(Taken, _, Rows)
-    ).
 
 tl_write_rows([]) :- !, write('[]').
 tl_write_rows([Row|Rows]) :-

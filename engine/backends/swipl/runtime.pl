@@ -3,7 +3,7 @@
     Python engine thread calls. Every call returns a JSON text; nothing here throws.
 */
 :- module(tempolog_rt,
-          [ tl_entry/3,
+          [ tl_entry/3, tl_search/8,
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
@@ -19,7 +19,7 @@
 
 % ---- interrupts ---------------------------------------------------------------
 % PrologThread.interrupt raises SIGUSR1 in this thread; it arrives at the next safe point.
-% Only a query (tl_query, which sets tl_interruptible) is stopped by it: a write of facts
+% Only a query (tl_search, which sets tl_interruptible) is stopped by it: a write of facts
 % must never stop half done, so anywhere else the signal is dropped.
 
 :- nb_setval(tl_interruptible, false).
@@ -330,6 +330,13 @@ tl_batch_(Module, Batch-Facts, New0, New) :-
 %   tl_query(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, _, -Json): every
 %   distinct Row of Goal, sorted in the standard order of terms, the first Limit of them.
 tl_query(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
+    tl_search(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, Rows),
+    maplist(tl_json_row, Rows, JsonRows),
+    tl_json(JsonRows, Json).
+
+%   tl_search(+Module, +Timeout, +Limit, +AsOfValue, -AsOf, +Row, +Goal, -Rows): the search
+%   of a query (tl_query here, tl_rows in rows.pl), under its time limit and interruptible.
+tl_search(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, Rows) :-
     AsOf = AsOfValue,
     setup_call_cleanup(
         nb_setval(tl_interruptible, true),
@@ -339,9 +346,7 @@ tl_query(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, _, Json) :-
         ),
         nb_setval(tl_interruptible, false)),
     sort(Rows0, Rows1),
-    tl_take(Limit, Rows1, Rows),
-    maplist(tl_json_row, Rows, JsonRows),
-    tl_json(JsonRows, Json).
+    tl_take(Limit, Rows1, Rows).
 
 tl_take(none, Rows, Rows) :- !.
 tl_take(N, Rows, Taken) :-

@@ -38,7 +38,7 @@ Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON an
 
 # Interrupting a running query: PL_thread_raise marks this signal pending in the Prolog
 # thread, from any OS thread and without a Prolog engine of its own; Prolog takes it at the
-# next safe point and runtime.pl's handler throws, but only inside a query (tl_query).
+# next safe point and runtime.pl's handler throws, but only inside a query (tl_search).
 INTERRUPT = signal.SIGUSR1
 
 
