@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from sim.events.ids import parse_json
 from sim.events.types import EVENT_TYPES, StoredEvent
 from sim.projections import ReadModels, StateDifference
 from sim.snapshots import snapshots, state_hash
@@ -51,7 +51,7 @@ def validate_replay(store, from_seq: int | None = None, to_seq: int | None = Non
 
 
 def _lockstep(result, left, right, rows_a, rows_b, stored, progress) -> Validation:
-    loads, read = json.loads, left.event_types | right.event_types
+    loads, read = parse_json, left.event_types | right.event_types
     for (seq, type, time, payload), (seq_b, type_b, time_b, payload_b) in zip(rows_a, rows_b):
         result.events += 1
         if (seq, type, time, payload) != (seq_b, type_b, time_b, payload_b):
@@ -99,7 +99,7 @@ def validate_resimulate(store, config, *, progress: Callable[[int], None] | None
     for row in resimulated(config):
         original = next(stored, None)
         if original != row:
-            again = StoredEvent(*row[:10], json.loads(row[10]), row[11])
+            again = StoredEvent(*row[:10], parse_json(row[10]), row[11])
             original = original and store.get_seq(original[0])
             result.ok, result.difference = False, _event_difference(original, again)
             return result
