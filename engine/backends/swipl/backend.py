@@ -283,7 +283,7 @@ def _encoder(relation: Relation):
     parts = []
     for name, type_ in zip(names, relation.types):
         if type_ == "symbol":
-            parts.append(f"'{{{name}.translate(ESC)}}'")
+            parts.append(f"'{{{name} if PLAIN({name}) is None else {name}.translate(ESC)}}'")
         elif type_ in INTEGER_TYPES:
             parts.append(f"{{{name}}}")
         elif type_ == "float":
@@ -292,6 +292,7 @@ def _encoder(relation: Relation):
             parts.append(f"{{value({name})}}")
     lines.append(f"        out.append(f\"f({''.join(p + ',' for p in parts)}{{seq}})\")")
     lines.append("    return '[' + ','.join(out) + ']'")
-    scope = {"ESC": pl.ATOM_ESCAPES, "number": pl.number, "value": pl.value}
+    scope = {"ESC": pl.ATOM_ESCAPES, "PLAIN": pl.NEEDS_ESCAPE, "number": pl.number,
+             "value": pl.value}
     exec("\n".join(lines), scope)  # noqa: S102 - code generated from the relation's types
     return scope["encode"]
