@@ -179,6 +179,8 @@ def test_negation_is_stratified_never_tnot():
     ("number", 2 ** 63), ("number", -(2 ** 63) - 1), ("number", 2 ** 100),
     ("float", 0.1), ("float", 1e300), ("float", -2.5e-300),
     ("symbol", "é\"'\\\n\x00🙂"), ("symbol", "true"), ("symbol", "[]"), ("symbol", "%p"),
+    # each character that needs an escape alone: the encoder escapes only such symbols
+    ("symbol", "it's"), ("symbol", "a\\b"), ("symbol", "tab\there"), ("symbol", "del\x7f"),
 ])
 def test_values_come_back_exactly(type_, value):
     engine = SwiplEngine(program_from_source(f".decl v(x: {type_})\necho(x) :- v(x)."))
