@@ -31,6 +31,7 @@ from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
 from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout, TempologError
+from engine.lang import ast
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ class SwiplEngine(Engine):
             self._check_open()
         if as_of is None:  # "now": the materialised relations, brought up to date first
             self._plan_if_grown()
-            columns, goal, row = self._now_cache(text)
-            goal = f"'bu:ensure', {goal}"
+            columns, goal, row = self._now_cache(text)  # goal: its cone made ready first
         else:
             columns, goal, row = self._query_cache(text)
         rest = (f"{'none' if limit is None else limit}, "
@@ -209,7 +209,9 @@ class SwiplEngine(Engine):
         query = analyse_query(self.program, text)
         goal, row = compile_now_query(self.program, self.compiled.kinds, query.body,
                                       query.columns, self._stats, self._plan_joins)
-        return query.columns, goal, row
+        # Only the components the query reads, and those below them, are evaluated.
+        cone = self.plan.cone({atom.relation for atom, _ in ast.body_atoms(query.body)})
+        return query.columns, f"'bu:ensure'({cone}), {goal}", row
 
     # ---- the join plan of bottom-up evaluation
 

@@ -40,6 +40,7 @@ from engine.lang import ast
 
 NOW = "1.0Inf"
 DELTA_LIMIT = 200_000  # new facts kept for one incremental step; past it, evaluate in full
+DONE = "'bu:done'"  # 'bu:done'(k): component k is materialised (and clean when state is)
 REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
 
@@ -89,6 +90,8 @@ class BottomUpCompiler:
     helper_clauses: list[str] = field(default_factory=list)
     tracked: set[str] = field(default_factory=set)  # event/view relations whose news count
     deltas: set[tuple[str, str]] = field(default_factory=set)  # ('de'|'dn', relation)
+    component_of: dict[str, int] = field(default_factory=dict)  # derived relation -> k
+    below: dict[int, set[int]] = field(default_factory=dict)  # k -> components it reads
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
@@ -119,6 +122,13 @@ class BottomUpCompiler:
         edges = [e for e in dependency_edges(rules) if self.kinds.get(e.body) == "tabled"]
         sccs = components(derived, edges)
         self_loops = {e.head for e in edges if e.head == e.body}
+        for k, scc in enumerate(sccs, 1):
+            self.component_of.update((name, k) for name in scc)
+        for k in range(1, len(sccs) + 1):
+            self.below[k] = set()
+        for e in edges:
+            if self.component_of[e.head] != self.component_of[e.body]:
+                self.below[self.component_of[e.head]].add(self.component_of[e.body])
         for name in derived:
             arity = self.program.relations[name].arity
             self.dynamic[_q("m", name)] = arity
@@ -138,13 +148,18 @@ class BottomUpCompiler:
                         if recursive:
                             self._delta_rules(rule, members)
             steps.append(_q("bu:scc", str(k)))
-            increments.append(_q("bu:inc", str(k)))
+            # only a materialised component is maintained: its cone is materialised too
+            increments.append(f"( {DONE}({k}) -> {_q('bu:inc', str(k))} ; true )")
             (self._recursive if recursive else self._flat)(k, scc)
             self._increment(k, scc, recursive)
         drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
                  for name, n in self.helpers.values()]
         self.clauses["'bu:eval'/0"].append(
             f"'bu:eval' :-\n    {_indent(_conj(drops + steps))}.")
+        self.clauses["'bu:drop_helpers'/0"].append(
+            f"'bu:drop_helpers' :-\n    {_indent(_conj(drops or ['true']))}.")
+        self.clauses["'bu:scc'/1"].extend(
+            f"'bu:scc'({k}) :- {_q('bu:scc', str(k))}." for k in range(1, len(sccs) + 1))
         first = [*drops, f"retractall({REDONE}(_))"]
         self.clauses["'bu:incr'/0"].append(
             f"'bu:incr' :-\n    {_indent(_conj(first + increments))}.")
@@ -386,6 +401,18 @@ class BottomUpCompiler:
                 f"    ;   {_indent(_conj(rounds + clear + [f'{loop}(Mode, {following})']))}"
                 "\n    ).")
 
+    def cone(self, relations) -> list[int]:
+        """The components a reader of `relations` needs, closed downward, in evaluation
+        order (lower first)."""
+        todo = [self.component_of[r] for r in relations if r in self.component_of]
+        found: set[int] = set()
+        while todo:
+            k = todo.pop()
+            if k not in found:
+                found.add(k)
+                todo.extend(self.below[k])
+        return sorted(found)
+
     def declarations(self) -> str:
         """The stored predicates and the aggregate helpers, loaded once with the program (a
         new plan replaces only the rules)."""
@@ -438,12 +465,22 @@ def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str,
                        if k == "tabled" or (k == "base" and n in read))
     stored = [_call("de", n, ["_"] * program.relations[n].arity) for n in sorted(plan.tracked)]
     mode = f"nb_current({state}, delta), 'bu:small'" if incremental else "fail"
-    text = plan.declarations() + f":- dynamic(({REDONE}/1)).\n" + (
-        f"'bu:ensure' :-\n    (   nb_current({state}, clean)\n    ->  true\n"
+    # Per component: materialised ('bu:done'(k)) or absent. The module's state says what
+    # arrived since the last evaluation: clean (nothing), delta (kept in 'de:r': the
+    # materialised components are brought up to date incrementally) or full (they are
+    # dropped, evaluated again on demand). A component is marked done only once evaluated;
+    # an interrupted step leaves the state full, so nothing half-made counts as done.
+    text = plan.declarations() + f":- dynamic(({REDONE}/1)).\n:- dynamic(({DONE}/1)).\n" + (
+        f"'bu:ensure' :- 'bu:ensure'({list(range(1, len(plan.below) + 1))}).\n"
+        f"'bu:ensure'(Cone) :-\n    (   nb_current({state}, clean)\n    ->  true\n"
         f"    ;   {mode}\n    ->  nb_setval({state}, full),\n        'bu:incr',\n"
         f"        'bu:clear',\n        nb_setval({state}, clean)\n"
-        f"    ;   nb_setval({state}, full),\n        'bu:eval',\n        'bu:clear',\n"
-        f"        nb_setval({state}, clean)\n    ).\n"
+        f"    ;   nb_setval({state}, full),\n        retractall({DONE}(_)),\n"
+        f"        'bu:clear',\n        nb_setval({state}, clean)\n    ),\n"
+        f"    (   member(K, Cone), \\+ {DONE}(K)\n    ->  'bu:drop_helpers',\n"
+        f"        forall(( member(K1, Cone), \\+ {DONE}(K1) ),\n"
+        f"               ( 'bu:scc'(K1), assertz({DONE}(K1)) ))\n"
+        f"    ;   true\n    ).\n"
         f"'bu:dirty'(Written) :-\n"
         f"    (   nb_current({state}, S), S \\== full,\n"
         f"        \\+ ( member(R, Written), memberchk(R, [{', '.join(map(_atom, untracked))}]) )\n"
