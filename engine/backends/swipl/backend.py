@@ -15,18 +15,14 @@ from engine.analysis.planner import NO_STATISTICS
 from engine.analysis.program import INTEGER_TYPES, Program, Relation
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl import rows as answer_rows
-from engine.backends.swipl.bottomup import (
-    bottom_up_plan,
-    bottom_up_state,
-    compile_now_query,
-    statistics_from,
-)
+from engine.backends.swipl.bottomup import bottom_up_plan, compile_now_query, statistics_from
 from engine.backends.swipl.compiler import (
     CompiledProgram,
     CompileError,
     compile_program,
     compile_query,
 )
+from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
 from engine.engine import Engine, Result, Row, check_query_options

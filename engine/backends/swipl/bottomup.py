@@ -39,7 +39,6 @@ from engine.lang import ast
 # As-of queries keep the tabled path (tables per as-of time, the time index).
 
 NOW = "1.0Inf"
-DELTA_LIMIT = 200_000  # new facts kept for one incremental step; past it, evaluate in full
 DONE = "'bu:done'"  # 'bu:done'(k): component k is materialised (and clean when state is)
 REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
@@ -74,8 +73,9 @@ class MaterialisedClause(ClauseCompiler):
 
 @dataclass
 class BottomUpCompiler:
-    """The predicates of bottom-up evaluation for one compiled program: `'bu:eval'` computes
-    every derived relation from scratch; `'bu:ensure'` does so when facts arrived since."""
+    """The predicates of bottom-up evaluation for one compiled program: `'bu:scc'(k)`
+    computes component k from scratch, `'bu:incr'` brings the materialised ones up to date
+    from what arrived; `cone` says which components a reader needs (now_state.py)."""
 
     program: Program
     kinds: Mapping[str, str]
@@ -124,7 +124,6 @@ class BottomUpCompiler:
         self_loops = {e.head for e in edges if e.head == e.body}
         for k, scc in enumerate(sccs, 1):
             self.component_of.update((name, k) for name in scc)
-        for k in range(1, len(sccs) + 1):
             self.below[k] = set()
         for e in edges:
             if self.component_of[e.head] != self.component_of[e.body]:
@@ -135,7 +134,7 @@ class BottomUpCompiler:
             args = _vars("A", arity)
             self.clauses[_q("bu:all", name)].append(
                 f"{_call('bu:all', name, args)} :- {_call('b', name, args)}.")
-        steps, increments = [], []
+        increments = []
         for k, scc in enumerate(sccs, 1):
             members = set(scc)
             recursive = len(scc) > 1 or scc[0] in self_loops
@@ -147,19 +146,15 @@ class BottomUpCompiler:
                         self._seed_rules(rule, members)
                         if recursive:
                             self._delta_rules(rule, members)
-            steps.append(_q("bu:scc", str(k)))
+            self.clauses["'bu:scc'/1"].append(f"'bu:scc'({k}) :- {_q('bu:scc', str(k))}.")
             # only a materialised component is maintained: its cone is materialised too
             increments.append(f"( {DONE}({k}) -> {_q('bu:inc', str(k))} ; true )")
             (self._recursive if recursive else self._flat)(k, scc)
             self._increment(k, scc, recursive)
         drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
                  for name, n in self.helpers.values()]
-        self.clauses["'bu:eval'/0"].append(
-            f"'bu:eval' :-\n    {_indent(_conj(drops + steps))}.")
         self.clauses["'bu:drop_helpers'/0"].append(
             f"'bu:drop_helpers' :-\n    {_indent(_conj(drops or ['true']))}.")
-        self.clauses["'bu:scc'/1"].extend(
-            f"'bu:scc'({k}) :- {_q('bu:scc', str(k))}." for k in range(1, len(sccs) + 1))
         first = [*drops, f"retractall({REDONE}(_))"]
         self.clauses["'bu:incr'/0"].append(
             f"'bu:incr' :-\n    {_indent(_conj(first + increments))}.")
@@ -430,68 +425,14 @@ class BottomUpCompiler:
 def bottom_up_plan(program: Program, kinds: Mapping[str, str],
                    stats: Statistics = NO_STATISTICS, plan_joins: bool = True,
                    helpers: Mapping[str, tuple[str, int]] | None = None) -> BottomUpCompiler:
-    """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules and
-    `'bu:eval'`, `.declarations()` its stored predicates, `.plans` each rule's bodies.
+    """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules,
+    `.declarations()` its stored predicates, `.plans` each rule's bodies.
     `helpers`: the aggregate helpers already loaded (then no new one may be needed)."""
     compiler = BottomUpCompiler(program, kinds, stats, plan_joins)
     if helpers is not None:
         compiler.helpers, compiler.emit_helpers = dict(helpers), False
     compiler.run()
     return compiler
-
-
-def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str,
-                    incremental: bool = True) -> tuple[str, dict[str, list[str]], dict]:
-    """For the program's module: the text of the stored predicates of bottom-up evaluation,
-    `'bu:ensure'` (bring every relation up to date), `'bu:dirty'/1` (called with the
-    relations a batch wrote) and `'bu:forget'` (free the state); and the `on:` hook clauses
-    (per event or view relation) that keep what arrived for the next incremental step.
-
-    The state (a global variable): `clean`; `delta` (only tracked facts arrived, kept in
-    `'de:r'`: the next evaluation is incremental); `full` (or none: the next evaluation is
-    from scratch, e.g. after facts of an input relation without time, or an interrupted
-    evaluation). `incremental=False` always evaluates from scratch (to test against)."""
-    plan = bottom_up_plan(program, kinds)
-    state = _q("bu", module)
-    hooks = {}
-    for name in sorted(plan.tracked):
-        args = _vars("A", program.relations[name].arity)
-        hooks[name] = [f"{_call('on', name, args + ['_', 'new'])} :-\n"
-                       f"    nb_current({state}, S), S \\== full,\n"
-                       f"    assertz({_call('de', name, args)}),\n    fail."]
-    read = {atom.relation for rule in program.rules if kinds.get(rule.head.relation) == "tabled"
-            for atom, _ in ast.body_atoms(rule.body)}
-    untracked = sorted(n for n, k in kinds.items()
-                       if k == "tabled" or (k == "base" and n in read))
-    stored = [_call("de", n, ["_"] * program.relations[n].arity) for n in sorted(plan.tracked)]
-    mode = f"nb_current({state}, delta), 'bu:small'" if incremental else "fail"
-    # Per component: materialised ('bu:done'(k)) or absent. The module's state says what
-    # arrived since the last evaluation: clean (nothing), delta (kept in 'de:r': the
-    # materialised components are brought up to date incrementally) or full (they are
-    # dropped, evaluated again on demand). A component is marked done only once evaluated;
-    # an interrupted step leaves the state full, so nothing half-made counts as done.
-    text = plan.declarations() + f":- dynamic(({REDONE}/1)).\n:- dynamic(({DONE}/1)).\n" + (
-        f"'bu:ensure' :- 'bu:ensure'({list(range(1, len(plan.below) + 1))}).\n"
-        f"'bu:ensure'(Cone) :-\n    (   nb_current({state}, clean)\n    ->  true\n"
-        f"    ;   {mode}\n    ->  nb_setval({state}, full),\n        'bu:incr',\n"
-        f"        'bu:clear',\n        nb_setval({state}, clean)\n"
-        f"    ;   nb_setval({state}, full),\n        retractall({DONE}(_)),\n"
-        f"        'bu:clear',\n        nb_setval({state}, clean)\n    ),\n"
-        f"    (   member(K, Cone), \\+ {DONE}(K)\n    ->  'bu:drop_helpers',\n"
-        f"        forall(( member(K1, Cone), \\+ {DONE}(K1) ),\n"
-        f"               ( 'bu:scc'(K1), assertz({DONE}(K1)) ))\n"
-        f"    ;   true\n    ).\n"
-        f"'bu:dirty'(Written) :-\n"
-        f"    (   nb_current({state}, S), S \\== full,\n"
-        f"        \\+ ( member(R, Written), memberchk(R, [{', '.join(map(_atom, untracked))}]) )\n"
-        f"    ->  nb_setval({state}, delta)\n"
-        f"    ;   nb_setval({state}, full),\n        'bu:clear'\n    ).\n"
-        f"'bu:small' :-\n"
-        f"    aggregate_all(sum(C), ( member(P, [{', '.join(stored)}]),\n"
-        f"                            predicate_property(P, number_of_clauses(C)) ), New),\n"
-        f"    New =< {DELTA_LIMIT}.\n"
-        f"'bu:forget' :- ( nb_current({state}, _) -> nb_delete({state}) ; true ).\n")
-    return text, hooks, plan.helpers
 
 
 def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence[ast.Literal],

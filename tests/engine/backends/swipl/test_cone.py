@@ -30,9 +30,8 @@ LATER = [("n2", "n3", 6), ("n5", "n6", 7)]
 
 def _stored(engine, relation: str) -> int:
     """How many tuples of `relation` the engine holds materialised."""
-    goal = (f"predicate_property({engine.module}:'m:{relation}'(_, _), number_of_clauses(N))"
-            if relation in ("path", "pairs", "degree") else
-            f"predicate_property({engine.module}:'m:{relation}'(_), number_of_clauses(N))")
+    args = ", ".join(["_"] * engine.program.relations[relation].arity)
+    goal = f"predicate_property({engine.module}:'m:{relation}'({args}), number_of_clauses(N))"
     rows = engine._prolog.run(lambda call: call(
         f"tl_query({engine.module}, none, none, 1.0Inf, _, [N], ({goal}))", ""))
     return rows[0][0] if rows else 0
