@@ -11,9 +11,13 @@ def line_at(text: str, number: int) -> str:
     return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
+ERROR, WARNING = "error", "warning"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
-    """One mistake in a user's text: where it is, what it is and how to fix it."""
+    """One mistake in a user's text (an error), or a likely one that still has a meaning
+    (a warning): where it is, what it is and how to fix it."""
 
     code: str
     message: str
@@ -23,14 +27,20 @@ class Diagnostic:
     hint: str = ""
     source_line: str = ""
     notes: tuple[str, ...] = ()
+    severity: str = ERROR  # error | warning
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code, self.message)
 
     def format(self) -> str:
-        """`path:line:col: error[code]: message`, the source line, a caret, the hint."""
+        """`path:line:col: error[code]: message` (or `warning[code]`), the source line, a
+        caret, the hint."""
         where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
-        lines = [f"{where}: error[{self.code}]: {self.message}"]
+        lines = [f"{where}: {self.severity}[{self.code}]: {self.message}"]
         if self.source_line:
             gutter = f"{self.line} | "
             lines.append(gutter + self.source_line.rstrip("\n"))
@@ -46,6 +56,7 @@ class Diagnostic:
     def to_dict(self) -> dict:
         return {
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
             "path": self.path,
             "line": self.line,
@@ -70,21 +81,42 @@ class TempologError(Exception):
         return f"error[{self.code}]: {self}"
 
 
+def _counted(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def format_diagnostics(diagnostics: list[Diagnostic]) -> str:
+    """Each diagnostic in turn, then `N errors generated` (`… and M warnings` if any)."""
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    counts = [_counted(errors, "error")] if errors else []
+    counts += [_counted(warnings, "warning")] if warnings else []
+    body = "\n\n".join(d.format() for d in diagnostics)
+    return f"{body}\n\n{' and '.join(counts)} generated"
+
+
 class DiagnosticError(TempologError):
-    """An error about user-written text, carrying every diagnostic found, in order."""
+    """An error about user-written text, carrying every diagnostic found, in order: its
+    errors (at least one) and the warnings found with them."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
-        first = self.diagnostics[0]
+        first = next((d for d in self.diagnostics if d.is_error), self.diagnostics[0])
         super().__init__(self.format(), code=first.code)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
 
     def user_message(self) -> str:
         return self.format()  # every diagnostic already names its code and position
 
     def format(self) -> str:
-        count = len(self.diagnostics)
-        body = "\n\n".join(d.format() for d in self.diagnostics)
-        return f"{body}\n\n{count} error{'s' if count != 1 else ''} generated"
+        return format_diagnostics(self.diagnostics)
 
 
 class RuleSyntaxError(DiagnosticError):

@@ -26,7 +26,7 @@ USAGE_CODES = frozenset({"usage", "store-not-found", "file-not-found"})
 
 def exit_code(error: BaseException) -> int:
     if isinstance(error, DiagnosticError):
-        usage = all(d.code in USAGE_CODES for d in error.diagnostics)
+        usage = all(d.code in USAGE_CODES for d in error.errors)
         return USAGE if usage else FAILED
     if isinstance(error, TempologError) and error.code in USAGE_CODES:
         return USAGE

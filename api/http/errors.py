@@ -52,7 +52,7 @@ class ApiError(Exception):
 
 class RulesInvalid(ApiError):
     def __init__(self, error: RuleSyntaxError | RuleAnalysisError):
-        super().__init__(422, "rules-invalid", f"the rule set has {len(error.diagnostics)} "
+        super().__init__(422, "rules-invalid", f"the rule set has {len(error.errors)} "
                          "error(s); the rules in service are unchanged",
                          [d.to_dict() for d in error.diagnostics])
 
@@ -87,7 +87,7 @@ def install(app: FastAPI) -> None:
         message = str(error)
         if isinstance(error, DiagnosticError):
             diagnostics = [d.to_dict() for d in error.diagnostics]
-            message = error.diagnostics[0].message
+            message = error.errors[0].message
         elif getattr(error, "field", None) is not None:  # EventRejected names its event
             diagnostics = [{"code": error.code, "message": message,
                             "path": f"event {error.index}: {error.field}"}]
