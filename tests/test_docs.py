@@ -11,15 +11,19 @@ from engine.errors import DiagnosticError
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-def _sections():
-    text = (DOCS / "errors.md").read_text()
-    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+def _sections(part: str):
+    """(code, dl blocks) of each section of errors.md's errors, or of its warnings."""
+    errors, warnings = (DOCS / "errors.md").read_text().split("\n# Warnings\n")
+    for section in re.split(r"^## ", errors if part == "errors" else warnings,
+                            flags=re.MULTILINE)[1:]:
         code = section.split("\n", 1)[0].strip(" `")
         blocks = re.findall(r"```dl\n(.*?)```", section, flags=re.DOTALL)
-        yield code, blocks
+        if blocks:  # the others need files
+            yield code, blocks
 
 
-SECTIONS = [(code, blocks) for code, blocks in _sections() if blocks]  # others need files
+SECTIONS = list(_sections("errors"))
+WARNINGS = list(_sections("warnings"))
 
 
 @pytest.mark.parametrize("code,blocks", SECTIONS, ids=[c for c, _ in SECTIONS])
@@ -27,9 +31,17 @@ def test_error_example_fails_with_its_code_and_its_fix_passes(code, blocks):
     broken, *fixed = blocks
     with pytest.raises(DiagnosticError) as caught:
         program_from_source(broken, "example.dl")
-    assert code in {d.code for d in caught.value.diagnostics}
+    assert code in {d.code for d in caught.value.errors}
     for text in fixed:
-        program_from_source(text, "example.dl")
+        assert program_from_source(text, "example.dl").warnings == ()
+
+
+@pytest.mark.parametrize("code,blocks", WARNINGS, ids=[c for c, _ in WARNINGS])
+def test_warning_example_loads_with_its_warning_and_its_fix_without(code, blocks):
+    warned, *fixed = blocks
+    assert [d.code for d in program_from_source(warned, "example.dl").warnings] == [code]
+    for text in fixed:
+        assert program_from_source(text, "example.dl").warnings == ()
 
 
 def _valid_examples():
@@ -50,3 +62,4 @@ def test_readme_python_examples_run(monkeypatch):
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+

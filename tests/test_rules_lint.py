@@ -13,3 +13,4 @@ RULES = sorted((Path(__file__).parent.parent / "rules").rglob("*.dl"))
 def test_shipped_rule_file_lints_clean(path):
     program = load_program([path])
     assert program.relations
+    assert program.warnings == (), [d.format() for d in program.warnings]

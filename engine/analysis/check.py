@@ -9,11 +9,11 @@ from pathlib import Path
 
 from engine.analysis.desugar import builtin_literals, disjunctions_in, split_rule
 from engine.analysis.program import TYPES, Program, Relation
-from engine.analysis.safety import Unsafe, plan_body, plan_rule
+from engine.analysis.safety import Findings, plan_body, plan_rule
 from engine.analysis.stratify import dependency_edges, stratify
 from engine.analysis.types import TypeChecker
 from engine.builtins import FUNCTIONS
-from engine.errors import Diagnostic, RuleAnalysisError, line_at
+from engine.errors import ERROR, WARNING, Diagnostic, RuleAnalysisError, line_at
 from engine.lang import ast
 from engine.lang.loader import load_files
 from engine.lang.parser import parse, parse_query
@@ -21,8 +21,10 @@ from engine.lang.parser import parse, parse_query
 UNSAFE_TEXT = {
     "head": ("variable {v} in the head is not bound by the body",
              "bind {v} with a positive atom of the body, or write a constant"),
-    "negation": ("variable {v} appears only in a negated atom, so it has no value to test",
-                 "bind {v} with a positive atom before the negation, or replace it with _"),
+    "negation": ("variable {v} of a negated atom is used elsewhere too, but no positive atom "
+                 "binds it",
+                 "bind {v} with a positive atom; a variable that stands only inside one "
+                 "negated atom means any value there"),
     "comparison": ("variable {v} is compared or computed but never bound",
                    "bind {v} with a positive atom, or assign it first with `{v} = …`"),
     "group": ("variable {v} is shared with an aggregate but bound nowhere outside it",
@@ -39,6 +41,7 @@ class Query:
     body: tuple[ast.Literal, ...]
     columns: tuple[str, ...]
     text: str
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 class _Analysis:
@@ -50,11 +53,22 @@ class _Analysis:
         self.declarations: dict[str, ast.Declaration] = {}
         self.arity: dict[str, tuple[int, ast.Pos | None]] = {}
 
-    def error(self, code: str, pos: ast.Pos, message: str, hint: str, notes=()) -> None:
+    def error(self, code: str, pos: ast.Pos, message: str, hint: str, notes=(),
+              severity: str = ERROR) -> None:
         file = self.sources.get(pos.path)
         line = line_at(file.source, pos.line) if file else ""
-        self.diagnostics.append(
-            Diagnostic(code, message, pos.path, pos.line, pos.column, hint, line, tuple(notes)))
+        self.diagnostics.append(Diagnostic(code, message, pos.path, pos.line, pos.column, hint,
+                                           line, tuple(notes), severity))
+
+    def warn(self, code: str, pos: ast.Pos, message: str, hint: str, notes=()) -> None:
+        self.error(code, pos, message, hint, notes, WARNING)
+
+    def failed(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(sorted(_unique([d for d in self.diagnostics if not d.is_error]),
+                            key=Diagnostic.sort_key))
 
     def items(self, kind: type) -> list:
         return [item for f in self.files for item in f.of_type(kind)]
@@ -117,8 +131,8 @@ class _Analysis:
                                "name the variable and bind it in the body, or write a constant")
                 self.check_calls(arg)
             self.check_literals(rule.body, defined)
-            plan, unsafe = plan_rule(rule)
-            self.report_unsafe(unsafe)
+            plan, found = plan_rule(rule)
+            self.report(found)
             planned.append(plan)
         return planned
 
@@ -188,11 +202,25 @@ class _Analysis:
                 self.check_wildcards(term.target)
             self.check_literals(term.body, self.defined)
 
-    def report_unsafe(self, unsafe: list[Unsafe]) -> None:
-        for problem in unsafe:
+    def report(self, found: Findings) -> None:
+        for problem in found.unsafe:
             message, hint = UNSAFE_TEXT[problem.where]
             self.error("unsafe-variable", problem.var.pos,
                        message.format(v=problem.var.name), hint.format(v=problem.var.name))
+        for local in found.negation_locals:
+            v, atom = local.var.name, local.atom.relation
+            if len(local.columns) == 1:
+                notes = [f"the negation holds when no {atom} row matches, whatever {v} is"]
+                hint = f"write `_` if any value will do, or bind {v} in a positive atom"
+            else:
+                columns = ", ".join(map(str, local.columns[:-1])) + f" and {local.columns[-1]}"
+                notes = [f"the negation holds when no {atom} row matches with the same value "
+                         f"in columns {columns}"]
+                hint = (f"bind {v} in a positive atom to test one value; write `_` in each "
+                        "place if the columns need not be equal")
+            self.warn("negation-only-variable", local.var.pos,
+                      f"variable {v} occurs only in this negated atom: it means "
+                      f"\"for no value of {v}\"", hint, notes)
 
     def check_invariants(self) -> list[ast.Invariant]:
         seen: dict[str, ast.Invariant] = {}
@@ -205,8 +233,8 @@ class _Analysis:
             seen.setdefault(inv.name, inv)
             inv_body = builtin_literals(inv.body, self.defined)
             self.check_literals(inv_body, self.defined)
-            body, unsafe = plan_body(inv_body)
-            self.report_unsafe(unsafe)
+            body, found = plan_body(inv_body)
+            self.report(found)
             planned.append(ast.Invariant(inv.name, body, inv.pos))
         return planned
 
@@ -269,10 +297,10 @@ class _Analysis:
         invariants = self.check_invariants()
         strata = self.check_strata(planned)
         relations = self.relations(planned, invariants, strata)
-        if self.diagnostics:
+        if self.failed():
             raise RuleAnalysisError(_unique(self.diagnostics))
         return Program(relations, tuple(planned), tuple(invariants),
-                       tuple(tuple(s) for s in strata), tuple(self.files))
+                       tuple(tuple(s) for s in strata), tuple(self.files), self.warnings())
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -318,12 +346,13 @@ def analyse_query(program: Program, text: str, path: str = "<query>") -> Query:
                              for n, r in program.relations.items() if r.declared_at}
     analysis.defined = set(program.relations)
     analysis.check_literals(body, analysis.defined)
-    planned, unsafe = plan_body(body)
-    analysis.report_unsafe(unsafe)
+    planned, found = plan_body(body)
+    analysis.report(found)
     columns = {n: list(r.types) for n, r in program.relations.items()}
     TypeChecker(columns, set(columns), analysis._type_error).check_body(planned)
-    if analysis.diagnostics:
+    if analysis.failed():
         raise RuleAnalysisError(_unique(analysis.diagnostics))
+    no_value = {local.var.name for local in found.negation_locals}
     columns = tuple(dict.fromkeys(
-        v.name for literal in body for v in ast.literal_vars(literal)))
-    return Query(planned, columns, text)
+        v.name for literal in body for v in ast.literal_vars(literal) if v.name not in no_value))
+    return Query(planned, columns, text, analysis.warnings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.errors import Diagnostic
 from engine.lang import ast
 
 TYPES = ("symbol", "number", "float", "time", "money")
@@ -43,6 +44,7 @@ class Program:
     invariants: tuple[ast.Invariant, ...]
     strata: tuple[tuple[str, ...], ...]
     files: tuple[ast.RuleFile, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()  # what lint shows; loading never fails on them
 
     def rules_for(self, relation: str) -> list[ast.Rule]:
         return [rule for rule in self.rules if rule.head.relation == relation]

@@ -25,6 +25,25 @@ class Unsafe:
 
 
 @dataclass
+class NegationLocal:
+    """A variable that occurs in one negated atom and nowhere else in its rule: the negation
+    holds when no value of it matches (Nemo's reading). `!s3(x, p, p)` is true when s3 has
+    no row for x whose 2nd and 3rd columns are equal. Safe, but worth a warning."""
+
+    var: ast.Var  # its first occurrence
+    atom: ast.Atom
+    columns: tuple[int, ...]  # where it stands in the atom, from 1
+
+
+@dataclass
+class Findings:
+    """What ordering a body finds: unsafe variables, and variables local to a negation."""
+
+    unsafe: list[Unsafe] = field(default_factory=list)
+    negation_locals: list[NegationLocal] = field(default_factory=list)
+
+
+@dataclass
 class _Fresh:
     taken: set[str]
     numbers: count = field(default_factory=lambda: count(1))
@@ -115,10 +134,32 @@ def _lift_aggregates(comparison: ast.Comparison, fresh: _Fresh) -> list[ast.Lite
 
 # ---- ordering -----------------------------------------------------------------------
 
+def _negation_locals(body: list[ast.Literal], context: set[str]) -> dict[int, set[str]]:
+    """Per negation of a body, the variables that occur in it and in no other literal of the
+    body (aggregates' insides included) nor in `context` (the head, or what an aggregate
+    shares with its rule). Two negations sharing a variable are linked by it: not local."""
+    literals_with: dict[str, int] = {}
+    for literal in body:
+        for name in all_var_names(literal):
+            literals_with[name] = literals_with.get(name, 0) + 1
+    return {id(literal): {name for name in all_var_names(literal.atom)
+                          if literals_with[name] == 1 and name not in context}
+            for literal in body if isinstance(literal, ast.Negation)}
+
+
+def _record_locals(body: list[ast.Literal], local: dict[int, set[str]],
+                   found: Findings) -> None:
+    for literal in body:
+        names = local.get(id(literal)) if isinstance(literal, ast.Negation) else None
+        for name in sorted(names or (), key=lambda n: _position_key(_first_var(literal, {n}))):
+            atom = literal.atom
+            columns = tuple(i for i, arg in enumerate(atom.args, 1)
+                            if isinstance(arg, ast.Var) and arg.name == name)
+            found.negation_locals.append(NegationLocal(_first_var(atom, {name}), atom, columns))
+
+
 def _needs(literal: ast.Literal, bound: set[str], names) -> tuple[set[str], set[str]]:
-    """(variables that must be bound first, variables it binds) for a non-atom literal."""
-    if isinstance(literal, ast.Negation):
-        return names(literal.atom), set()
+    """(variables that must be bound first, variables it binds) for a comparison."""
     left, right = literal.left, literal.right
     if literal.op == "=":
         for target, source in ((left, right), (right, left)):
@@ -128,20 +169,27 @@ def _needs(literal: ast.Literal, bound: set[str], names) -> tuple[set[str], set[
     return names(literal), set()
 
 
-def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
-           outer_of: dict[int, set[str]]) -> tuple[list[ast.Literal], set[str]]:
+def _order(body: list[ast.Literal], bound: set[str], found: Findings,
+           outer_of: dict[int, set[str]], context: set[str]
+           ) -> tuple[list[ast.Literal], set[str]]:
+    """The body in evaluation order and the variables bound after it; `context` holds the
+    variables seen outside the body (the head's, or those an aggregate shares)."""
     ordered: list[ast.Literal] = []
     pending: list[ast.Literal] = []
     bound = set(bound)
     known: dict[int, set[str]] = {}  # variables under a node, computed once per node
+    local = _negation_locals(body, context)
+    _record_locals(body, local, found)
 
     def names(node) -> set[str]:
-        found = known.get(id(node))
-        if found is None:
-            found = known[id(node)] = all_var_names(node)
-        return found
+        names_under = known.get(id(node))
+        if names_under is None:
+            names_under = known[id(node)] = all_var_names(node)
+        return names_under
 
     def needs(literal):
+        if isinstance(literal, ast.Negation):  # its local variables need no value
+            return names(literal.atom) - local[id(literal)], set()
         if (isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)
                 and isinstance(literal.left, ast.Var) and literal.left.name not in bound):
             return outer_of[id(literal.right)], {literal.left.name}
@@ -155,7 +203,7 @@ def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
                 required, binds = needs(literal)
                 if required <= bound:
                     pending.remove(literal)
-                    ordered.append(_plan_aggregate(literal, bound, unsafe, outer_of))
+                    ordered.append(_plan_aggregate(literal, bound, found, outer_of))
                     bound.update(binds)
                     progress = True
                     break
@@ -167,12 +215,15 @@ def _order(body: list[ast.Literal], bound: set[str], unsafe: list[Unsafe],
         else:
             pending.append(literal)
         flush()
+    in_negations: set[str] = set()  # two negations linked by a variable: one error, not two
     for literal in pending:  # never ready: report each variable that never got a value
         required, binds = needs(literal)
         missing = required - bound
         where = _where(literal)
+        if where == "negation":
+            missing, in_negations = missing - in_negations, in_negations | missing
         for name in sorted(missing, key=lambda n: _position_key(_first_var(literal, {n}))):
-            unsafe.append(Unsafe(_first_var(literal, {name}) or ast.Var(name), where))
+            found.unsafe.append(Unsafe(_first_var(literal, {name}) or ast.Var(name), where))
         bound.update(binds)
         ordered.append(literal)
     return ordered, bound
@@ -190,17 +241,19 @@ def _where(literal: ast.Literal) -> str:
     return "comparison"
 
 
-def _plan_aggregate(literal, bound, unsafe, outer_of):
+def _plan_aggregate(literal, bound, found: Findings, outer_of):
     """Order an aggregate's own body, with the enclosing rule's bound variables given."""
     if not (isinstance(literal, ast.Comparison) and isinstance(literal.right, ast.Aggregate)):
         return literal
     agg = literal.right
     outer = outer_of[id(agg)]
-    inner, inner_bound = _order(list(agg.body), outer & bound, unsafe, outer_of)
+    target = all_var_names(agg.target) if agg.target is not None else set()
+    inner, inner_bound = _order(list(agg.body), outer & bound, found, outer_of, outer | target)
     if agg.target is not None:
-        missing = all_var_names(agg.target) - inner_bound
+        missing = target - inner_bound
         for name in sorted(missing):
-            unsafe.append(Unsafe(_first_var(agg.target, {name}) or ast.Var(name), "aggregate"))
+            found.unsafe.append(Unsafe(_first_var(agg.target, {name}) or ast.Var(name),
+                                       "aggregate"))
     planned = ast.Aggregate(agg.func, agg.target, tuple(inner), agg.pos)
     return ast.Comparison("=", literal.left, planned, literal.pos)
 
@@ -228,30 +281,32 @@ def _outer_variables(body: list[ast.Literal], head_vars: set[str],
 
 # ---- entry points -------------------------------------------------------------------
 
-def plan_rule(rule: ast.Rule) -> tuple[ast.Rule, list[Unsafe]]:
-    """The rule normalised and in evaluation order, and every unsafe variable of it."""
+def plan_rule(rule: ast.Rule) -> tuple[ast.Rule, Findings]:
+    """The rule normalised and in evaluation order, and what was found in it: every unsafe
+    variable, and every variable local to a negation."""
     fresh = _Fresh(all_var_names(rule))
     body = _normalise(rule.body, fresh)
     head, head_assigns = _simple_args(rule.head, fresh, "head")
     body += _lift_all(head_assigns, fresh)
     outer_of: dict[int, set[str]] = {}
     _outer_variables(body, all_var_names(head), outer_of)
-    unsafe: list[Unsafe] = []
-    ordered, bound = _order(body, set(), unsafe, outer_of)
-    reported = {problem.var.name for problem in unsafe}
+    found = Findings()
+    ordered, bound = _order(body, set(), found, outer_of, all_var_names(head))
+    reported = {problem.var.name for problem in found.unsafe}
     for name in sorted(all_var_names(head) - bound - reported,
                        key=lambda n: _position_key(_first_var(rule.head, {n}))):
         var = _first_var(rule.head, {name}) or _first_var(tuple(head_assigns), {name})
-        unsafe.append(Unsafe(var or ast.Var(name, rule.head.pos), "head"))
-    return ast.Rule(head, tuple(ordered), rule.pos), unsafe
+        found.unsafe.append(Unsafe(var or ast.Var(name, rule.head.pos), "head"))
+    return ast.Rule(head, tuple(ordered), rule.pos), found
 
 
-def plan_body(body: tuple[ast.Literal, ...]) -> tuple[tuple[ast.Literal, ...], list[Unsafe]]:
-    """A query or invariant body normalised and in evaluation order."""
+def plan_body(body: tuple[ast.Literal, ...]) -> tuple[tuple[ast.Literal, ...], Findings]:
+    """A query or invariant body normalised and in evaluation order, and its findings (a
+    variable local to a negation is no answer column: it has no value)."""
     fresh = _Fresh(all_var_names(body))
     normalised = _normalise(body, fresh)
     outer_of: dict[int, set[str]] = {}
     _outer_variables(normalised, set(), outer_of)
-    unsafe: list[Unsafe] = []
-    ordered, _ = _order(normalised, set(), unsafe, outer_of)
-    return tuple(ordered), unsafe
+    found = Findings()
+    ordered, _ = _order(normalised, set(), found, outer_of, set())
+    return tuple(ordered), found
