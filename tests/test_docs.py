@@ -1,10 +1,13 @@
-"""Docs that show rules have those rules checked: every example in docs/errors.md runs."""
+"""Docs that show rules have those rules checked: every example in docs/errors.md runs, and
+docs/language.md's `tempolog lint example.dl` sessions print what they show."""
 
 import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from api.cli import app
 from engine.analysis import program_from_source
 from engine.errors import DiagnosticError
 
@@ -63,3 +66,20 @@ def test_readme_python_examples_run(monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
 
+
+FENCE = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+LINT = "$ tempolog lint example.dl\n"
+
+
+def test_language_lint_sessions_print_what_they_show(tmp_path, monkeypatch):
+    """Each session lints the `dl` block just before it, saved as example.dl."""
+    blocks = FENCE.findall((DOCS / "language.md").read_text())
+    sessions = [(blocks[i - 1][1], text[len(LINT):]) for i, (kind, text) in enumerate(blocks)
+                if kind == "console" and text.startswith(LINT) and blocks[i - 1][0] == "dl"]
+    assert sessions
+    monkeypatch.chdir(tmp_path)
+    for source, shown in sessions:
+        (tmp_path / "example.dl").write_text(source)
+        result = CliRunner().invoke(app, ["lint", "example.dl"])
+        assert result.exit_code == 0
+        assert result.output == shown

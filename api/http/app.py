@@ -97,7 +97,8 @@ def _rules(app: FastAPI, live: LiveEngine) -> None:
         program = live.engine.program
         return {"files": [{"path": p, "text": t} for p, t in live.rule_sources],
                 "summary": program.summary(), "relations": len(program.relations),
-                "invariants": [i.name for i in program.invariants]}
+                "invariants": [i.name for i in program.invariants],
+                "warnings": [d.to_dict() for d in program.warnings]}
 
     @app.get("/rules", response_model=RulesResponse, dependencies=READ, tags=["rules"],
              responses=responses(401))

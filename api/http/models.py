@@ -18,13 +18,15 @@ def _example(value: Any) -> ConfigDict:
 
 
 class Diagnostic(BaseModel):
-    """One positioned mistake in a query, a rule file or a request."""
+    """One positioned mistake in a query, a rule file or a request (an error), or a rule
+    that has a meaning but likely not the one meant (a warning)."""
 
-    model_config = _example({"code": "undefined-relation",
+    model_config = _example({"code": "undefined-relation", "severity": "error",
                              "message": "relation pending_ordr is not defined",
                              "path": "<query>", "line": 1, "column": 1,
                              "hint": "did you mean pending_order?", "notes": []})
     code: str
+    severity: str = Field("error", description="error, or warning")
     message: str
     path: str = "<input>"
     line: int = 0
@@ -157,11 +159,13 @@ class RulesResponse(BaseModel):
     model_config = _example({"files": [{"path": "rules/trading.dl", "text": "…"}],
                              "summary": "52 relations (24 event), 14 rules, 0 facts, "
                                         "0 invariants, 5 strata",
-                             "relations": 52, "invariants": []})
+                             "relations": 52, "invariants": [], "warnings": []})
     files: list[RuleFileOut]
     summary: str
     relations: int
     invariants: list[str]
+    warnings: list[Diagnostic] = Field([], description="What lint warns about in these "
+                                                       "rules; they are served all the same.")
 
 
 class RulesRequest(BaseModel):

@@ -19,6 +19,7 @@ from api.query import Format, relation_counts, render, run_query
 from api.repl.commands import BY_NAME, COMMANDS, EVENT_FILTERS
 from api.repl.completion import ReplCompleter
 from engine import DiagnosticError, TempologError
+from engine.errors import format_diagnostics
 from sim import resolve_type
 
 PROMPT = "tempolog> "
@@ -103,11 +104,12 @@ class Repl:
 
     def _diagnostics(self, text: str, error: DiagnosticError) -> None:
         """A one-line input gets its caret under what was typed; longer ones the listing."""
-        first = error.diagnostics[0]
+        first = error.errors[0]
         if "\n" not in text.strip() and first.line == 1 and first.path == "<query>":
             self.console.print(" " * (len(PROMPT) + first.column - 1) + "[red]^[/red]")
             for d in error.diagnostics:
-                self.console.print(Text(f"error[{d.code}]: {d.message}", style="red"))
+                self.console.print(Text(f"{d.severity}[{d.code}]: {d.message}",
+                                        style="red" if d.is_error else "yellow"))
                 if d.hint:
                     self.console.print(Text(f"  hint: {d.hint}"))
             return
@@ -187,7 +189,10 @@ class Repl:
         if not new.exists():
             raise OSError(f"no file {new}")
         self._wait(self.live.reload_files, [p for p in paths if p != new] + [new])
-        self.console.print(f"loaded {new}: {self.live.engine.program.summary()}")
+        program = self.live.engine.program
+        if program.warnings:  # the rule set loads all the same
+            self.console.print(Text(format_diagnostics(list(program.warnings)), style="yellow"))
+        self.console.print(f"loaded {new}: {program.summary()}")
 
     def _do_events(self, rest: str) -> None:
         filters = {"limit": 20}

@@ -40,7 +40,46 @@ def test_json_format_for_a_clean_file():
     path = CASES / "lint_include/lint_include.dl"
     result = runner.invoke(app, ["lint", "--format", "json", str(path)])
     assert json.loads(result.stdout) == {
-        "ok": True, "relations": 2, "rules": 1, "facts": 0, "invariants": 0, "strata": 1}
+        "ok": True, "relations": 2, "rules": 1, "facts": 0, "invariants": 0, "strata": 1,
+        "warnings": []}
+
+
+def test_warnings_alone_are_shown_and_exit_0(monkeypatch):
+    monkeypatch.chdir(CASES / "lint_negation_only_variable")
+    result = runner.invoke(app, ["lint", "lint_negation_only_variable.dl"])
+    assert result.exit_code == 0
+    expected = (CASES / "lint_negation_only_variable/lint_negation_only_variable.warn")
+    assert result.stderr.strip() == expected.read_text().strip()
+    assert result.stderr.count("warning[negation-only-variable]") == 2
+    assert "error" not in result.stderr
+    assert result.stdout == ("lint_negation_only_variable.dl: ok — 6 relations (0 event), "
+                             "3 rules, 0 facts, 0 invariants, 1 strata\n")
+
+
+def test_warnings_in_json_for_a_file_that_passes(monkeypatch):
+    monkeypatch.chdir(CASES / "lint_negation_only_variable")
+    result = runner.invoke(app, ["lint", "--format", "json", "lint_negation_only_variable.dl"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert [(w["severity"], w["code"], w["line"], w["column"]) for w in report["warnings"]] == [
+        ("warning", "negation-only-variable", 6, 21), ("warning", "negation-only-variable", 8, 31)]
+
+
+def test_errors_fail_and_are_shown_with_every_warning(tmp_path):
+    path = tmp_path / "mixed.dl"
+    path.write_text(".decl p(x: number)\n.decl q(x: number, y: number)\n"
+                    "warned(x) :- p(x), !q(x, z).\n"
+                    "broken(x, y) :- p(x).\n")
+    result = runner.invoke(app, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.count("warning[negation-only-variable]") == 1
+    assert result.stderr.count("error[unsafe-variable]") == 1
+    assert result.stderr.rstrip().endswith("1 error and 1 warning generated")
+    assert result.stdout == ""
+    report = json.loads(runner.invoke(app, ["lint", "--format", "json", str(path)]).stdout)
+    assert ([e["code"] for e in report["errors"]], [w["code"] for w in report["warnings"]]) \
+        == (["unsafe-variable"], ["negation-only-variable"])
 
 
 def test_missing_file_and_directory_get_a_message_not_a_traceback(tmp_path):

@@ -273,3 +273,19 @@ def test_no_traceback_reaches_a_client(server):
         assert set(response.json()) == {"error"}
         assert "Traceback" not in response.text
     assert isinstance(httpx.get(server.url + "/openapi.json").json()["paths"], dict)
+
+
+def test_rules_with_a_warning_are_served_and_the_body_lists_it(server):
+    # Last of the module: the rule set it posts serves on (trading.dl and one more rule).
+    text = ('.include "trading.dl"\n'
+            "unpriced(s) :- order_submitted(_, _, s, _, _, _, _, _, _), !price_updated(s, p, _).\n")
+    response = server.client.post("/rules", json={"text": text, "path": "desk.dl"},
+                                  headers=AUTH)
+    assert response.status_code == 200
+    [warning] = response.json()["warnings"]
+    assert (warning["severity"], warning["code"], warning["line"], warning["column"]) == (
+        "warning", "negation-only-variable", 2, 78)
+    assert warning["path"].endswith("desk.dl") and "`_`" in warning["hint"]
+    assert server.client.get("/rules").json()["warnings"] == [warning]
+    answer = server.client.post("/query", json={"query": "unpriced(s)"})
+    assert answer.status_code == 200 and answer.json()["columns"] == ["s"]

@@ -111,3 +111,21 @@ def test_ctrl_c_stops_a_running_query_not_the_session(small_store, history):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_load_shows_the_warnings_of_the_rules_and_loads_them(small_store, history, tmp_path):
+    desk = tmp_path / "desk.dl"
+    desk.write_text(".decl lone(x: number)\n.decl pair(x: number, y: number)\n"
+                    "alone(x) :- lone(x), !pair(x, y).\n")
+    child = spawn(small_store, history)
+    child.sendline(f".load {desk}")
+    out = until_prompt(child)
+    assert f"{desk}:3:31: warning[negation-only-variable]: variable y occurs only in this " \
+           "negated atom" in out
+    assert "1 warning generated" in out and f"loaded {desk}:" in out
+    child.sendline("alone(x).")
+    assert "0 rows in" in until_prompt(child)  # alone is served: no lone facts, no answers
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
