@@ -57,9 +57,28 @@ def _coerce(row: Iterable, types) -> Row:
 
 
 class _Evaluator:
-    def __init__(self, program: Program, db: dict[str, set[Row]]):
+    """`inputs` and `as_of` (the database's own facts and time) serve as-of literals: `p @ t`
+    reads p from a database evaluated again over the facts up to min(t, as_of), p's stratum
+    and those below only (stratification keeps p's stratum below the rule's)."""
+
+    def __init__(self, program: Program, db: dict[str, set[Row]],
+                 inputs: Mapping[str, Iterable[Row]] | None = None, as_of: int | None = None):
         self.program = program
         self.db = db
+        self.inputs = inputs or {}
+        self.as_of = as_of
+        self._past: dict[tuple, dict[str, set[Row]]] = {}
+
+    def past(self, relation: str, time) -> set[Row]:
+        """`relation` as of `time` (never past the database's own as-of time)."""
+        if self.as_of is not None:
+            time = min(time, self.as_of)
+        levels = [i for i, stratum in enumerate(self.program.strata) if relation in stratum]
+        level = levels[0] if levels else -1
+        key = (time, level)
+        if key not in self._past:
+            self._past[key] = evaluate(self.program, self.inputs, as_of=time, strata=level + 1)
+        return self._past[key][relation]
 
     def value(self, term: ast.Term, env: Env):
         if isinstance(term, ast.Var):
@@ -108,6 +127,16 @@ class _Evaluator:
             rows = self.db[literal.atom.relation]
             if not any(self.match(literal.atom, row, env) is not None for row in rows):
                 yield from self.solve(rest, env)
+        elif isinstance(literal, ast.AsOf):
+            rows = self.past(literal.atom.relation, self.value(literal.time, env))
+            found = [m for m in (self.match(literal.atom, row, env) for row in rows)
+                     if m is not None]
+            if literal.negated:
+                if not found:
+                    yield from self.solve(rest, env)
+            else:
+                for match in found:
+                    yield from self.solve(rest, match)
         elif isinstance(literal.right, ast.Aggregate):
             for value in self.aggregate(literal.right, env):
                 yield from self.solve(rest, {**env, literal.left.name: value})
@@ -148,8 +177,8 @@ class _Evaluator:
             return []
         return [min(values) if agg.func == "min" else max(values)]
 
-    def run(self) -> None:
-        for stratum in self.program.strata:
+    def run(self, strata: int | None = None) -> None:
+        for stratum in self.program.strata[:strata]:
             rules = [r for r in self.program.rules if r.head.relation in stratum]
             changed = True
             while changed:
@@ -167,21 +196,26 @@ class _Evaluator:
 
 
 def evaluate(program: Program, inputs: Mapping[str, Iterable[Row]] | None = None,
-             as_of: int | None = None) -> dict[str, set[Row]]:
-    """Every relation's tuples given input rows; `as_of` keeps events with time <= as_of."""
+             as_of: int | None = None, strata: int | None = None) -> dict[str, set[Row]]:
+    """Every relation's tuples given input rows; `as_of` keeps events with time <= as_of;
+    `strata`: evaluate only that many strata (the lowest)."""
+    inputs = {name: list(rows) for name, rows in (inputs or {}).items()}
     db: dict[str, set[Row]] = {name: set() for name in program.relations}
-    for name, rows in (inputs or {}).items():
+    for name, rows in inputs.items():
         relation = program.relations[name]
         for row in rows:
             if as_of is None or not relation.is_event or row[relation.time_column] <= as_of:
                 db[name].add(_coerce(row, relation.types))
-    _Evaluator(program, db).run()
+    _Evaluator(program, db, inputs, as_of).run(strata)
     return db
 
 
-def query(program: Program, db: dict[str, set[Row]], text: str) -> list[Row]:
-    """A query's sorted, distinct answers over an evaluated database."""
+def query(program: Program, db: dict[str, set[Row]], text: str,
+          inputs: Mapping[str, Iterable[Row]] | None = None,
+          as_of: int | None = None) -> list[Row]:
+    """A query's sorted, distinct answers over an evaluated database (`inputs` and `as_of`,
+    the ones it was evaluated from, are needed only by a query with `@` in it)."""
     planned = analyse_query(program, text)
-    evaluator = _Evaluator(program, db)
+    evaluator = _Evaluator(program, db, {n: list(r) for n, r in (inputs or {}).items()}, as_of)
     rows = {tuple(env[c] for c in planned.columns) for env in evaluator.solve(planned.body, {})}
     return sorted(rows, key=lambda row: tuple((isinstance(v, str), v) for v in row))

@@ -31,6 +31,9 @@ UNSAFE_TEXT = {
               "bind {v} with a positive atom outside the aggregate, or rename it inside"),
     "aggregate": ("variable {v} of the aggregated expression is not bound in the aggregate",
                   "use a variable bound by an atom inside the braces"),
+    "as-of": ("the time {v} of an as-of literal (`@ {v}`) has no value here",
+              "bind {v} with a positive atom of the body (e.g. an event's time), or give "
+              "it a value in the query (`{v} = 100`)"),
 }
 
 
@@ -141,6 +144,14 @@ class _Analysis:
             self.error("disjunction-not-here", disjunction.pos,
                        "';' (or) can only split a rule's own body",
                        "define a relation with one rule per alternative and use it here")
+        for literal in body:  # `@` inside an aggregate's braces
+            if isinstance(literal, ast.Comparison):
+                for agg in ast.aggregates_in(literal.left) + ast.aggregates_in(literal.right):
+                    for as_of in ast.as_of_literals(agg.body):
+                        self.error("as-of-in-aggregate", as_of.pos,
+                                   "an as-of literal (`@`) cannot stand inside an aggregate",
+                                   "define a relation with the `@` literal in its rule and "
+                                   "aggregate over that relation")
         for atom, _ in ast.body_atoms(body):
             for arg in atom.args:
                 self.check_calls(arg)
@@ -246,10 +257,15 @@ class _Analysis:
         for cycle in cycles:
             first = cycle[0]
             names = " -> ".join([first.head] + [edge.body for edge in cycle])
-            code = "negation-cycle" if first.kind == "negation" else "aggregate-cycle"
+            code = f"{first.kind}-cycle"
+            hint = (f"{first.head} cannot depend on itself through {first.kind}; "
+                    "break the cycle or move the " + first.kind + " to a later relation")
+            if first.kind == "as-of":
+                hint = (f"{first.head} cannot be read as of a time (`@`) by the rules that "
+                        f"define it; read {first.body} with `@` "
+                        "only in a relation it does not depend on")
             self.error(code, first.pos, f"{first.kind} inside a recursive cycle: {names}",
-                       f"{first.head} cannot depend on itself through {first.kind}; "
-                       "break the cycle or move the " + first.kind + " to a later relation",
+                       hint,
                        [f"{e.head} depends on {e.body} ({e.kind}) at {e.pos}" for e in cycle])
         return strata
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from engine.analysis.stratify import components, dependency_edges
 from engine.errors import Diagnostic
 from engine.lang import ast
 
@@ -48,6 +50,18 @@ class Program:
 
     def rules_for(self, relation: str) -> list[ast.Rule]:
         return [rule for rule in self.rules if rule.head.relation == relation]
+
+    @cached_property
+    def recursive(self) -> frozenset[str]:
+        """Derived relations that depend on themselves (in a cycle of rules)."""
+        rules = [rule for rule in self.rules if not rule.is_fact]
+        edges = dependency_edges(rules)
+        heads = list(dict.fromkeys(rule.head.relation for rule in rules))
+        found = {e.head for e in edges if e.head == e.body}
+        for scc in components(heads, [e for e in edges if e.body in set(heads)]):
+            if len(scc) > 1:
+                found.update(scc)
+        return frozenset(found)
 
     @property
     def event_relations(self) -> list[Relation]:

@@ -80,6 +80,12 @@ def _normalise(body: tuple[ast.Literal, ...], fresh: _Fresh) -> list[ast.Literal
             atom, assigns = _simple_args(literal.atom, fresh)
             out.extend(_lift_all(assigns, fresh))
             out.append(ast.Negation(atom, literal.pos))
+        elif isinstance(literal, ast.AsOf):
+            atom, checks = _simple_args(literal.atom, fresh)
+            lifted = _lift_all(checks, fresh)
+            as_of = ast.AsOf(atom, literal.time, literal.negated, literal.pos)
+            # like an atom (its `=`s after it) or, negated, like a negation (before it)
+            out.extend([*lifted, as_of] if literal.negated else [as_of, *lifted])
         elif isinstance(literal, ast.Disjunction):
             continue  # only where analysis has reported it: rules are split before this
         else:
@@ -159,7 +165,12 @@ def _record_locals(body: list[ast.Literal], local: dict[int, set[str]],
 
 
 def _needs(literal: ast.Literal, bound: set[str], names) -> tuple[set[str], set[str]]:
-    """(variables that must be bound first, variables it binds) for a comparison."""
+    """(variables that must be bound first, variables it binds) for a comparison or an
+    as-of literal."""
+    if isinstance(literal, ast.AsOf):  # its time must have a value; positive, it binds
+        if literal.negated:
+            return names(literal), set()
+        return names(literal.time), names(literal.atom)
     left, right = literal.left, literal.right
     if literal.op == "=":
         for target, source in ((left, right), (right, left)):
@@ -223,7 +234,8 @@ def _order(body: list[ast.Literal], bound: set[str], found: Findings,
         if where == "negation":
             missing, in_negations = missing - in_negations, in_negations | missing
         for name in sorted(missing, key=lambda n: _position_key(_first_var(literal, {n}))):
-            found.unsafe.append(Unsafe(_first_var(literal, {name}) or ast.Var(name), where))
+            found.unsafe.append(Unsafe(_first_var(literal, {name}) or ast.Var(name),
+                                       _where(literal, name)))
         bound.update(binds)
         ordered.append(literal)
     return ordered, bound
@@ -233,7 +245,12 @@ def _position_key(var: ast.Var | None) -> tuple[int, int]:
     return (var.pos.line, var.pos.column) if var else (0, 0)
 
 
-def _where(literal: ast.Literal) -> str:
+def _where(literal: ast.Literal, name: str | None = None) -> str:
+    """What kind of use left `name` (or, without one, the literal's variables) unbound."""
+    if isinstance(literal, ast.AsOf):
+        if name is None:
+            return "negation" if literal.negated else "as-of"
+        return "as-of" if name in all_var_names(literal.time) else "negation"
     if isinstance(literal, ast.Negation):
         return "negation"
     if isinstance(literal.right, ast.Aggregate):

@@ -14,7 +14,7 @@ class Edge:
 
     head: str
     body: str
-    kind: str  # positive | negation | aggregate
+    kind: str  # positive | negation | aggregate | as-of (strict, as negation is)
     pos: ast.Pos
 
 
@@ -27,6 +27,9 @@ def dependency_edges(rules: list[ast.Rule]) -> list[Edge]:
             elif isinstance(literal, ast.Negation):
                 atom = literal.atom
                 edges.append(Edge(rule.head.relation, atom.relation, "negation", atom.pos))
+            elif isinstance(literal, ast.AsOf):  # p @ t reads p complete, at another time
+                atom = literal.atom
+                edges.append(Edge(rule.head.relation, atom.relation, "as-of", atom.pos))
             else:
                 for agg in ast.aggregates_in(literal.left) + ast.aggregates_in(literal.right):
                     for atom, _ in ast.body_atoms(agg.body):

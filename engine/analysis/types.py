@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from engine.builtins import AGGREGATES, arithmetic_type, expression_type, kind
 from engine.lang import ast
+from engine.lang.pretty import term as pretty_term
 
 INTEGERS = {"number", "time", "money"}  # integer columns: money is integer cents
 
@@ -45,8 +46,20 @@ class TypeChecker:
                 self._read(literal, env, final)
             elif isinstance(literal, ast.Negation):
                 self._read(literal.atom, env, final)
+            elif isinstance(literal, ast.AsOf):
+                self._time(literal.time, env, final)
+                self._read(literal.atom, env, final)
             else:
                 self._comparison(literal, env, final)
+
+    def _time(self, time: ast.Term, env: dict[str, str], final: bool) -> None:
+        """The time of `p(…) @ t` must be a number (a tick)."""
+        type_ = self.term_type(time, env, final)
+        if final and type_ is not None and kind(type_) != "numeric":
+            shown = time.name if isinstance(time, ast.Var) else pretty_term(time)
+            self.report(time.pos, f"the time {shown} of an as-of literal is a {type_}, "
+                        "but a time must be a number",
+                        "after '@' use a time or number: e.g. an event's time column")
 
     def _read(self, atom: ast.Atom, env: dict[str, str], final: bool) -> None:
         types = self.columns.get(atom.relation, [])

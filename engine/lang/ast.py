@@ -108,6 +108,17 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class AsOf:
+    """`p(x) @ t` (or `!p(x) @ t`): the atom read as of time `t` (a variable or an integer),
+    over the facts with time <= t; never past the query's own as-of time."""
+
+    atom: Atom
+    time: Term
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
 class Disjunction:
     """`(a ; b, c)`: alternatives of a rule body; analysis splits its rule into one per
     alternative, so no later stage sees one."""
@@ -116,7 +127,7 @@ class Disjunction:
     pos: Pos = _pos()
 
 
-Literal = Atom | Negation | Comparison | Disjunction
+Literal = Atom | Negation | AsOf | Comparison | Disjunction
 
 
 # ---- items of a file -----------------------------------------------------
@@ -201,6 +212,8 @@ def children(node: Node) -> tuple:
         return node.args
     if isinstance(node, Negation):
         return (node.atom,)
+    if isinstance(node, AsOf):
+        return (node.atom, node.time)
     if isinstance(node, Comparison | BinOp):
         return (node.left, node.right)
     if isinstance(node, Negate):
@@ -249,10 +262,18 @@ def var_names(node: Node) -> list[str]:
 
 
 def body_atoms(body: tuple[Literal, ...]) -> list[tuple[Atom, bool]]:
-    """Every atom of a body with whether it is negated, aggregates' bodies included."""
-    return [(n, False) if isinstance(n, Atom) else (n.atom, True)
-            for n in walk(body, lambda n: not isinstance(n, Atom | Negation))
-            if isinstance(n, Atom | Negation)]
+    """Every atom of a body with whether it is negated, aggregates' bodies included (an
+    as-of literal's atom too: it reads that relation, at another time)."""
+    return [(n, False) if isinstance(n, Atom) else (n.atom, not isinstance(n, AsOf)
+                                                    or n.negated)
+            for n in walk(body, lambda n: not isinstance(n, Atom | Negation | AsOf))
+            if isinstance(n, Atom | Negation | AsOf)]
+
+
+def as_of_literals(body: tuple[Literal, ...]) -> list[AsOf]:
+    """The as-of literals of a body, aggregates' bodies included."""
+    return [n for n in walk(body, lambda n: not isinstance(n, Atom | Negation | AsOf))
+            if isinstance(n, AsOf)]
 
 
 def aggregates_in(term: Term) -> list[Aggregate]:

@@ -23,7 +23,7 @@ from lark.exceptions import VisitError
 
 from engine.errors import Diagnostic, RuleSyntaxError, line_at
 from engine.lang import ast
-from engine.lang.body import Bare, Body, Group, SyntaxProblem, as_term, literals
+from engine.lang.body import Bare, Body, Group, SyntaxProblem, as_term, atom_of, literals
 
 MAX_SYNTAX_ERRORS = 50
 MAX_NESTING = 100  # sub-expressions within sub-expressions; Python recurses over them
@@ -36,7 +36,7 @@ TOKEN_NAMES = {
     "STRING": "a string", "INT": "a number", "FLOAT": "a number", "COMPARE": "a comparison",
     "PLUS": "'+'", "MUL_OP": "'*', '/' or '%'", "BANG": "'!'", "NOT": "'not'",
     "MINUS": "'-'", "UNDERSCORE": "'_'", "COUNT": "'count'", "SUM": "'sum'", "MIN": "'min'",
-    "MAX": "'max'", "MEAN": "'mean'", "SEMICOLON": "';'", "FUNC_MIN": "a name",
+    "MAX": "'max'", "MEAN": "'mean'", "SEMICOLON": "';'", "AT": "'@'", "FUNC_MIN": "a name",
     "FUNC_MAX": "a name",
     "DIRECTIVE": "a directive", "DECL": "'.decl'", "EVENT": "'.event'",
     "INCLUDE": "'.include'", "NEVER": "'.never'", "$END": "end of file",
@@ -164,6 +164,13 @@ class _ToAst(Transformer):
     # literals
     def negation(self, bang, atom):
         return self._nested(ast.Negation(atom, self._at(bang)), bang, atom)
+
+    def as_of(self, term, at, time):
+        atom = atom_of(as_term(term))
+        return self._nested(ast.AsOf(atom, time, False, atom.pos), at, atom)
+
+    def negated_as_of(self, bang, atom, _at, time):
+        return self._nested(ast.AsOf(atom, time, True, self._at(bang)), bang, atom)
 
     def comparison(self, left, op, right):
         left, right = as_term(left), as_term(right)
@@ -299,6 +306,12 @@ def _diagnose(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if token.value == "/" and text.startswith("/*", token.start_pos):
         return _diagnostic(text, path, line, column, "unterminated comment",
                            "close the comment with */")
+    if expected and expected <= {"NAME", "INT"} and text[:token.start_pos].rstrip().endswith("@") \
+            or re.search(r"@\s*\w+\s*$", text[:token.start_pos]) and token.type in (
+                "PLUS", "MINUS", "MUL_OP", "LPAR"):
+        return _diagnostic(text, path, line, column,
+                           "'@' takes a time: a variable or an integer",
+                           "compute the time first, e.g. `u = t - 1, p(x) @ u`")
     if {"COMMA", "DOT"} <= expected and token.type in ("NAME", "BANG", "NOT"):
         return _diagnostic(text, path, line, column,
                            f"unexpected {_describe(token)}; expected ',' or '.'",

@@ -58,6 +58,8 @@ def literal(node: ast.Literal) -> str:
         return atom(node)
     if isinstance(node, ast.Negation):
         return "!" + atom(node.atom)
+    if isinstance(node, ast.AsOf):
+        return f"{'!' * node.negated}{atom(node.atom)} @ {term(node.time)}"
     if isinstance(node, ast.Disjunction):
         return "(" + " ; ".join(body(alt) for alt in node.alternatives) + ")"
     return f"{term(node.left)} {node.op} {term(node.right)}"

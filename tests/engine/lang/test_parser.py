@@ -26,6 +26,18 @@ def test_every_node_keeps_file_line_and_column():
     assert rule.head.args[1].pos.path == "<input>"
 
 
+def test_as_of_literals_keep_their_atom_time_and_positions():
+    rule = only_rule("p(c, q) :- trade(c, t), pos(c, q) @ t, !pos(c, _) @ 5, not gone(c) @ t.")
+    _, at, negated, word = rule.body
+    assert at == ast.AsOf(ast.Atom("pos", (ast.Var("c"), ast.Var("q"))), ast.Var("t"))
+    assert (at.pos.column, at.time.pos.column) == (25, 37)
+    assert negated.negated and negated.time == ast.Const(5, "number")
+    assert (negated.pos.column, negated.atom.pos.column) == (40, 41)
+    assert word.negated and word.atom.relation == "gone"
+    assert parse_query("pos(c, q) @ 100") == (
+        ast.AsOf(ast.Atom("pos", (ast.Var("c"), ast.Var("q"))), ast.Const(100, "number")),)
+
+
 def test_arithmetic_precedence_and_left_associativity():
     rule = only_rule("r(w) :- p(x), w = x - 2 - 3 * -x % 4.")
     expr = rule.body[1].right
@@ -128,6 +140,8 @@ arg_terms = st.one_of(plain_terms, st.just(ast.Wildcard()))
 simple_literals = st.one_of(
     atoms(arg_terms),
     atoms(arg_terms).map(ast.Negation),
+    st.builds(ast.AsOf, atoms(arg_terms), st.one_of(
+        variables, st.integers(0, 10**6).map(lambda n: ast.Const(n, "number"))), st.booleans()),
     st.builds(ast.Comparison, st.sampled_from(["=", "!=", "<", "<=", ">", ">="]),
               plain_terms, plain_terms),
 )
