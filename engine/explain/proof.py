@@ -26,7 +26,8 @@ class Node:
     seq: int | None = None
     time: int | None = None
     event_id: str | None = None
-    as_of: int | None = None  # absence: the time it was looked for at (None: now)
+    as_of: int | None = None  # absence: the time it was looked for at (None: now); a
+    # fact read by `p(…) @ t`: the time it was proved as of
     literal: str | None = None  # comparison, aggregate: the literal as written
     result: str | None = None  # comparison: its sides' values; aggregate: its value
     more: int = 0  # aggregate: facts it counted beyond the ones listed
@@ -75,7 +76,7 @@ class Node:
             out.update(seq=self.seq, event_id=self.event_id, time=self.time)
         if self.kind == "input" and self.seq is not None:
             out["seq"] = self.seq
-        if self.kind == "absence":
+        if self.kind == "absence" or self.as_of is not None:
             out["as_of"] = self.as_of
         if self.literal is not None:
             out["literal"] = self.literal
@@ -94,6 +95,8 @@ class Node:
         return out
 
     def label(self) -> str:
+        if self.as_of is not None and self.kind != "absence":  # read by `p(…) @ t`
+            return f"{replace(self, as_of=None).label()}  {when(self.as_of)}"
         if self.kind in ("derived", "query"):
             where = f"  ({self.rule['path']}:{self.rule['line']})" if self.rule else ""
             return self.text + where

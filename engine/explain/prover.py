@@ -48,6 +48,7 @@ class Prover:
         self._best: dict[Key, Node] = {}
         self._failed: dict[Key, int] = {}
         self._seqs: dict[Key, int | None] = {}
+        self._past: dict[int, Prover] = {}  # provers as of the times `p @ t` reads
         # id(rule) -> [(head pattern, {head values: [bindings of each way it fires]})]
         self._prefetched: dict[int, list[tuple[Row, dict[Row, list[dict]]]]] = {}
         self.rules: dict[str, list[ast.Rule]] = {}
@@ -234,6 +235,10 @@ class Prover:
                         else self.prove(ground.relation, values, budget))
                 if node is None:
                     return None
+            elif isinstance(ground, ast.AsOf):
+                node = self._as_of_node(ground, budget)
+                if node is None:
+                    return None
             elif isinstance(ground, ast.Negation):
                 node = Node("absence", _pattern(ground.atom), ground.atom.relation,
                             as_of=self.as_of)
@@ -243,6 +248,22 @@ class Prover:
                 node = self._comparison_node(literal, ground)
             nodes.append(node)
         return nodes
+
+    def _as_of_node(self, ground: ast.AsOf, budget: int | None) -> Node | None:
+        """`p(…) @ t`: the fact proved (or, negated, its absence) as of min(t, this time),
+        by a prover for that time; the node carries the time."""
+        time = ground.time.value
+        at = time if self.as_of is None else min(time, self.as_of)
+        if ground.negated:
+            return Node("absence", _pattern(ground.atom), ground.atom.relation, as_of=at)
+        if at not in self._past:
+            self._past[at] = Prover(self.engine, at, timeout=self.timeout,
+                                    aggregate_cap=self.aggregate_cap,
+                                    max_height=self.max_height)
+        prover, values = self._past[at], atom_values(ground.atom)
+        node = (prover.prove_fact(ground.atom.relation, values) if budget is None
+                else prover.prove(ground.atom.relation, values, budget))
+        return None if node is None else replace(node, as_of=at)
 
     def _comparison_node(self, literal: ast.Comparison, ground: ast.Comparison) -> Node:
         result = None
@@ -329,6 +350,12 @@ def name_wildcards(body: Sequence[ast.Literal]) -> tuple[tuple[ast.Literal, ...]
                 ast.Var(f"__w{next(numbers)}", arg.pos) if isinstance(arg, ast.Wildcard) else arg
                 for arg in literal.args), literal.pos)
             atoms.append(literal)
+        elif isinstance(literal, ast.AsOf) and not literal.negated:
+            atom = literal.atom
+            atom = ast.Atom(atom.relation, tuple(
+                ast.Var(f"__w{next(numbers)}", arg.pos) if isinstance(arg, ast.Wildcard) else arg
+                for arg in atom.args), atom.pos)
+            literal = ast.AsOf(atom, literal.time, False, literal.pos)
         named.append(literal)
     return tuple(named), atoms
 

@@ -51,6 +51,9 @@ def ground_literal(literal: ast.Literal, bindings: Bindings) -> ast.Literal:
                         literal.pos)
     if isinstance(literal, ast.Negation):
         return ast.Negation(ground_literal(literal.atom, bindings), literal.pos)
+    if isinstance(literal, ast.AsOf):
+        return ast.AsOf(ground_literal(literal.atom, bindings),
+                        ground_term(literal.time, bindings), literal.negated, literal.pos)
     return ast.Comparison(literal.op, ground_term(literal.left, bindings),
                           ground_term(literal.right, bindings), literal.pos)
 

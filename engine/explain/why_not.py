@@ -140,6 +140,17 @@ def _failed_literal(prover, info, index, literal, tried, aggregates, bindings_of
                 break
         return Attempt(info, "literal", f"no {pretty.literal(first)} {when(prover.as_of)}",
                        written, pretty.literal(first), index, nearest)
+    if isinstance(literal, ast.AsOf):  # `p(…) @ t`: p did not (or, negated, did) hold then
+        at = first.time.value if isinstance(first.time, ast.Const) else None
+        at = at if prover.as_of is None or at is None else min(at, prover.as_of)
+        if not literal.negated:
+            return Attempt(info, "literal", f"no {pretty.atom(first.atom)} {when(at)}",
+                           written, pretty.literal(first), index, None)
+        found = explain(prover.engine, pretty.atom(first.atom), as_of=at, events=events)
+        proof = found.proofs[0] if found.proofs else None
+        return Attempt(info, "literal", f"{pretty.atom(first.atom)} holds {when(at)}, so "
+                       f"{pretty.literal(first)} fails", written, pretty.literal(first),
+                       index, None, proof)
     if isinstance(literal, ast.Negation):
         atom = first.atom
         found = explain(prover.engine, pretty.atom(atom), as_of=prover.as_of, prover=prover,

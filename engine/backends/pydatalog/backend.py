@@ -12,7 +12,7 @@ from engine.analysis.check import analyse_query
 from engine.analysis.program import Program, Relation
 from engine.backends.pydatalog.compile import compile_program, compile_query
 from engine.backends.pydatalog.eval import Snapshot, answer, materialise
-from engine.backends.pydatalog.functions import Cancelled, watch
+from engine.backends.pydatalog.functions import Cancelled, current_flag, watch
 from engine.engine import Engine, Result, Row, check_query_options, sorted_rows
 from engine.errors import QueryError, QueryTimeout
 
@@ -28,6 +28,8 @@ from engine.errors import QueryError, QueryTimeout
 
 NOW = "now"  # the snapshot key for "all facts"
 KEPT_SNAPSHOTS = 8
+KEPT_PAST = 4096  # relations evaluated as of a time for `p @ t`, kept until new facts
+_asked = threading.local()  # the as-of time of the query a worker thread answers
 
 
 class PyDatalogEngine(Engine):
@@ -44,6 +46,9 @@ class PyDatalogEngine(Engine):
         self._snapshots: OrderedDict[object, Snapshot] = OrderedDict()
         self._closed = False
         self._running: set[threading.Event] = set()  # cancellation flags of queries
+        # `p @ t`: p evaluated again over the facts up to t, once per (facts, t, p)
+        self._past: dict[tuple, frozenset[Row]] = {}
+        self._compiled.past.read = self._read_past
 
     # ---- facts
 
@@ -64,6 +69,7 @@ class PyDatalogEngine(Engine):
             if new:
                 self._version += 1
                 self._snapshots.clear()
+                self._past.clear()
         return new
 
     def event_seqs(self, relation: str, rows: Iterable[Row]) -> dict[Row, int]:
@@ -85,7 +91,8 @@ class PyDatalogEngine(Engine):
               timeout: float | None = 5.0) -> Result:
         self._check_open()
         check_query_options(as_of, limit, timeout, text)
-        compiled = compile_query(self.program, analyse_query(self.program, text))
+        compiled = compile_query(self.program, analyse_query(self.program, text),
+                                 self._compiled.past)
         wanted = self._compiled.needs(compiled.reads)
         with self._lock:
             key = NOW if self._latest_time is None or as_of is None or \
@@ -96,6 +103,7 @@ class PyDatalogEngine(Engine):
             inputs = self._inputs(as_of, missing)
 
         def work() -> list[Row]:
+            _asked.as_of = as_of  # what `p @ t` in this query's rules never reads past
             ready = snapshot
             if ready is None or missing:  # evaluate what this query reads, if not done yet
                 ready = materialise(self._compiled, self.program.relations, inputs, missing,
@@ -130,6 +138,45 @@ class PyDatalogEngine(Engine):
             else:
                 inputs[name] = list(table)
         return inputs
+
+    def _read_past(self, relation: str, time) -> frozenset[Row]:
+        """`relation` as of `time` (never past the running query's as-of time), for the
+        resolver of `p @ t`: evaluated in a thread of its own, since pyDatalog's state is
+        per thread and this one is in the middle of a query. A simple evaluation (of p
+        and what it reads, from the facts up to t) per distinct time, kept until new
+        facts arrive."""
+        as_of = getattr(_asked, "as_of", None)
+        time = time if as_of is None else min(time, as_of)
+        with self._lock:
+            version = self._version
+            found = self._past.get((version, time, relation))
+            if found is not None:
+                return found
+            wanted = self._compiled.needs({relation})
+            inputs = self._inputs(time, wanted)
+        flag, outcome = current_flag(), {}
+
+        def evaluate() -> None:
+            watch(flag)
+            _asked.as_of = time
+            try:
+                outcome["rows"] = materialise(self._compiled, self.program.relations, inputs,
+                                              wanted).answers[relation]
+            except BaseException as error:  # raised again in the asking thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=evaluate, name="tempolog-pydatalog-as-of",
+                                  daemon=True)
+        worker.start()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        with self._lock:
+            if version == self._version:
+                if len(self._past) >= KEPT_PAST:
+                    self._past.clear()
+                self._past[(version, time, relation)] = outcome["rows"]
+        return outcome["rows"]
 
     def _keep(self, key: object, version: int, snapshot: Snapshot) -> None:
         with self._lock:

@@ -49,11 +49,21 @@ class ClauseSpec:
 
 
 @dataclass
+class PastReader:
+    """How an as-of literal's resolver reads a relation at another time (`p @ t`): the
+    backend sets `read(relation, time)` to the relation's tuples as of min(t, the query's
+    own as-of time)."""
+
+    read: Callable[[str, Value], frozenset[tuple]] | None = None
+
+
+@dataclass
 class Compiled:
     """What a program or a query needs besides its own clauses."""
 
     resolvers: dict[str, Callable[..., Iterator[tuple]]] = field(default_factory=dict)
     helpers: list[ClauseSpec] = field(default_factory=list)  # aggregate bodies
+    past: PastReader = field(default_factory=PastReader)
 
 
 @dataclass
@@ -141,6 +151,13 @@ class _Compiler:
                         bind(name)
             elif isinstance(literal, ast.Negation):
                 out.append(Lit(negated(literal.atom.relation), self.args(literal.atom.args)))
+            elif isinstance(literal, ast.AsOf):
+                out.append(self.as_of(literal))
+                column_types = self.relations[literal.atom.relation].types
+                for arg, type_ in zip(literal.atom.args, column_types):
+                    if isinstance(arg, ast.Var) and not literal.negated:
+                        types.setdefault(arg.name, type_)
+                        bind(arg.name)
             elif isinstance(literal.right, ast.Aggregate):
                 out.append(self.aggregate(literal.left.name, literal.right, bound, types))
                 bind(literal.left.name)
@@ -165,6 +182,29 @@ class _Compiler:
             else:  # a wildcard: its own variable, so it matches anything
                 args.append(("v", self.fresh("w")))
         return tuple(args)
+
+    def as_of(self, literal: ast.AsOf) -> Lit:
+        """`p(…) @ t`: a resolver matching the atom against p as of t (PastReader), which
+        the backend evaluates over the facts up to that time; the time comes first."""
+        relation, negate, past = literal.atom.relation, literal.negated, self.out.past
+        kept = [i for i, arg in enumerate(literal.atom.args)  # a wildcard is not passed
+                if not isinstance(arg, ast.Wildcard)]
+
+        def resolve(time, *pattern):
+            check_cancelled()
+            (at,) = _constants((time,))
+            found = {tuple(row[i] for i in kept) for row in past.read(relation, at)}
+            found = [row for row in found
+                     if all(not p.is_const() or p.id == v for p, v in zip(pattern, row))]
+            if negate:  # safety bound every variable: the pattern is all constants
+                if not found:
+                    yield (at, *_constants(pattern))
+                return
+            for row in found:
+                yield (at, *row)
+
+        args = self.args([literal.time]) + self.args([literal.atom.args[i] for i in kept])
+        return Lit(self.resolver("at", len(args), resolve), args)
 
     # ---- builtins
 
@@ -311,9 +351,11 @@ def compile_program(program: Program) -> CompiledProgram:
     return out
 
 
-def compile_query(program: Program, query: Query) -> CompiledQuery:
+def compile_query(program: Program, query: Query, past: PastReader | None = None
+                  ) -> CompiledQuery:
     out = CompiledQuery(columns=query.columns,
-                        reads={atom.relation for atom, _ in ast.body_atoms(query.body)})
+                        reads={atom.relation for atom, _ in ast.body_atoms(query.body)},
+                        past=past or PastReader())
     compiler = _Compiler(program.relations, out)
     body, _ = compiler.body(query.body, [], {})
     head = Lit(f"{compiler.prefix}q", tuple(("v", n) for n in query.columns))

@@ -26,6 +26,11 @@ def watch(flag: threading.Event | None) -> None:
     _job.flag = flag
 
 
+def current_flag() -> threading.Event | None:
+    """The current thread's cancellation flag, for a thread it starts to share."""
+    return getattr(_job, "flag", None)
+
+
 def check_cancelled() -> None:
     """A cancellation point: pyDatalog's compiled loop has none, so every builtin call is one."""
     flag = getattr(_job, "flag", None)

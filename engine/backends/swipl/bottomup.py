@@ -61,7 +61,9 @@ class MaterialisedClause(ClauseCompiler):
         finally:
             self._reading = None
 
-    def read(self, relation: str, args: list[str]) -> list[str]:
+    def read(self, relation: str, args: list[str], as_of: str = "AsOf") -> list[str]:
+        if as_of != "AsOf":  # `p @ t`: p as of t, from the time indexes, not from now's
+            return super().read(relation, args, as_of)
         if self.delta is not None and self._reading is self.delta[0]:
             return [_call(self.delta[1], relation, args)]
         if self.program.kinds.get(relation) == "tabled":
@@ -235,6 +237,11 @@ class BottomUpCompiler:
         inputs = sorted(positive | other)
         redone = [f"{REDONE}({_atom(r)})" for r in inputs if self.kinds.get(r) == "tabled"]
         lost = [self._grew(r) for r in sorted(other)] + [self._shrank(r) for r in inputs]
+        # `p @ t` reads p's past: a new event under p (even one too old to change p now)
+        # may change it at some t, so the component is derived again, keeping the difference
+        lost += [self._grew(e) for e in self._events_under(
+            {lit.atom.relation for name in scc for rule in self.program.rules_for(name)
+             for lit in ast.as_of_literals(rule.body)})]
         grew = [self._grew(r) for r in sorted(positive)]
         positions = [] if recursive else key_positions(self.program, self.kinds, scc[0])
         name = _q("bu:inc", str(k))
@@ -268,6 +275,17 @@ class BottomUpCompiler:
         branches.append((" ; ".join(grew) or "fail", _indent(_conj(seeds or ["true"]))))
         text = "\n    ;   ".join(f"( {test} )\n    ->  {then}" for test, then in branches)
         self.clauses[name].append(f"{name} :-\n    (   {text}\n    ;   true\n    ).")
+
+    def _events_under(self, relations: set[str]) -> list[str]:
+        """The event relations that `relations` read, directly or through rules."""
+        seen, todo = set(), list(relations)
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += [atom.relation for rule in self.program.rules_for(name)
+                         for atom, _ in ast.body_atoms(rule.body)]
+        return sorted(n for n in seen if self.kinds.get(n) == "event")
 
     def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
         if not self.plan_joins:

@@ -53,10 +53,12 @@ class ClauseCompiler:
 
     _aggregate_scopes = itertools.count(1)
 
-    def __init__(self, program: ProgramContext, *, sites: bool, owner: str | None = None):
+    def __init__(self, program: ProgramContext, *, sites: bool, owner: str | None = None,
+                 direct: bool = False):
         self.program = program
         self.sites = sites
         self.owner = owner  # the rule's head relation; None for a query
+        self.direct = direct  # derived relations read untabled (`'at:p'`), as `@` reads them
         self.scope = Scope("V_")
         self._temps = itertools.count(1)
 
@@ -73,12 +75,28 @@ class ClauseCompiler:
             elif isinstance(literal, ast.Negation):
                 inner = self.atom(literal.atom, scope, bound)
                 goals.append(f"\\+ ( {_conj(inner)} )")
+            elif isinstance(literal, ast.AsOf):
+                inner = self.as_of_atom(literal, scope, bound)
+                if literal.negated:
+                    goals.append(f"\\+ ( {_conj(inner)} )")
+                else:
+                    goals += inner
+                    bound |= {a.name for a in literal.atom.args if isinstance(a, ast.Var)}
             else:
                 goals += self.comparison(literal, scope, bound)
         return goals
 
     def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
         return self.read(atom.relation, self.arguments(atom, scope))
+
+    def as_of_atom(self, literal: ast.AsOf, scope: Scope, bound: set[str]) -> list[str]:
+        """`p(…) @ t`: the same read as the atom's, as of `min(t, AsOf)`, so that a rule
+        using `@` never sees past the time it is itself asked as of."""
+        goals, time = self.value(literal.time, scope, bound)
+        at = self.temp()
+        goals.append(f"{at} is min({time}, AsOf)")
+        return goals + self.read(literal.atom.relation, self.arguments(literal.atom, scope),
+                                 as_of=at)
 
     def arguments(self, atom: ast.Atom, scope: Scope) -> list[str]:
         """An atom's arguments as Prolog text: safety left only variables, wildcards and
@@ -96,8 +114,14 @@ class ClauseCompiler:
                 raise CompileError(f"{arg.pos}: an expression argument was not normalised")
         return args
 
-    def read(self, relation: str, args: list[str]) -> list[str]:
-        """Goals reading `relation` as of `AsOf`."""
+    def read(self, relation: str, args: list[str], as_of: str = "AsOf") -> list[str]:
+        """Goals reading `relation` as of the time `as_of` (a Prolog variable's name).
+
+        A derived relation is read from its tables when `as_of` is the body's own AsOf;
+        as of another time (`p @ t`, one per binding of t) it is read untabled from its
+        rules (`'at:p'`), so that "p at each trade" reads the time indexes (a lookup per
+        timed view, a binary search per prefix aggregate) and builds no table per time.
+        A recursive relation cannot be read so and keeps its tables, one per time."""
         kind = self.program.kinds.get(relation)
         if kind == "event":
             args = list(args)
@@ -106,12 +130,14 @@ class ClauseCompiler:
                 args[col] = self.temp()
             elif args[col].startswith("'"):
                 return ["fail"]  # a symbol is never a valid time
-            return [_call("e", relation, args + ["_"]), f"{args[col]} =< AsOf"]
+            return [_call("e", relation, args + ["_"]), f"{args[col]} =< {as_of}"]
         if kind == "view":
             valid_from = self.temp()
-            return [_call("v", relation, args + [valid_from]), f"{valid_from} =< AsOf"]
+            return [_call("v", relation, args + [valid_from]), f"{valid_from} =< {as_of}"]
         if kind == "tabled":
-            return [_call("t", relation, ["AsOf"] + args)]
+            untabled = (self.direct or as_of != "AsOf") \
+                and relation not in self.program.program.recursive
+            return [_call("at" if untabled else "t", relation, [as_of] + args)]
         if kind == "base":
             return [_call("b", relation, args)]
         raise CompileError(f"unknown relation {relation}")

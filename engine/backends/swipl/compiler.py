@@ -120,6 +120,9 @@ class ProgramCompiler:
             for rule in program.rules_for(name):
                 if not _ground_fact(rule):
                     self.clauses[_q("t", name)].append(self._rule(rule))
+        for name in tabled:  # read as of a time bound in a rule or query (`p @ t`)
+            if name not in program.recursive:
+                self._untabled(name)
         for name in views:
             for rule in program.rules_for(name):
                 self._view_rule(name, rule)
@@ -189,16 +192,33 @@ class ProgramCompiler:
 
     # -- rules
 
-    def _rule(self, rule: ast.Rule) -> str:
-        clause = ClauseCompiler(self, sites=self.time_index, owner=rule.head.relation)
+    def _rule(self, rule: ast.Rule, kind: str = "t") -> str:
+        """A rule's clause for `'t:p'` (tabled; aggregates in tabled helpers) or `'at:p'`
+        (untabled, reading what it reads untabled too; aggregates inline)."""
+        if kind == "t":
+            clause = ClauseCompiler(self, sites=self.time_index, owner=rule.head.relation)
+        else:
+            clause = ClauseCompiler(self, sites=self.time_index, direct=True)
         bound: set[str] = set()
         goals = clause.body(rule.body, clause.scope, bound)
         more, head_args = clause.head(rule.head, bound)
         goals += more
         body = _conj(goals)
         as_of = "AsOf" if re.search(r"\bAsOf\b", body) else "_"
-        head = _call("t", rule.head.relation, [as_of] + head_args)
+        head = _call(kind, rule.head.relation, [as_of] + head_args)
         return f"{head} :-\n    {_indent(body)}." if goals else f"{head}."
+
+    def _untabled(self, name: str) -> None:
+        """`'at:p'(AsOf, Args…)`: p's rules untabled, for `p(…) @ t`. Each call evaluates
+        p's rules for its bindings as of that time through the time indexes (timed views,
+        prefix aggregates) and keeps nothing, so as many times as there are trades cost no
+        tables; an aggregate the time index does not answer is computed per call."""
+        args = _vars("A", self.program.relations[name].arity)
+        self.clauses[_q("at", name)].append(
+            f"{_call('at', name, ['_'] + args)} :- {_call('b', name, args)}.")
+        for rule in self.program.rules_for(name):
+            if not _ground_fact(rule):
+                self.clauses[_q("at", name)].append(self._rule(rule, "at"))
 
     def _view_rule(self, name: str, rule: ast.Rule) -> None:
         """Propagation: each new fact of the source relation may add a view tuple."""

@@ -32,6 +32,8 @@ def key_positions(program: Program, kinds: Mapping[str, str], relation: str) -> 
     one key would hold many groups, each counted again), also the columns whose keys a join
     finds (`ahead(o, other)` over two `book_entry` atoms)."""
     rules = program.rules_for(relation)
+    if any(ast.as_of_literals(rule.body) for rule in rules):
+        return []  # `p @ t` changes with p's past, which no key of the head holds
     direct = _positions(program, kinds, relation, join=False)
     if direct and all(_grouped_by(rule, direct) for rule in rules):
         return direct

@@ -43,7 +43,7 @@ def _single_timed_atom(body: tuple[ast.Literal, ...], timed: Set[str]) -> ast.At
     if len(atoms) != 1 or atoms[0].relation not in timed:
         return None
     for literal in body:
-        if isinstance(literal, ast.Negation):
+        if isinstance(literal, ast.Negation | ast.AsOf):
             return None
         if isinstance(literal, ast.Comparison) and (
                 ast.aggregates_in(literal.left) or ast.aggregates_in(literal.right)):
