@@ -154,4 +154,6 @@ def test_a_time_window_is_read_from_the_prefix_index_not_scanned():
     assert [type(bound).__name__ for bound in velocity.window] == ["BinOp", "Var"]
     assert shares.window[0] is not None and shares.window[1] is not None
     text = compile_program(program, "windowed").text
-    assert text.count("tl_window(") == 2 and "aggregate_all(" not in text
+    # each window read from the prefix index, in the tabled rules and in their untabled
+    # form ('at:p', for `p @ t`)
+    assert text.count("tl_window(") == 2 * 2 and "aggregate_all(" not in text
