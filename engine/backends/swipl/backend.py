@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 BATCH = 5_000  # facts per Prolog request: one term read per batch (SWI-NOTES: ~500k facts/s)
 KEPT_AS_OF = 16  # as-of times whose tables are kept; older ones are abolished
 _modules = itertools.count(1)
+_writes = itertools.count(1)  # numbers each write: its facts are given once (_first_of_each)
 
 
 class SwiplEngine(Engine):
@@ -104,12 +105,15 @@ class SwiplEngine(Engine):
                     else seqs
                 self._next_seq = max(self._next_seq, max(numbers) + 1)
                 numbered.append((signature, rows, numbers))
+        write_id = next(_writes)
         chunks = []  # (facts, "'batch:r'-[f(…), …]"): every row is encoded before any write
         for signature, rows, numbers in numbered:
             encode = _encoder(signature)
             if signature.is_event:  # in time order, prefix aggregates append, not rebuild
-                rows, numbers = _time_ordered(rows, numbers, signature.time_column)
-            prefix = pl.predicate("batch", signature.name) + "-"
+                rows, numbers = _first_of_each(*_time_ordered(rows, numbers,
+                                                              signature.time_column))
+            prefix = pl.predicate("batch", signature.name) + (
+                f"({write_id})-" if signature.is_event else "-")  # see _event_batch
             chunks += [(len(rows[i:i + BATCH]),
                         prefix + encode(rows[i:i + BATCH], numbers[i:i + BATCH]))
                        for i in range(0, len(rows), BATCH)]
@@ -268,6 +272,17 @@ def _time_ordered(rows, numbers, column: int):
         return rows, numbers
     order = sorted(range(len(rows)), key=lambda i: (times[i], numbers[i]))
     return [rows[i] for i in order], [numbers[i] for i in order]
+
+
+def _first_of_each(rows, numbers):
+    """Each row once, with its first number: the Prolog side looks up only the facts no later
+    than every stored one, so it must not be given the same new fact twice."""
+    if len(set(rows)) == len(rows):
+        return rows, numbers
+    first: dict = {}
+    for row, number in zip(rows, numbers):
+        first.setdefault(row, number)
+    return list(first), list(first.values())
 
 
 @lru_cache(maxsize=1024)

@@ -84,6 +84,8 @@ class ProgramCompiler:
     sites: dict[str, Site] = field(default_factory=dict)
     initial: list[tuple[str, tuple]] = field(default_factory=list)
     aux: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+    # relation -> (the test that a fact is stored, the goal that stores it): reads A1…An, Seq
+    adds: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
         """A tabled helper `'agg:<owner>:<n>'(AsOf, Keys…, Result)` computing one aggregate
@@ -147,24 +149,19 @@ class ProgramCompiler:
         self.dynamic[_q("e", name)] = arity + 1
 
     def _event_add(self, name: str, arity: int) -> None:
-        """`add:` for an event relation; written last, once its hooks (`on:`) are known."""
+        """How to add an event fact; written last, once its hooks (`on:`) are known."""
         args = _vars("A", arity)
-        stored = _call("e", name, args + ["Seq"])
         time = args[self.program.relations[name].time_column]
-        fire = (f", forall({_call('on', name, args + [time, 'new'])}, true)"
+        fire = (f",\n        forall({_call('on', name, args + [time, 'new'])}, true)"
                 if self.clauses.get(_q("on", name)) else "")
-        self.clauses[_q("add", name)].append(
-            f"{_call('add', name, args + ['Seq', 'D'])} :-\n"
-            f"    (   {_call('e', name, args + ['_'])}\n    ->  D = 0\n"
-            f"    ;   assertz({stored}), D = 1{fire}\n    ).")
+        self.adds[name] = (_call("e", name, args + ["_"]),
+                           f"assertz({_call('e', name, args + ['Seq'])}){fire}")
 
     def _base(self, name: str, arity: int) -> None:
         args = _vars("A", arity)
         self.dynamic[_q("b", name)] = arity
         stored = _call("b", name, args)
-        self.clauses[_q("add", name)].append(
-            f"{_call('add', name, args + ['_', 'D'])} :-\n"
-            f"    (   {stored}\n    ->  D = 0\n    ;   assertz({stored}), D = 1\n    ).")
+        self.adds[name] = (stored, f"assertz({stored})")
 
     def _tabled(self, name: str, arity: int) -> None:
         self._base(name, arity)
@@ -185,10 +182,8 @@ class ProgramCompiler:
             f"    ;   assertz({_call('v', name, args + ['T'])}),\n"
             f"        forall({_call('on', name, args + ['T', 'new'])}, true)\n    ).")
         # A fact asserted into a view holds at every time.
-        self.clauses[_q("add", name)].append(
-            f"{_call('add', name, args + ['_', 'D'])} :-\n"
-            f"    (   {_call('v', name, args + ['F'])}, F =:= -inf\n    ->  D = 0\n"
-            f"    ;   {_call('put', name, args + ['-inf'])}, D = 1\n    ).")
+        self.adds[name] = (f"{_call('v', name, args + ['F'])}, F =:= -inf",
+                           _call("put", name, args + ["-inf"]))
 
     # -- rules
 
@@ -290,14 +285,11 @@ class ProgramCompiler:
         for name, kind in self.kinds.items():
             if kind == "event":
                 self._event_add(name, arity[name])
-        for name in self.kinds:
-            args = _vars("A", arity[name])
-            self.clauses[_q("batch", name)] += [
-                f"{_q('batch', name)}([], N, N).",
-                f"{_q('batch', name)}([f({', '.join(args + ['Seq'])})|Fs], N0, N) :-\n"
-                f"    {_call('add', name, args + ['Seq', 'D'])}, N1 is N0 + D,\n"
-                f"    {_q('batch', name)}(Fs, N1, N).",
-            ]
+        for name, kind in self.kinds.items():
+            args, (present, write) = _vars("A", arity[name]), self.adds[name]
+            self.clauses[_q("batch", name)] += (
+                self._event_batch(name, args, present, write) if kind == "event" else
+                self._batch(name, args, present, write))
             drops = [f"abolish_table_subgoals({_call('t', t, ['_'] * (arity[t] + 1))})"
                      for t in invalidates[name]]
             drops += [f"abolish_table_subgoals({aux}({', '.join(['_'] * n)}))"
@@ -319,6 +311,51 @@ class ProgramCompiler:
             if not self.clauses.get(_q("on", name)):
                 self.clauses[_q("on", name)].append(
                     f"{_call('on', name, ['_'] * n)} :- fail.")
+
+    @staticmethod
+    def _batch(name: str, args: list[str], present: str, write: str) -> list[str]:
+        """`'batch:r'(Facts, N0, N)`: add the facts not stored yet, counting them."""
+        batch, fact = _q("batch", name), f"f({', '.join(args + ['Seq'])})"
+        return [f"{batch}([], N, N).",
+                f"{batch}([{fact}|Fs], N0, N) :-\n"
+                f"    (   {present}\n    ->  N1 = N0\n"
+                f"    ;   {write},\n        N1 is N0 + 1\n    ),\n"
+                f"    {batch}(Fs, N1, N)."]
+
+    def _event_batch(self, name: str, args: list[str], present: str, write: str) -> list[str]:
+        """`'batch:r'(Call, Facts, N0, N)` of an event relation: a fact later than every fact
+        stored before the call `Call` (an integer per `assert_many`) cannot be stored already,
+        so only the others are looked up. Facts arrive in time order, so a load asks the index
+        of `'e:r'` almost nothing: a lookup between asserts costs ~1.5 µs a fact (the hash
+        index is rebuilt as the predicate grows), an assert ~0.5. The engine gives a call's
+        rows without duplicates among them, so facts of one call, in several requests, need
+        not be looked up against each other. `'mx:r'(Latest, Call, Before)`: the latest time
+        stored, and the latest before the call; it is raised before any fact is written, so
+        facts of a batch stopped half way are still looked up."""
+        batch, write_all, latest, stored = (_q(kind, name) for kind in ("batch", "wr", "hi", "mx"))
+        fact = f"f({', '.join(args + ['Seq'])})"
+        time = args[self.program.relations[name].time_column]
+        self.dynamic[stored] = 3
+        return [
+            f"{batch}(Call, Fs, N0, N) :-\n"
+            f"    (   {stored}(Hi0, Call0, Lo0)\n"
+            f"    ->  ( Call0 == Call -> Lo = Lo0 ; Lo = Hi0 )\n"
+            f"    ;   findall({time}, {_call('e', name, args + ['_'])}, Times),\n"
+            f"        max_list(Times, Lo)\n"
+            f"    ->  Hi0 = Lo\n    ;   Lo = -inf, Hi0 = -inf\n    ),\n"
+            f"    {latest}(Fs, Hi0, Hi),\n"
+            f"    retractall({stored}(_, _, _)),\n    assertz({stored}(Hi, Call, Lo)),\n"
+            f"    {write_all}(Fs, Lo, N0, N).",
+            f"{latest}([], Hi, Hi).",
+            f"{latest}([{fact}|Fs], Hi0, Hi) :-\n"
+            f"    (   {time} > Hi0\n    ->  {latest}(Fs, {time}, Hi)\n"
+            f"    ;   {latest}(Fs, Hi0, Hi)\n    ).",
+            f"{write_all}([], _, N, N).",
+            f"{write_all}([{fact}|Fs], Lo, N0, N) :-\n"
+            f"    (   {time} =< Lo,\n        {present}\n    ->  N1 = N0\n"
+            f"    ;   {write},\n        N1 is N0 + 1\n    ),\n"
+            f"    {write_all}(Fs, Lo, N1, N).",
+        ]
 
     def _text(self, tabled: tuple[str, ...]) -> str:
         # User rules may name a variable once (`p(x) :- q(x, y).`): not worth a warning here.
