@@ -86,6 +86,13 @@ class FactBatch:
         self.seqs[relation].append(seq)
         self.size += 1
 
+    def full(self, size: int, time: int, last: int | None) -> bool:
+        """Whether to flush before an event at `time` (the one before was at `last`): past
+        `size` facts, at the start of a tick, so that no tick is split between two calls
+        (the engine then looks up no fact of a call against the ones stored before it:
+        they are all later); past twice `size` in any case."""
+        return self.size >= size and (time != last or self.size >= 2 * size)
+
     def take(self) -> list[tuple[str, list[tuple], list[int]]]:
         """Everything gathered, as (relation, rows, seqs), and start afresh."""
         taken = [(relation, rows, self.seqs[relation]) for relation, rows in self.rows.items()]
@@ -103,20 +110,20 @@ def replay(store: EventStore, engine, *, to_time: int | None = None,
     """Load a store's events into an engine as facts, in seq order; returns how many events
     were read. The same facts, with the same seqs, as streaming them during the run."""
     batch = FactBatch(engine)
-    count = 0
+    count, last = 0, None
     add = batch.add
     if batch.envelope:  # whole events: the envelope's columns too
         for event in store.read(from_seq=from_seq, to_time=to_time):
-            add(event.type, event.payload, event.time, event.seq, envelope_of(event))
-            count += 1
-            if batch.size >= batch_size:
+            if batch.full(batch_size, event.time, last):
                 batch.flush()
+            add(event.type, event.payload, event.time, event.seq, envelope_of(event))
+            count, last = count + 1, event.time
         batch.flush()
         return count
     for seq, type, time, payload in store.read_facts(from_seq=from_seq, to_time=to_time):
-        add(type, payload, time, seq)
-        count += 1
-        if batch.size >= batch_size:
+        if batch.full(batch_size, time, last):
             batch.flush()
+        add(type, payload, time, seq)
+        count, last = count + 1, time
     batch.flush()
     return count

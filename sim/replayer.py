@@ -229,14 +229,17 @@ def replay_engine(store, engine, selection: Selection = Selection(), *, speed: f
     pacer = pacer or Pacer(speed)
     batch = FactBatch(engine)
     result = ReplayResult(0, 0, 0, 0.0)
+    last = None
     for event in select(store, selection):
         if speed:
             pacer.wait_for(event.ts)
+        elif batch.full(ENGINE_BATCH, event.time, last):
+            result.facts += batch.flush()
         batch.add(event.type, event.payload, event.time, event.seq, envelope_of(event))
         result.first_seq = result.first_seq or event.seq
-        result.last_seq = event.seq
+        result.last_seq, last = event.seq, event.time
         result.events += 1
-        if speed or batch.size >= ENGINE_BATCH:
+        if speed:
             result.facts += batch.flush()
         if progress is not None and result.events % 1000 == 0:
             progress(result.events)
