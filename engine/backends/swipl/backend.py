@@ -58,7 +58,8 @@ class SwiplEngine(Engine):
         # Compiled twice: which relations are events or views decides the hooks that keep
         # their new facts for incremental evaluation.
         state, hooks, self._helpers = bottom_up_state(
-            program, self.compiled.kinds, self.module, incremental=now_incremental)
+            program, self.compiled.kinds, self.module, incremental=now_incremental,
+            sites=self.compiled.sites)
         self.compiled = compile_program(program, self.module, incremental=incremental,
                                         time_index=time_index, hooks=hooks)
         answer = self._prolog.request(f"tl_load_program({self.module})",
@@ -208,7 +209,8 @@ class SwiplEngine(Engine):
     def _compile_now_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
         query = analyse_query(self.program, text)
         goal, row = compile_now_query(self.program, self.compiled.kinds, query.body,
-                                      query.columns, self._stats, self._plan_joins)
+                                      query.columns, self._stats, self._plan_joins,
+                                      self.compiled.sites)
         # Only the components the query reads, and those below them, are evaluated.
         cone = self.plan.cone({atom.relation for atom, _ in ast.body_atoms(query.body)})
         return query.columns, f"'bu:ensure'({cone}), {goal}", row
@@ -234,7 +236,7 @@ class SwiplEngine(Engine):
         if given is not None:
             stats = statistics_from(self._prolog.request(f"tl_stats({self.module})", owner=self))
         plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins,
-                              self._helpers)
+                              self._helpers, self.compiled.sites)
         answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text(), owner=self)
         problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
         if problems:

@@ -18,12 +18,14 @@ from engine.backends.swipl.keyed import (
     keyed_clauses,
     rederive,
 )
+from engine.backends.swipl.prefix_index import Site, site_clauses
 from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import indent as _indent
 from engine.backends.swipl.prolog_text import predicate as _q
 from engine.backends.swipl.prolog_text import variables as _vars
+from engine.backends.swipl.time_index import PrefixShape
 from engine.lang import ast
 
 # Goal-directed tabling makes one table per call pattern: `is_ptr(V, O)` called with V
@@ -49,7 +51,7 @@ class MaterialisedClause(ClauseCompiler):
 
     def __init__(self, program, *, sites: bool = False, owner: str | None = None,
                  delta: tuple[ast.Atom, str] | None = None, widened: bool = False):
-        super().__init__(program, sites=False, owner=owner)
+        super().__init__(program, sites=bool(program.sites), owner=owner)
         self.delta = delta
         self.widened = widened  # derived relations read with what they lost in this step
         self._reading: ast.Atom | None = None
@@ -94,6 +96,7 @@ class BottomUpCompiler:
     deltas: set[tuple[str, str]] = field(default_factory=set)  # ('de'|'dn', relation)
     component_of: dict[str, int] = field(default_factory=dict)  # derived relation -> k
     below: dict[int, set[int]] = field(default_factory=dict)  # k -> components it reads
+    sites: Mapping[str, Site] = field(default_factory=dict)  # the program's prefix indexes
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
@@ -111,8 +114,11 @@ class BottomUpCompiler:
                 f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(body)}.")
         return self.helpers[key][0]
 
-    def site_for(self, aggregate, shape):  # pragma: no cover - sites are off here
-        raise CompileError("prefix aggregates are not read by bottom-up evaluation")
+    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site | None:
+        """The prefix-aggregate index the program keeps for `aggregate`, if any: a windowed
+        count over events is then two binary searches per group, not a scan of the group."""
+        on_clause, src_clause = site_clauses(self, aggregate, shape)
+        return self.sites.get(on_clause + src_clause)
 
     # ---- the program
 
@@ -442,11 +448,13 @@ class BottomUpCompiler:
 
 def bottom_up_plan(program: Program, kinds: Mapping[str, str],
                    stats: Statistics = NO_STATISTICS, plan_joins: bool = True,
-                   helpers: Mapping[str, tuple[str, int]] | None = None) -> BottomUpCompiler:
+                   helpers: Mapping[str, tuple[str, int]] | None = None,
+                   sites: Mapping[str, Site] | None = None) -> BottomUpCompiler:
     """The bottom-up evaluation of a program, planned with `stats`: `.text()` its rules,
     `.declarations()` its stored predicates, `.plans` each rule's bodies.
-    `helpers`: the aggregate helpers already loaded (then no new one may be needed)."""
-    compiler = BottomUpCompiler(program, kinds, stats, plan_joins)
+    `helpers`: the aggregate helpers already loaded (then no new one may be needed).
+    `sites`: the compiled program's prefix-aggregate indexes (CompiledProgram.sites)."""
+    compiler = BottomUpCompiler(program, kinds, stats, plan_joins, sites=dict(sites or {}))
     if helpers is not None:
         compiler.helpers, compiler.emit_helpers = dict(helpers), False
     compiler.run()
@@ -455,9 +463,10 @@ def bottom_up_plan(program: Program, kinds: Mapping[str, str],
 
 def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence[ast.Literal],
                       columns: Sequence[str], stats: Statistics = NO_STATISTICS,
-                      plan_joins: bool = True) -> tuple[str, str]:
+                      plan_joins: bool = True,
+                      sites: Mapping[str, Site] | None = None) -> tuple[str, str]:
     """A query body as (goal, row) over the materialised relations; the goal sets `AsOf`."""
-    compiler = BottomUpCompiler(program, kinds, stats)
+    compiler = BottomUpCompiler(program, kinds, stats, sites=dict(sites or {}))
     clause = MaterialisedClause(compiler)
     planned = plan_literals(tuple(body), stats=stats) if plan_joins else tuple(body)
     goals = clause.body(planned, clause.scope, set())

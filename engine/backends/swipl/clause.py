@@ -27,8 +27,9 @@ class ProgramContext(Protocol):
     program: Program
     kinds: dict[str, str]  # relation -> event | view | tabled | base
 
-    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site:
-        """The prefix-aggregate index that answers `aggregate`."""
+    def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site | None:
+        """The prefix-aggregate index that answers `aggregate` (None: there is none, and the
+        aggregate is computed from its facts)."""
 
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
         """The name of a tabled helper computing one aggregate per group."""
@@ -238,8 +239,8 @@ class ClauseCompiler:
                       if k == "event"}
             shape = prefix_shape(agg, bound, {n for n, k in self.program.kinds.items()
                                               if k in ("event", "view")}, events)
-            if shape is not None:
-                site = self.program.site_for(agg, shape)
+            site = self.program.site_for(agg, shape) if shape is not None else None
+            if site is not None:
                 keys = [scope[name] for name in shape.keys]
                 pq = _q("pq", str(site.ident))
                 if shape.window != (None, None):

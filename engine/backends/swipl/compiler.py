@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.analysis.program import Program
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
-from engine.backends.swipl.prefix_index import Site, site_predicates
+from engine.backends.swipl.prefix_index import Site, site_clauses, site_predicates
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import indent as _indent
@@ -39,6 +39,8 @@ class CompiledProgram:
     initial_facts: tuple[tuple[str, tuple], ...]  # the program's own ground facts
     invalidates: Mapping[str, tuple[str, ...]]  # relation -> tabled relations that read it
     incremental: bool
+    sites: Mapping[str, Site] = field(default_factory=dict)  # the prefix-aggregate indexes,
+    # by their clauses' text: bottom-up evaluation reads the same indexes
 
 
 def compile_program(program: Program, module: str, *, incremental: bool = False,
@@ -139,7 +141,7 @@ class ProgramCompiler:
             module=self.module, text=self._text(tabled), kinds=dict(self.kinds),
             tabled=tabled, views=tuple(views),
             initial_facts=tuple(self.initial), invalidates=invalidates,
-            incremental=self.incremental)
+            incremental=self.incremental, sites=dict(self.sites))
 
     # -- storage and fact loading per kind of relation
 
@@ -233,31 +235,10 @@ class ProgramCompiler:
 
     def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site:
         """The prefix-aggregate index answering `aggregate`, shared by identical aggregates."""
-        clause = ClauseCompiler(self, sites=False)
-        pattern, bound = clause.pattern(shape.atom)
-        goals = clause.body(shape.conditions, clause.scope, bound)
-        if aggregate.target is not None:
-            more, target = clause.value(aggregate.target, clause.scope, bound)
-            goals += more
-        else:
-            target = "1"
-        keys = [clause.scope[name] for name in shape.keys]
-        source = shape.atom.relation
-        on_body = _conj(goals + [_call("px", "@", keys + ["T", target, "Kind"])])
-        on_clause = f"{_call('on', source, pattern + ['T', 'Kind'])} :-\n    {_indent(on_body)}."
-        if self.kinds[source] == "event":
-            stored, col = list(pattern), self.program.relations[source].time_column
-            read = [_call("e", source, stored + ["_"]), f"T = {stored[col]}"]
-            if stored[col] == "_":
-                stored[col] = "T"
-                read = [_call("e", source, stored + ["_"])]
-        else:
-            read = [_call("v", source, pattern + ["T"])]
-        src_body = _conj(read + goals + [f"V = {target}"])
-        src_clause = f"{_call('src', '@', keys + ['T', 'V'])} :-\n    {_indent(src_body)}."
+        on_clause, src_clause = site_clauses(self, aggregate, shape)
         signature = on_clause + src_clause
         if signature not in self.sites:
-            self.sites[signature] = Site(len(self.sites) + 1, shape, source,
+            self.sites[signature] = Site(len(self.sites) + 1, shape, shape.atom.relation,
                                           on_clause, src_clause)
         return self.sites[signature]
 

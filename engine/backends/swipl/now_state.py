@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from engine.analysis.program import Program
 from engine.backends.swipl.bottomup import DONE, REDONE, bottom_up_plan
+from engine.backends.swipl.prefix_index import Site
 from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import predicate as _q
@@ -16,7 +17,8 @@ DELTA_LIMIT = 200_000  # new facts kept for one incremental step; past it, evalu
 
 
 def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str,
-                    incremental: bool = True) -> tuple[str, dict[str, list[str]], dict]:
+                    incremental: bool = True, sites: Mapping[str, Site] | None = None
+                    ) -> tuple[str, dict[str, list[str]], dict]:
     """For the program's module: the text of the stored predicates of bottom-up evaluation,
     `'bu:ensure'` (bring every relation up to date), `'bu:dirty'/1` (called with the
     relations a batch wrote) and `'bu:forget'` (free the state); and the `on:` hook clauses
@@ -26,7 +28,7 @@ def bottom_up_state(program: Program, kinds: Mapping[str, str], module: str,
     `'de:r'`: the next evaluation is incremental); `full` (or none: the next evaluation is
     from scratch, e.g. after facts of an input relation without time, or an interrupted
     evaluation). `incremental=False` always evaluates from scratch (to test against)."""
-    plan = bottom_up_plan(program, kinds)
+    plan = bottom_up_plan(program, kinds, sites=sites)
     state = _q("bu", module)
     hooks = {}
     for name in sorted(plan.tracked):

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.backends.swipl.clause import ClauseCompiler, ProgramContext
+from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import conj as _conj
+from engine.backends.swipl.prolog_text import indent as _indent
 from engine.backends.swipl.prolog_text import predicate as _q
 from engine.backends.swipl.prolog_text import variables as _vars
 from engine.backends.swipl.time_index import PrefixShape
+from engine.lang import ast
 
 
 @dataclass
@@ -18,6 +23,35 @@ class Site:
     source: str  # the event relation or timed view it aggregates
     on_clause: str  # the `on:` hook adding an entry, with 'px:@' for the index's name
     src_clause: str  # the index's source facts, to rebuild a group, with 'src:@'
+
+
+def site_clauses(context: ProgramContext, aggregate: ast.Aggregate,
+                 shape: PrefixShape) -> tuple[str, str]:
+    """The `on:` hook adding an entry to the index answering `aggregate`, and the clause of
+    its source facts ('px:@' and 'src:@' stand for the index's names): together, the index's
+    identity, so that every compiled form of a program finds the same index."""
+    clause = ClauseCompiler(context, sites=False)
+    pattern, bound = clause.pattern(shape.atom)
+    goals = clause.body(shape.conditions, clause.scope, bound)
+    if aggregate.target is not None:
+        more, target = clause.value(aggregate.target, clause.scope, bound)
+        goals += more
+    else:
+        target = "1"
+    keys = [clause.scope[name] for name in shape.keys]
+    source = shape.atom.relation
+    on_body = _conj(goals + [_call("px", "@", keys + ["T", target, "Kind"])])
+    on_clause = f"{_call('on', source, pattern + ['T', 'Kind'])} :-\n    {_indent(on_body)}."
+    if context.kinds[source] == "event":
+        stored, col = list(pattern), context.program.relations[source].time_column
+        read = [_call("e", source, stored + ["_"]), f"T = {stored[col]}"]
+        if stored[col] == "_":
+            stored[col] = "T"
+            read = [_call("e", source, stored + ["_"])]
+    else:
+        read = [_call("v", source, pattern + ["T"])]
+    src_body = _conj(read + goals + [f"V = {target}"])
+    return on_clause, f"{_call('src', '@', keys + ['T', 'V'])} :-\n    {_indent(src_body)}."
 
 
 def site_predicates(site: Site, incremental: bool) -> tuple[dict[str, int], dict[str, list[str]]]:
