@@ -15,6 +15,7 @@ import psycopg
 import typer
 
 from engine import DiagnosticError, TempologError
+from engine.errors import format_diagnostics
 
 OK, FAILED, USAGE = 0, 1, 2  # a user's mistake or a failed check is FAILED; bad options USAGE
 INTERNAL = 3  # a bug in tempolog: CI must tell it from a failed check
@@ -22,6 +23,12 @@ INTERRUPTED = 130
 # The command line is wrong: a bad option, or a file or store it names is not there. CI must
 # tell a misconfigured job (2) from input that is wrong or a check that failed (1).
 USAGE_CODES = frozenset({"usage", "store-not-found", "file-not-found"})
+
+
+def show_warnings(program) -> None:
+    """The rules' warnings on stderr, as `tempolog lint` shows them; they fail nothing."""
+    if program.warnings:
+        typer.echo(format_diagnostics(list(program.warnings)), err=True)
 
 
 def exit_code(error: BaseException) -> int:

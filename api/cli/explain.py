@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.errors import FAILED, user_errors
+from api.cli.errors import FAILED, show_warnings, user_errors
 from api.cli.options import DEFAULT_DB, Db
 from engine import Engine, TempologError, engine_from_files
 from sim import EventStore, open_store, replay
@@ -63,6 +63,7 @@ def rule_files(paths: list[Path] | None) -> list[Path]:
 def loaded_engine(files: list[Path], store: EventStore, backend: str | None) -> Engine:
     """An engine of the rules holding every event of the store as facts."""
     engine = engine_from_files(files, backend)
+    show_warnings(engine.program)
     try:
         replay(store, engine)
     except BaseException:

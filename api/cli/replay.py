@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.errors import FAILED, user_errors
+from api.cli.errors import FAILED, show_warnings, user_errors
 from api.cli.options import DEFAULT_DB, Db
 from engine import TempologError, engine_from_files
 from sim import open_store, resolve_type
@@ -89,6 +89,7 @@ def replay(
             with progress_bar("replaying", total, quiet or json_output) as advance:
                 if rules:
                     with engine_from_files(rules) as engine:
+                        show_warnings(engine.program)
                         result = replay_engine(store, engine, selection, speed=speed,
                                                progress=advance)
                         answers = {q: engine.query(q) for q in query or []}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.errors import user_errors
+from api.cli.errors import show_warnings, user_errors
 from api.cli.options import Db
 from api.query import Format
 
@@ -70,6 +70,7 @@ def query(
 
     with user_errors():
         live = open_live(db, rules, backend)
+        show_warnings(live.engine.program)
         try:
             answer = run_query(live.engine, text, as_of=as_of, limit=limit, timeout=timeout)
         finally:
@@ -91,6 +92,7 @@ def repl(
 
     with user_errors():
         live = open_live(db, rules, backend)
+        show_warnings(live.engine.program)
     try:
         live.follow()
         Repl(live, timeout=timeout).run(history or Path.home() / ".tempolog_history")

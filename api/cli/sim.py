@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.errors import user_errors
+from api.cli.errors import show_warnings, user_errors
 from api.cli.options import DEFAULT_DB, Db, shown
 from api.live import END_OF_TIME
 from api.query import Answer, money_columns
@@ -87,6 +87,7 @@ def sim(
             sinks.append(StoreSink(store, process=True))
         if engine:
             facts = engine_from_files(engine, backend)
+            show_warnings(facts.program)
             sinks.append(EngineSink(facts, every=stream_every, background=True))
         simulation = Simulation(settings)
         started = time.perf_counter()

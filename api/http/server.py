@@ -11,6 +11,7 @@ import uvicorn
 from api.http.app import create_app
 from api.http.security import Settings
 from api.live import LiveEngine
+from engine.errors import format_diagnostics
 from sim import StoreNotFound, open_store
 
 
@@ -33,6 +34,8 @@ def serve(db: str, rules: list[Path], *, host: str = "127.0.0.1", port: int = 80
     settings = settings or Settings()
     live = open_live(db, rules, backend)
     try:
+        if live.engine.program.warnings:  # as `tempolog lint` shows them; they fail nothing
+            print(format_diagnostics(list(live.engine.program.warnings)), file=sys.stderr)
         live.follow()
         app = create_app(live, settings)
         seq = live.applied_seq

@@ -49,6 +49,18 @@ def test_check_exit_codes(db, tmp_path):
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_check_shows_the_rules_warnings_and_still_runs(db, tmp_path):
+    rules = tmp_path / "warned.dl"
+    rules.write_text(f'.include "{ROOT / "rules" / "events.dl"}"\n'
+                     ".never filled_unsubmitted: order_filled(o, _, _, _, _), "
+                     "!order_submitted(o, c, _, _, _, _, _, _, _).\n")
+    result = tempolog("check", rules, "--db", db)
+    assert result.exit_code == 0  # a warning fails nothing: the invariant holds
+    assert "warning[negation-only-variable]: " in result.stderr
+    assert f"{rules}:2:" in result.stderr and "^" in result.stderr
+    assert "filled_unsubmitted" in result.stdout
+
+
 def test_check_text_names_each_violation_with_first_time_and_proof(db):
     result = tempolog("check", PLANTED, "--db", db)
     assert "FAIL  no_wash_trades  (" in result.stdout and ", first at t=" in result.stdout
