@@ -15,6 +15,8 @@ from engine.errors import (
     RowRejected,
     RuleAnalysisError,
     RuleSyntaxError,
+    SnapshotRejected,
+    SnapshotUnsupported,
     TempologError,
 )
 from engine.evaluate import evaluate
@@ -23,7 +25,8 @@ from engine.lang.parser import parse
 __all__ = [
     "BACKENDS", "BackendUnavailable", "Diagnostic", "DiagnosticError",
     "Engine", "EventRejected", "Program", "Query", "QueryCancelled", "QueryError",
-    "QueryTimeout", "Relation", "Result", "RuleAnalysisError", "RuleSyntaxError", "TempologError",
+    "QueryTimeout", "Relation", "Result", "RuleAnalysisError", "RuleSyntaxError",
+    "SnapshotRejected", "SnapshotUnsupported", "TempologError",
     "analyse", "analyse_query", "engine_from_files", "evaluate", "load_program", "open_engine",
     "parse", "program_from_source", "RowRejected",
 ]

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from engine.analysis import Program, Relation, load_program
 from engine.analysis.program import INTEGER_TYPES
-from engine.errors import QueryError, RowRejected
+from engine.errors import QueryError, RowRejected, SnapshotUnsupported
 from engine.results import Result, Row, Value
 
 # The backend factory registers itself here, so that the interface need not import it.
@@ -101,6 +101,10 @@ class Engine(ABC):
 
     _closed = False
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _check_open(self) -> None:
         if self._closed:
             raise QueryError("this engine is closed")
@@ -120,6 +124,29 @@ class Engine(ABC):
         """The event-store seq of each given row of an event relation that the engine holds
         (rows it does not hold are left out); what proofs cite for their event leaves."""
         raise QueryError(f"{type(self).__name__} does not keep the seqs of event facts")
+
+    # ---- snapshots: the whole state, to resume a replay without loading every event again
+
+    def program_hash(self) -> str:
+        """The identity of this engine's compiled program for snapshots (its rules and
+        options, the backend's version, the snapshot format): a snapshot restores only into
+        an engine of the same hash."""
+        raise SnapshotUnsupported(f"the {self.backend_name} backend cannot snapshot its state")
+
+    def dump_state(self) -> bytes:
+        """Everything the engine holds that later facts and queries need (facts with their
+        seqs, indexes, materialised relations, counters), as bytes for `restore_state`.
+        Call it while no write is in flight."""
+        raise SnapshotUnsupported(f"the {self.backend_name} backend cannot snapshot its state")
+
+    def restore_state(self, blob: bytes) -> None:
+        """Replace the engine's state by a `dump_state` of an engine of the same program;
+        SnapshotRejected (the state untouched) for another program or a damaged blob."""
+        raise SnapshotUnsupported(f"the {self.backend_name} backend cannot restore a snapshot")
+
+    @property
+    def backend_name(self) -> str:
+        return type(self).__name__.removesuffix("Engine").lower() or "this"
 
     # ---- provenance (engine/explain: written once over `query`, for every backend)
 

@@ -170,3 +170,16 @@ class RowRejected(EventRejected, QueryError):
     caller of `Engine.assert_facts` gets for any bad argument."""
 
     code = "row-rejected"
+
+
+class SnapshotUnsupported(TempologError):
+    """An engine whose backend cannot dump or restore its state (pyDatalog)."""
+
+    code = "snapshot-unsupported"
+
+
+class SnapshotRejected(TempologError):
+    """An engine snapshot that must not be restored: of another program, another format or
+    SWI-Prolog version, or damaged. The engine's state is left as it was."""
+
+    code = "snapshot-rejected"

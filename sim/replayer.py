@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time as wall
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine import TempologError
+from sim.engine_snapshots import EngineSnapshot, restore_latest
 from sim.events.types import StoredEvent
 from sim.facts import FactBatch, envelope_of
 from sim.projections import ReadModels
@@ -59,6 +60,7 @@ class ReplayResult:
     last_seq: int
     elapsed: float
     snapshot: Snapshot | None = None  # the snapshot the state started from
+    engine_snapshot: EngineSnapshot | None = None  # the engine snapshot it started from
     models: ReadModels | None = None
     applied: int = 0  # events that changed a read model
     facts: int = 0  # facts new to the engine
@@ -221,14 +223,33 @@ def replay_models(store, selection: Selection = Selection(), *, speed: float = 0
 
 
 def replay_engine(store, engine, selection: Selection = Selection(), *, speed: float = 0,
-                  progress: Progress | None = None, pacer: Pacer | None = None
-                  ) -> ReplayResult:
-    """Assert the selected events into an engine as facts, with their seqs, as the
-    simulator streams them. At a speed, each event's facts are asserted when it is due."""
+                  progress: Progress | None = None, pacer: Pacer | None = None,
+                  use_snapshots: bool = True) -> ReplayResult:
+    """Assert events into a new engine as facts, with their seqs, as the simulator streams
+    them. At a speed, each event's facts are asserted when it is due.
+
+    An unfiltered replay gives the whole state as of `to_seq`: it restores the latest engine
+    snapshot of the engine's program at or before `from_seq` (else at or before `to_seq`;
+    paced, before `from_seq` only) and asserts only the events after it, else every event
+    from seq 1. A filtered one asserts only the selected events."""
     started = wall.perf_counter()
     pacer = pacer or Pacer(speed)
-    batch = FactBatch(engine)
     result = ReplayResult(0, 0, 0, 0.0)
+    if not selection.filtered:
+        head = store.head()[0]
+        to_seq = head if selection.to_seq is None else min(selection.to_seq, head)
+        anchor = min(selection.from_seq or to_seq, to_seq)
+        if speed:
+            anchor = max(selection.from_seq or 1, 1) - 1
+        if use_snapshots and anchor > 0:
+            result.engine_snapshot = restore_latest(store, engine, anchor, result.notes)
+        first = result.engine_snapshot.seq + 1 if result.engine_snapshot else 1
+        result.first_seq, result.last_seq = first, first - 1
+        if first > to_seq:  # the snapshot is the state asked for
+            result.elapsed = wall.perf_counter() - started
+            return result
+        selection = replace(selection, from_seq=first, to_seq=to_seq)
+    batch = FactBatch(engine)
     last = None
     for event in select(store, selection):
         if speed:
@@ -236,7 +257,7 @@ def replay_engine(store, engine, selection: Selection = Selection(), *, speed: f
         elif batch.full(ENGINE_BATCH, event.time, last):
             result.facts += batch.flush()
         batch.add(event.type, event.payload, event.time, event.seq, envelope_of(event))
-        result.first_seq = result.first_seq or event.seq
+        result.first_seq = result.first_seq if result.events else event.seq
         result.last_seq, last = event.seq, event.time
         result.events += 1
         if speed:

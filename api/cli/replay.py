@@ -17,6 +17,7 @@ from api.cli.options import DEFAULT_DB, Db
 from engine import TempologError, engine_from_files
 from sim import open_store, resolve_type
 from sim.audit.summary import money
+from sim.engine_snapshots import engine_snapshots, take_engine_snapshots
 from sim.replayer import Selection, replay_engine, replay_models
 from sim.runs import recorded_config
 from sim.snapshots import snapshots, take_snapshots
@@ -71,7 +72,8 @@ def replay(
     query: Annotated[list[str] | None, typer.Option(
         help="A query to answer after the replay (with --rules); repeatable.")] = None,
     no_snapshot: Annotated[bool, typer.Option(
-        "--no-snapshot", help="Rebuild from seq 1 even if a snapshot would do.")] = False,
+        "--no-snapshot", help="Rebuild from seq 1 even if a snapshot (of the read models, or "
+        "of an engine of the rules) would do.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")]
     = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -91,7 +93,8 @@ def replay(
                     with engine_from_files(rules) as engine:
                         show_warnings(engine.program)
                         result = replay_engine(store, engine, selection, speed=speed,
-                                               progress=advance)
+                                               progress=advance,
+                                               use_snapshots=not no_snapshot)
                         answers = {q: engine.query(q) for q in query or []}
                     _print_engine(result, answers, json_output)
                     return
@@ -101,14 +104,22 @@ def replay(
 
 
 def _print_engine(result, answers, json_output: bool) -> None:
+    snapshot = result.engine_snapshot
     if json_output:
         typer.echo(json.dumps({"events": result.events, "facts": result.facts,
                                "first_seq": result.first_seq, "last_seq": result.last_seq,
+                               "engine_snapshot": snapshot.to_dict() if snapshot else None,
+                               "warnings": result.notes,
                                "answers": {q: r.as_dicts() for q, r in answers.items()}}))
         return
+    for note in result.notes:
+        typer.echo(f"warning: {note}", err=True)
     out = Console()
-    out.print(f"replayed {result.events:,} events (seq {result.first_seq}..{result.last_seq}) "
-              f"as {result.facts:,} facts in {result.elapsed:.2f} s")
+    start = f"from the engine snapshot at seq {snapshot.seq}, then " if snapshot else ""
+    span = (f"seq {result.first_seq}..{result.last_seq}" if result.events
+            else "none after it")
+    out.print(f"{start}replayed {result.events:,} events ({span}) as {result.facts:,} facts "
+              f"in {result.elapsed:.2f} s")
     for text, answer in answers.items():
         table = Table(title=f"{text}: {len(answer):,} answers", title_justify="left")
         for column in answer.columns:
@@ -167,24 +178,50 @@ def snapshot(
         help="Snapshot every N seqs (default: once, at the head).")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the stored snapshots.")]
     = False,
+    rules: Annotated[list[Path] | None, typer.Option(
+        help="Also snapshot an engine of these rule files (its facts, indexes and "
+        "materialised relations), for `replay --rules`.")] = None,
+    query: Annotated[list[str] | None, typer.Option(
+        help="With --rules: ask this query about now before each snapshot, so that the "
+        "relations it reads are kept materialised; repeatable.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Store the read models' state at seqs (with the event hash each stands for), so that
-    `replay --from-seq` resumes from the latest one at or before it."""
+    """Store the read models' state at seqs (with the event hash each stands for), and with
+    --rules an engine's, so that `replay --from-seq` resumes from the latest one at or
+    before it."""
     with user_errors():
         if every is not None and every < 1:
             raise TempologError("--every must be at least 1", code="usage")
+        if query and not rules:
+            raise TempologError("--query needs --rules FILE.dl to answer it", code="usage")
+        engine_taken = None
         with open_store(db) as store:
             if list_only:
                 taken = snapshots(store)
+                if rules:
+                    with engine_from_files(rules) as engine:
+                        engine_taken = engine_snapshots(store, engine.program_hash())
             else:
                 with progress_bar("snapshotting", store.head()[0], quiet) as advance:
                     taken = take_snapshots(store, every, progress=advance)
+                if rules:
+                    with engine_from_files(rules) as engine, progress_bar(
+                            "snapshotting the engine", store.head()[0], quiet) as advance:
+                        engine_taken = take_engine_snapshots(
+                            store, engine, every, queries=tuple(query or ()),
+                            progress=advance)
     verb = "stored" if list_only else "took"
     typer.echo(f"{db}: {verb} {len(taken)} snapshot{'s' if len(taken) != 1 else ''}")
     for s in taken:
         typer.echo(f"  seq {s.seq:>8}  event hash {s.event_hash[:16]}…  state {s.state_hash[:16]}…"
                    f"  {s.size:,} bytes")
+    if engine_taken is not None:
+        names = ", ".join(str(path) for path in rules)
+        typer.echo(f"{verb} {len(engine_taken)} engine snapshot"
+                   f"{'s' if len(engine_taken) != 1 else ''} of {names}")
+        for s in engine_taken:
+            typer.echo(f"  seq {s.seq:>8}  event hash {s.event_hash[:16]}…  program "
+                       f"{s.program[:16]}…  {s.size:,} bytes")
 
 
 def validate(

@@ -183,6 +183,24 @@ class EventStore(ABC):
         """(seq, event_hash, state_hash, size in bytes) of every snapshot of the format."""
         raise _unsupported(self, "snapshots")
 
+    def save_engine_snapshot(self, seq: int, program: str, event_hash: str, state_hash: str,
+                             state: bytes) -> None:
+        """Keep an engine's state as of `seq` for the compiled program `program` (a hash),
+        replacing one of the same program at the same seq."""
+        raise _unsupported(self, "engine snapshots")
+
+    def load_engine_snapshot(self, program: str, at_or_before: int
+                             ) -> tuple[int, str, str, bytes] | None:
+        """(seq, event_hash, state_hash, state) of the program's latest engine snapshot at or
+        before a seq, or None."""
+        raise _unsupported(self, "engine snapshots")
+
+    def list_engine_snapshots(self, program: str | None = None
+                              ) -> list[tuple[int, str, str, str, int]]:
+        """(seq, program, event_hash, state_hash, size in bytes) of every engine snapshot
+        (of one program), by seq."""
+        raise _unsupported(self, "engine snapshots")
+
     def set_meta(self, key: str, value: str) -> None:
         """Record a fact about the store (e.g. the simulator settings that made it)."""
         raise _unsupported(self, "metadata")

@@ -43,6 +43,9 @@ _REQUEST = "SELECT type, stream_id, payload::text FROM events WHERE seq = %s"
 _SIDE_TABLES = """
 CREATE TABLE IF NOT EXISTS snapshots (seq bigint PRIMARY KEY, event_hash text NOT NULL,
     state_hash text NOT NULL, format integer NOT NULL, state bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS engine_snapshots (seq bigint NOT NULL, program text NOT NULL,
+    event_hash text NOT NULL, state_hash text NOT NULL, state bytea NOT NULL,
+    PRIMARY KEY (program, seq));
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
 """
 
@@ -320,6 +323,29 @@ class PostgresEventStore(EventStore):
             "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = %s "
             "ORDER BY seq", (format,)).fetchall()
 
+    def save_engine_snapshot(self, seq: int, program: str, event_hash: str, state_hash: str,
+                             state: bytes) -> None:
+        self.conn.execute("INSERT INTO engine_snapshots VALUES (%s, %s, %s, %s, %s) ON CONFLICT "
+                          "(program, seq) DO UPDATE SET event_hash = EXCLUDED.event_hash, "
+                          "state_hash = EXCLUDED.state_hash, state = EXCLUDED.state",
+                          (seq, program, event_hash, state_hash, state))
+
+    def load_engine_snapshot(self, program: str, at_or_before: int
+                             ) -> tuple[int, str, str, bytes] | None:
+        row = self.conn.execute(
+            "SELECT seq, event_hash, state_hash, state FROM engine_snapshots WHERE program = %s "
+            "AND seq <= %s ORDER BY seq DESC LIMIT 1", (program, at_or_before)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], bytes(row[3]))
+
+    def list_engine_snapshots(self, program: str | None = None
+                              ) -> list[tuple[int, str, str, str, int]]:
+        sql = ("SELECT seq, program, event_hash, state_hash, length(state) FROM "
+               "engine_snapshots")
+        if program is None:
+            return self.conn.execute(sql + " ORDER BY seq, program").fetchall()
+        return self.conn.execute(sql + " WHERE program = %s ORDER BY seq",
+                                 (program,)).fetchall()
+
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
                           "value = EXCLUDED.value", (key, value))
@@ -387,5 +413,6 @@ def remove_url(url: str) -> None:
     """Drop the store's tables and functions (`tempolog sim --overwrite`); DROP is not one of
     the changes the triggers refuse, as dropping the store is not editing its history."""
     with _connect(url) as conn, conn.transaction():
-        conn.execute("DROP TABLE IF EXISTS events, tempolog_schema, snapshots, meta")
+        conn.execute("DROP TABLE IF EXISTS events, tempolog_schema, snapshots, engine_snapshots, "
+                     "meta")
         conn.execute("DROP FUNCTION IF EXISTS events_refuse_change(), events_notify()")

@@ -36,6 +36,9 @@ _SCAN_CHUNK = 20_000
 _SIDE_TABLES = """
 CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, event_hash TEXT NOT NULL,
     state_hash TEXT NOT NULL, format INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS engine_snapshots (seq INTEGER NOT NULL, program TEXT NOT NULL,
+    event_hash TEXT NOT NULL, state_hash TEXT NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (program, seq));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -247,6 +250,29 @@ class SqliteEventStore(EventStore):
         return self.conn.execute(
             "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = ? "
             "ORDER BY seq", (format,)).fetchall()
+
+    # An engine's snapshots are keyed by its program's hash as well as the seq: the same store
+    # holds snapshots of every rule set replayed from it (the read models' table has one per seq).
+    def save_engine_snapshot(self, seq: int, program: str, event_hash: str, state_hash: str,
+                             state: bytes) -> None:
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO engine_snapshots VALUES (?, ?, ?, ?, ?)",
+                              (seq, program, event_hash, state_hash, state))
+
+    def load_engine_snapshot(self, program: str, at_or_before: int
+                             ) -> tuple[int, str, str, bytes] | None:
+        return self.conn.execute(
+            "SELECT seq, event_hash, state_hash, state FROM engine_snapshots WHERE program = ? "
+            "AND seq <= ? ORDER BY seq DESC LIMIT 1", (program, at_or_before)).fetchone()
+
+    def list_engine_snapshots(self, program: str | None = None
+                              ) -> list[tuple[int, str, str, str, int]]:
+        sql = ("SELECT seq, program, event_hash, state_hash, length(state) FROM "
+               "engine_snapshots")
+        if program is None:
+            return self.conn.execute(sql + " ORDER BY seq, program").fetchall()
+        return self.conn.execute(sql + " WHERE program = ? ORDER BY seq",
+                                 (program,)).fetchall()
 
     def set_meta(self, key: str, value: str) -> None:
         with self._transaction():

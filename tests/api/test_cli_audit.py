@@ -105,6 +105,30 @@ def test_snapshots_are_taken_and_replays_resume_from_them(copy):
     assert invoke("snapshot", "--db", copy, "--every", 0).exit_code == 2
 
 
+def test_engine_snapshots_are_taken_and_replays_with_rules_resume_from_them(copy):
+    rules = RULES / "audit.dl"
+    query = "self_trade(tr, c, s, q, p, t)"
+    result = invoke("snapshot", "--db", copy, "--every", 5000, "--rules", rules, "--query", query)
+    assert result.exit_code == 0, result.stderr
+    assert "engine snapshots of" in result.stdout and "program" in result.stdout
+    listed = invoke("snapshot", "--db", copy, "--list", "--rules", rules).stdout
+    assert "stored" in listed and "seq    10000" in listed
+    resumed = invoke("replay", "--db", copy, "--rules", rules, "--from-seq", 12000,
+                     "--query", query)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "from the engine snapshot at seq 10000, then replayed" in resumed.stdout
+    full = json.loads(invoke("replay", "--db", copy, "--rules", rules, "--query", query,
+                             "--no-snapshot", "--json").stdout)
+    again = json.loads(invoke("replay", "--db", copy, "--rules", rules, "--query", query,
+                              "--from-seq", 12000, "--json").stdout)
+    assert full["engine_snapshot"] is None and full["first_seq"] == 1
+    assert again["engine_snapshot"]["seq"] == 10000 and again["first_seq"] == 10001
+    assert again["answers"] == full["answers"] and full["answers"][query]
+    assert again["last_seq"] == full["last_seq"]
+    mistake = invoke("snapshot", "--db", copy, "--query", query)
+    assert mistake.exit_code == 2 and "--query needs --rules" in mistake.stderr
+
+
 def test_validate_passes_and_then_catches_a_tampered_event(copy):
     assert invoke("validate", "--db", copy).exit_code == 0
     ok = invoke("validate", "--db", copy, "--resimulate")

@@ -15,6 +15,7 @@ from engine.analysis.planner import NO_STATISTICS
 from engine.analysis.program import INTEGER_TYPES, Program, Relation
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl import rows as answer_rows
+from engine.backends.swipl import snapshot
 from engine.backends.swipl.bottomup import bottom_up_plan, compile_now_query, statistics_from
 from engine.backends.swipl.compiler import (
     CompiledProgram,
@@ -26,7 +27,7 @@ from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
 from engine.engine import Engine, Result, Row, check_query_options
-from engine.errors import QueryError, QueryTimeout, TempologError
+from engine.errors import QueryError, QueryTimeout, SnapshotRejected, TempologError
 from engine.lang import ast
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,9 @@ class SwiplEngine(Engine):
             sites=self.compiled.sites)
         self.compiled = compile_program(program, self.module, incremental=incremental,
                                         time_index=time_index, hooks=hooks)
-        answer = self._prolog.request(f"tl_load_program({self.module})",
-                                      self.compiled.text + state)
+        self._program_text = self.compiled.text + state
+        self._program_hash: str | None = None
+        answer = self._prolog.request(f"tl_load_program({self.module})", self._program_text)
         problems = [m for m in answer["messages"] if m["kind"] == "error"]
         for message in answer["messages"]:
             if message["kind"] != "error":
@@ -83,6 +85,7 @@ class SwiplEngine(Engine):
         self._planned_rows: dict[str, int] | None = None
         self._stats = NO_STATISTICS
         self._plan_joins = plan_joins
+        self._restored_plan = None  # (statistics, planned rows) of a restored snapshot
         self.plan = self._replan()
         initial: dict[str, list[tuple]] = {}
         for relation, row in self.compiled.initial_facts:
@@ -219,6 +222,11 @@ class SwiplEngine(Engine):
 
     def _plan_if_grown(self) -> None:
         """Plan again when a relation has grown or shrunk 2x since the plan was made."""
+        if self._restored_plan is not None:
+            with self._plan_lock:
+                if self._restored_plan is not None:
+                    self.plan = self._load_plan(*self._restored_plan)
+                    self._restored_plan = None
         with self._lock:
             given = dict(self._rows_given)
         planned = self._planned_rows
@@ -235,6 +243,10 @@ class SwiplEngine(Engine):
         stats = NO_STATISTICS
         if given is not None:
             stats = statistics_from(self._prolog.request(f"tl_stats({self.module})", owner=self))
+        return self._load_plan(stats, given)
+
+    def _load_plan(self, stats, given: dict[str, int] | None):
+        """The rules of bottom-up evaluation planned with `stats`, loaded into the module."""
         plan = bottom_up_plan(self.program, self.compiled.kinds, stats, self._plan_joins,
                               self._helpers, self.compiled.sites)
         answer = self._prolog.request(f"tl_load_plan({self.module})", plan.text(), owner=self)
@@ -245,6 +257,51 @@ class SwiplEngine(Engine):
         self._now_cache = Prepared(self._compile_now_query)
         self._planned_rows = dict(given or {})
         return plan
+
+    # ---- snapshots (snapshot.py, snapshot.pl)
+
+    def program_hash(self) -> str:
+        if self._program_hash is None:
+            version = self._prolog.run(snapshot.prolog_version)
+            # The program's own ground facts are asserted at start, not compiled: hashed too.
+            text = f"{self._program_text}\n% facts {self.compiled.initial_facts!r}"
+            self._program_hash = snapshot.program_hash(self.module, text, version)
+        return self._program_hash
+
+    def dump_state(self) -> bytes:
+        program = self.program_hash()
+
+        def dump(call) -> bytes:
+            with self._lock:
+                self._check_open()
+                stats, planned = self._restored_plan or (self._stats, self._planned_rows)
+                state = snapshot.EngineState(self._next_seq, dict(self._rows_given),
+                                             planned, stats)
+            return snapshot.dump(call, self.module, program, state)
+
+        return self._prolog.run(dump, owner=self)
+
+    def restore_state(self, blob: bytes) -> None:
+        header, body = snapshot.read_header(blob, self.program_hash())
+        with self._lock:
+            self._check_open()
+
+        def restore(call) -> snapshot.EngineState:
+            state = snapshot.restore(call, self.module, header, body)
+            with self._lock:  # on the Prolog thread: no query runs between state and counters
+                self._next_seq = state.next_seq
+                self._rows_given = dict(state.rows_given)
+                self._as_of_tables.clear()  # restoring abolished the module's tables
+            return state
+
+        try:
+            state = self._prolog.run(restore, urgent=True, owner=self)
+        except QueryError as error:  # the checks passed: SWI-Prolog failed half way
+            self.close()
+            raise SnapshotRejected(f"restoring the snapshot failed ({error}); the engine is "
+                                   "closed") from None
+        with self._plan_lock:  # the dumped engine's plan, loaded by the next query about now
+            self._restored_plan = (state.stats, state.planned_rows)
 
     def _note_as_of(self, as_of: int | None) -> list[int]:
         """Remember that `as_of` has tables now; the as-of times to free, oldest first."""

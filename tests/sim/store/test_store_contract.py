@@ -251,6 +251,28 @@ def test_snapshots_are_kept_beside_the_log(filled):
     assert filled.head() == (head, head_hash) and filled.verify().ok
 
 
+def test_engine_snapshots_are_kept_per_program_beside_the_read_models_ones(filled):
+    head, head_hash = filled.head()
+    assert filled.load_engine_snapshot("pA", head) is None
+    assert filled.list_engine_snapshots() == []
+    filled.save_snapshot(10, "h10", "s10", b"read models at 10", 1)
+    filled.save_engine_snapshot(10, "pA", "h10", "e10", b"\x00engine A at 10\xff")
+    filled.save_engine_snapshot(10, "pB", "h10", "f10", b"engine B at 10")
+    filled.save_engine_snapshot(30, "pA", "h30", "e30", b"engine A at 30")
+    assert filled.load_engine_snapshot("pA", 29) == (10, "h10", "e10",
+                                                     b"\x00engine A at 10\xff")
+    assert filled.load_engine_snapshot("pA", head)[0] == 30
+    assert filled.load_engine_snapshot("pB", head)[0] == 10
+    assert filled.load_engine_snapshot("pC", head) is None
+    assert filled.load_snapshot(head, 1) == (10, "h10", "s10", b"read models at 10")
+    filled.save_engine_snapshot(30, "pA", "h30", "e30b", b"again")  # one per program and seq
+    assert filled.list_engine_snapshots("pA") == [(10, "pA", "h10", "e10", 16),
+                                                  (30, "pA", "h30", "e30b", 5)]
+    assert [row[:2] for row in filled.list_engine_snapshots()] == [
+        (10, "pA"), (10, "pB"), (30, "pA")]
+    assert filled.head() == (head, head_hash) and filled.verify().ok
+
+
 def test_metadata_is_kept_beside_the_log(filled):
     assert filled.get_meta("sim.config") is None
     filled.set_meta("sim.config", '{"seed": 7}')

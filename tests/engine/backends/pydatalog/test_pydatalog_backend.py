@@ -12,7 +12,7 @@ from pyDatalog import pyEngine
 import engine.backends.pydatalog.backend as backend
 from engine.analysis import program_from_source
 from engine.backends.pydatalog.backend import PyDatalogEngine
-from engine.errors import QueryError, QueryTimeout
+from engine.errors import QueryError, QueryTimeout, SnapshotUnsupported
 
 WORKER = "tempolog-pydatalog"
 
@@ -155,3 +155,13 @@ def test_queries_growing_one_snapshot_from_many_threads_agree_with_the_oracle():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+def test_engine_snapshots_are_not_supported_and_say_so():
+    engine = PyDatalogEngine(program_from_source(".event e(x: number, t: time)\np(x) :- e(x, _)."))
+    try:
+        for call in (engine.dump_state, engine.program_hash, lambda: engine.restore_state(b"")):
+            with pytest.raises(SnapshotUnsupported, match="pydatalog backend cannot"):
+                call()
+    finally:
+        engine.close()
