@@ -26,7 +26,7 @@ from engine.errors import QueryError, SnapshotRejected
 FORMAT_VERSION = 1  # bump when what a module stores changes shape
 MAGIC = b"TLES"
 SNAPSHOT_PL = Path(__file__).with_name("snapshot.pl")
-LEVEL = 1
+LEVEL = 1  # zlib's level; 0 stores the state raw
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,9 @@ def dump(call, module: str, program: str, state: EngineState) -> bytes:
     with _scratch() as path:
         counts = call(f"tempolog_snapshot:tl_dump_state({module}, {pl.atom(str(path))})", "")
         raw = path.read_bytes()
-    body = zlib.compress(raw, LEVEL)
+    body = zlib.compress(raw, LEVEL) if LEVEL else raw
     header = {
-        "format": FORMAT_VERSION, "program": program, "compression": "zlib",
+        "format": FORMAT_VERSION, "program": program, "compression": "zlib" if LEVEL else "none",
         "sha256": hashlib.sha256(body).hexdigest(), "facts": counts["facts"],
         "next_seq": state.next_seq, "rows_given": state.rows_given,
         "planned_rows": state.planned_rows,

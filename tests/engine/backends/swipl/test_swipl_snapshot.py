@@ -176,3 +176,18 @@ def test_the_format_version_is_part_of_the_program_hash():
     assert first == snapshot.program_hash("m2", text + " % m2", 90004)
     assert first != snapshot.program_hash("m1", text + " % m1", 90005)
 
+
+
+def test_facts_not_yet_evaluated_at_the_snapshot_are_evaluated_after_it(new_engine):
+    first, second = events(8, 0, 30), events(9, 30, 10)
+    dumped = new_engine()
+    seq = load(dumped, first, 1)
+    answers(dumped)
+    load(dumped, second, seq)  # kept as a delta ('de:' facts), evaluated by the next query
+    assert module_state(dumped) == "delta"
+    restored = new_engine()
+    restored.restore_state(dumped.dump_state())
+    assert module_state(restored) == "delta"
+    full = new_engine()
+    load(full, first + second, 1)
+    assert answers(restored) == answers(full) == answers(dumped)
