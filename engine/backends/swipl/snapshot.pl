@@ -114,15 +114,24 @@ restore(In, Module, Offset, Facts0, Facts) :-
     ;   throw(error(domain_error(tempolog_snapshot_term, Term), _))
     ).
 
-% How a predicate's facts are stored again: as they are, or with their group ids moved.
+% How a predicate's facts are stored again: as they are, with their group ids moved, or (an
+% event relation's 'mx:r'(Latest, Call, Before): the latest time stored, for the load path's
+% duplicate test) with the write that stored them made one no later write can be.
 kind(Name, Offset, Kind) :-
-    (   Offset =\= 0, site_predicate(Name, Site), memberchk(Site, [k, x, d])
+    (   sub_atom(Name, 0, _, _, 'mx:')
+    ->  Kind = latest
+    ;   Offset =\= 0, site_predicate(Name, Site), memberchk(Site, [k, x, d])
     ->  Kind = Site-Offset
     ;   Kind = plain
     ).
 
 add(plain, Facts, Module) :-
     add_plain(Facts, Module).
+add(latest, Facts, Module) :-
+    forall(member(Fact, Facts),
+           ( Fact =.. [Name, Latest, _Call, Before],
+             New =.. [Name, Latest, restored, Before],
+             assertz(Module:New) )).
 add(k-Offset, Facts, Module) :-
     forall(member(Fact, Facts),
            ( Fact =.. [Name|Args0],

@@ -191,3 +191,20 @@ def test_facts_not_yet_evaluated_at_the_snapshot_are_evaluated_after_it(new_engi
     full = new_engine()
     load(full, first + second, 1)
     assert answers(restored) == answers(full) == answers(dumped)
+
+
+def test_facts_already_restored_are_not_stored_twice(new_engine):
+    batches = events(10, 0, 20)
+    dumped = new_engine()
+    seq = load(dumped, batches, 1)
+    restored = new_engine()
+    restored.restore_state(dumped.dump_state())
+    # the load path's latest time per event relation comes along, marked as no write's own,
+    # so the next write looks up every fact up to it
+    marked = restored._prolog.request(
+        f"tl_call_json({restored.module}:'mx:order_placed'(_, restored, _))")
+    assert marked == {"ok": True}
+    again = [row for batch in batches[-5:] for relation, rows in batch
+             if relation == "order_placed" for row in rows]
+    assert restored.assert_facts("order_placed", again, seqs=range(seq, seq + len(again))) == 0
+    assert restored.query("filled_qty(o, n)").rows == dumped.query("filled_qty(o, n)").rows
