@@ -73,7 +73,7 @@ def _text(name: str) -> str:
     return f"{name}({', '.join(f'c{i}' for i in range(PROGRAM.relations[name].arity))})"
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(stream=batches, as_of=st.none() | times)
 def test_answers_after_every_batch_equal_the_naive_oracle(engine_factory, stream, as_of):

@@ -77,6 +77,10 @@ class SwiplEngine(Engine):
         self._lock = threading.Lock()  # guards the fields below
         self._next_seq = 1
         self._as_of_tables: OrderedDict[int, None] = OrderedDict()
+        # `p @ t` over a recursive relation makes its tables (one per t) while answering
+        # about now too: then a batch must invalidate tables even if no as-of was asked
+        self._now_tables = bool(program.recursive) and any(
+            ast.as_of_literals(rule.body) for rule in program.rules)
         self._closed = False
         self._query_cache = Prepared(self._compile_query)
         self._now_cache = Prepared(self._compile_now_query)
@@ -138,7 +142,7 @@ class SwiplEngine(Engine):
             # On the Prolog thread, so that no as-of query can make tables in between: with
             # none made yet (a stream of facts asked only about now), nothing to invalidate.
             with self._lock:
-                if not self._as_of_tables:
+                if not self._as_of_tables and not self._now_tables:
                     finish[-1] = f"untabled({finish[-1]})"
             return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
                        for done, texts in zip(finish, requests))
@@ -154,6 +158,9 @@ class SwiplEngine(Engine):
         with self._lock:
             self._check_open()
         if as_of is None:  # "now": the materialised relations, brought up to date first
+            if "@" in text and self.program.recursive and not self._now_tables:
+                with self._lock:  # (an `@` in a string constant too: to be safe)
+                    self._now_tables = True
             self._plan_if_grown()
             columns, goal, row = self._now_cache(text)  # goal: its cone made ready first
         else:

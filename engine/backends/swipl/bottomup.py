@@ -41,6 +41,9 @@ from engine.lang import ast
 # As-of queries keep the tabled path (tables per as-of time, the time index).
 
 NOW = "1.0Inf"
+# A rule whose head holds its `@` time: after new events from time u on, only its tuples
+# from u on are derived again (False: in full, to measure against; bench/as_of.py).
+TIME_RANGES = True
 DONE = "'bu:done'"  # 'bu:done'(k): component k is materialised (and clean when state is)
 REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
@@ -233,21 +236,23 @@ class BottomUpCompiler:
         tuples when they only grew where read positively; key by key (keyed.py) when a
         relation of one rule set negates or aggregates what changed; else in full."""
         members = set(scc)
-        positive, other = set(), set()
+        positive, other, at_reads = set(), set(), set()
         for name in scc:
             for rule in self.program.rules_for(name):
+                at_atoms = {id(lit.atom) for lit in ast.as_of_literals(rule.body)}
                 for atom, negated in ast.body_atoms(rule.body):
-                    if atom.relation not in members:
+                    if id(atom) in at_atoms:
+                        at_reads.add(atom.relation)
+                    elif atom.relation not in members:
                         direct = any(lit is atom for lit in rule.body)
                         (positive if direct and not negated else other).add(atom.relation)
         inputs = sorted(positive | other)
         redone = [f"{REDONE}({_atom(r)})" for r in inputs if self.kinds.get(r) == "tabled"]
         lost = [self._grew(r) for r in sorted(other)] + [self._shrank(r) for r in inputs]
-        # `p @ t` reads p's past: a new event under p (even one too old to change p now)
-        # may change it at some t, so the component is derived again, keeping the difference
-        lost += [self._grew(e) for e in self._events_under(
-            {lit.atom.relation for name in scc for rule in self.program.rules_for(name)
-             for lit in ast.as_of_literals(rule.body)})]
+        # `p @ t` reads p's past, not its materialised now: what can change it is a new
+        # event under p (one at time u changes p @ t for t >= u only, see _range_step)
+        past = self._events_under(at_reads)
+        past_changed = [self._grew(e) for e in past]
         grew = [self._grew(r) for r in sorted(positive)]
         positions = [] if recursive else key_positions(self.program, self.kinds, scc[0])
         name = _q("bu:inc", str(k))
@@ -269,6 +274,7 @@ class BottomUpCompiler:
             self.deltas.add(("dr", relation))
             full = _q("bu:rederive", relation)
             self.clauses[full].append(rederive(full, relation, _vars("A", arity), "bu:all"))
+        column = None if recursive or not past else self._as_of_column(scc[0])
         if positions:  # lost tuples or changed negations and aggregates: key by key
             self.clauses.update(keyed_clauses(
                 self.program, self.kinds, relation, positions,
@@ -276,11 +282,83 @@ class BottomUpCompiler:
             self._key_rules(relation, positions)
             branches.append((" ; ".join(redone) or "fail", full))
             branches.append((" ; ".join(lost) or "fail", _q("bu:keyed", relation)))
-        else:
+        elif column is not None and TIME_RANGES:  # `@ t` with t in the head: from u on
             branches.append((" ; ".join(redone + lost) or "fail", full))
+            step = self._range_step(relation, column, past)
+            branches.append((" ; ".join(past_changed), _indent(_conj([step, *seeds]))))
+        else:
+            branches.append((" ; ".join(redone + lost + past_changed) or "fail", full))
         branches.append((" ; ".join(grew) or "fail", _indent(_conj(seeds or ["true"]))))
         text = "\n    ;   ".join(f"( {test} )\n    ->  {then}" for test, then in branches)
         self.clauses[name].append(f"{name} :-\n    (   {text}\n    ;   true\n    ).")
+
+    def _as_of_column(self, relation: str) -> int | None:
+        """A head column that holds, in every rule, the time of each of its `@` literals
+        (and a variable in rules without one), so that tuples from time u on are the only
+        ones a new event at u can change; None if there is none."""
+        found = None
+        for rule in self.program.rules_for(relation):
+            if _ground_fact(rule):
+                continue
+            times = {lit.time.name if isinstance(lit.time, ast.Var) else None
+                     for lit in ast.as_of_literals(rule.body)}
+            if None in times or len(times) > 1:
+                return None
+            columns = {i for i, arg in enumerate(rule.head.args) if isinstance(arg, ast.Var)
+                       and (not times or arg.name in times)}
+            found = columns if found is None else found & columns
+        return min(found) if found else None
+
+    def _range_step(self, relation: str, column: int, events: list[str]) -> str:
+        """`'bu:range_step:p'`: derive again only p's tuples whose time column is at least
+        the earliest time among the new events under its `@` atoms (U), from rules that
+        test `t >= U` before reading anything as of t; store the difference (dn/dr)."""
+        arity = self.program.relations[relation].arity
+        args = _vars("A", arity)
+        derive = _q("bu:range", relation)
+        self.clauses[derive].append(
+            f"{_call('bu:range', relation, ['From'] + args)} :-\n"
+            f"    {_call('b', relation, args)}, {args[column]} >= From.")
+        for rule in self.program.rules_for(relation):
+            if _ground_fact(rule):
+                continue
+            test = ast.Comparison(">=", rule.head.args[column], ast.Var("__tl_from"))
+            body = list(rule.body)
+            first = next((i for i, lit in enumerate(body) if isinstance(lit, ast.AsOf)),
+                         len(body))
+            body.insert(first, test)  # before the first `@`: planned in that order
+            planned = (plan_literals(tuple(body), bound={"__tl_from"}, stats=self.stats)
+                       if self.plan_joins else tuple(body))
+            clause = MaterialisedClause(self, owner=relation)
+            clause.scope.names["__tl_from"] = "From"
+            bound = {"__tl_from"}
+            goals = clause.body(planned, clause.scope, bound)
+            more, head_args = clause.head(rule.head, bound)
+            self.clauses[derive].append(
+                f"{derive}({', '.join(['From'] + head_args)}) :-\n"
+                f"    {_indent(_conj([f'AsOf = {NOW}'] + goals + more))}.")
+        times = []
+        for event in events:
+            event_args = ["_"] * self.program.relations[event].arity
+            event_args[self.program.relations[event].time_column] = "T"
+            times.append(_call("de", event, event_args))
+        tuple_ = f"t({', '.join(args)})"
+        stored, gained, lost = (_call(kind, relation, args) for kind in ("m", "dn", "dr"))
+        step = _q("bu:range_step", relation)
+        self.dynamic[_q("dr", relation)] = arity
+        self.deltas.add(("dr", relation))
+        self.clauses[step].append(
+            f"{step} :-\n"
+            f"    (   aggregate_all(min(T), ( {' ; '.join(times)} ), From)\n"
+            f"    ->  findall({tuple_}, {_call('bu:range', relation, ['From'] + args)}, New0),\n"
+            f"        sort(New0, New),\n"
+            f"        findall({tuple_}, ( {stored}, {args[column]} >= From ), Old0),\n"
+            f"        sort(Old0, Old),\n"
+            f"        ord_subtract(Old, New, Gone),\n        ord_subtract(New, Old, Came),\n"
+            f"        forall(member({tuple_}, Gone), ( retract({stored}), assertz({lost}) )),\n"
+            f"        forall(member({tuple_}, Came), ( assertz({stored}), assertz({gained}) ))\n"
+            f"    ;   true\n    ).")
+        return step
 
     def _events_under(self, relations: set[str]) -> list[str]:
         """The event relations that `relations` read, directly or through rules."""
