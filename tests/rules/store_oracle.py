@@ -133,6 +133,25 @@ class Oracle:
         return {(c, s, p["qty"], p["avg_price"], p["realized"])
                 for (c, s), p in self._positions().items() if p["qty"]}
 
+    def position_at_trade(self):
+        """Each trade's buyer's and seller's qty as of the trade's tick: the last position
+        event (by seq) of that client and symbol with time <= the tick; 0 when none."""
+        history = defaultdict(list)  # (client, symbol) -> [(time, qty)] in seq order
+        for e in self.events:
+            if e.type in POSITION_CHANGES:
+                history[(e.payload["client"], e.payload["symbol"])].append(
+                    (e.time, e.payload["qty"]))
+        found = set()
+        for e in self.of("TradeExecuted"):
+            p = e.payload
+            for client in (p["buyer"], p["seller"]):
+                qty = 0
+                for time, q in history[(client, p["symbol"])]:
+                    if time <= e.time:
+                        qty = q
+                found.add((p["trade"], client, p["symbol"], qty, e.time))
+        return found
+
     def latest_price(self):
         return set({e.payload["symbol"]: e.payload["price"]
                     for e in self.of("PriceUpdated")}.items())
@@ -270,5 +289,6 @@ RELATIONS = (
     "current_position", "latest_price", "unrealized_pnl", "exposure", "concentration_risk",
     "velocity_breach", "realized_pnl_today", "loss_breach", "first_breach", "trade_history",
     "audit", "wash_trade", "modification_count", "excessive_mods", "trade_volume", "order_book",
+    "position_at_trade",
 )
 INVARIANTS = ("negative_balance", "orphan_position", "one_sided_trade", "time_travel")
