@@ -54,9 +54,9 @@ def restore_latest(store, engine, at_or_before: int, notes: list[str] | None = N
                    ) -> EngineSnapshot | None:
     """Restore into `engine` the latest snapshot of its program at or before a seq that
     checks out: the event it stands for still has its hash, the bytes their SHA-256, the
-    engine accepts them. A snapshot that does not is passed over with a warning (in `notes`
-    and the log), never trusted. None when none does (or the backend cannot restore)."""
-    notes = [] if notes is None else notes
+    engine accepts them. A snapshot that does not is passed over with a warning (added to
+    `notes`, else logged), never trusted. None when none does (or the backend cannot
+    restore)."""
     try:
         program = engine.program_hash()
     except SnapshotUnsupported as error:
@@ -128,6 +128,8 @@ def load_events(store, engine, first: int, last: int) -> int:
     return facts + batch.flush()
 
 
-def _warn(notes: list[str], message: str) -> None:
-    log.warning("%s", message)
-    notes.append(message)
+def _warn(notes: list[str] | None, message: str) -> None:
+    if notes is None:
+        log.warning("%s", message)
+    else:
+        notes.append(message)
