@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.rules import _pct, _store
 from engine import engine_from_files
-from engine.backends.swipl import bottomup
+from engine.backends.swipl import increment
 from sim.facts import replay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +60,13 @@ def main() -> None:
     print(f"{platform.node()} {platform.machine()}, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {len(store):,} events, "
           f"last tick {last}; {_load()}")
-    bottomup.TIME_RANGES = False  # before: a step derives position_at_trade in full
+    increment.TIME_RANGES = False  # before: a step derives position_at_trade in full
     before = engine_from_files([RULES], "swipl")
-    bottomup.TIME_RANGES = True
+    increment.TIME_RANGES = True
     with engine_from_files([RULES], "swipl") as engine, before:
         start = time.perf_counter()
         for one in (before, engine):
-            bottomup.TIME_RANGES = one is engine  # for a re-plan while the facts grow
+            increment.TIME_RANGES = one is engine  # for a re-plan while the facts grow
             replay(store, one, to_time=args.step_from)
         print(f"replay up to tick {args.step_from}, into two engines: "
               f"{time.perf_counter() - start:.1f} s")
@@ -142,16 +142,16 @@ def steps(store, before, after, after_time: int, count: int) -> int:
     moved = [tick for tick in sorted(ticks)  # ticks whose events change positions
              if any(e.type.startswith("Position") for e in ticks[tick])]
     for name, one in (("before", before), ("after", after)):  # materialised first
-        bottomup.TIME_RANGES = name == "after"
+        increment.TIME_RANGES = name == "after"
         _ms(one, QUERY)
     for tick in sorted(ticks):
         for name, one in (("before", before), ("after", after)):
-            bottomup.TIME_RANGES = name == "after"  # for a re-plan within the call
+            increment.TIME_RANGES = name == "after"  # for a re-plan within the call
             replay(store, one, from_seq=ticks[tick][0].seq, to_time=tick)
             start = time.perf_counter()
             one.query(QUERY, limit=1, timeout=None)
             times[name].append((time.perf_counter() - start) * 1000)
-    bottomup.TIME_RANGES = True
+    increment.TIME_RANGES = True
     order = sorted(ticks)
     for label, chosen in (("with position events", moved),
                           ("without", [t for t in order if t not in moved])):

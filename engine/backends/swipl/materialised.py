@@ -1,0 +1,43 @@
+"""Bodies of bottom-up evaluation: derived relations read from their materialised tuples."""
+
+from __future__ import annotations
+
+from engine.backends.swipl.clause import ClauseCompiler
+from engine.backends.swipl.prolog_text import call as _call
+from engine.lang import ast
+
+NOW = "1.0Inf"  # the AsOf of every body evaluated for "now"
+
+
+def ground_fact(rule: ast.Rule) -> bool:
+    return rule.is_fact and all(isinstance(a, ast.Const) for a in rule.head.args)
+
+
+class MaterialisedClause(ClauseCompiler):
+    """Compiles a body that reads derived relations from their materialised tuples, and
+    one atom (`delta`) from a delta predicate."""
+
+    def __init__(self, program, *, sites: bool = False, owner: str | None = None,
+                 delta: tuple[ast.Atom, str] | None = None, widened: bool = False):
+        super().__init__(program, sites=bool(program.sites), owner=owner)
+        self.delta = delta
+        self.widened = widened  # derived relations read with what they lost in this step
+        self._reading: ast.Atom | None = None
+
+    def atom(self, atom: ast.Atom, scope, bound) -> list[str]:
+        self._reading = atom
+        try:
+            return super().atom(atom, scope, bound)
+        finally:
+            self._reading = None
+
+    def read(self, relation: str, args: list[str], as_of: str = "AsOf") -> list[str]:
+        if as_of != "AsOf":  # `p @ t`: p as of t, from the time indexes, not from now's
+            return super().read(relation, args, as_of)
+        if self.delta is not None and self._reading is self.delta[0]:
+            return [_call(self.delta[1], relation, args)]
+        if self.program.kinds.get(relation) == "tabled":
+            if self.widened:
+                return [f"( {_call('m', relation, args)} ; {_call('dr', relation, args)} )"]
+            return [_call("m", relation, args)]
+        return super().read(relation, args)
