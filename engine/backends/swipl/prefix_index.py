@@ -60,9 +60,9 @@ def site_predicates(site: Site, incremental: bool) -> tuple[dict[str, int], dict
     clauses = {_q("on", site.source): [site.on_clause.replace("'px:@'", _q("px", k))],
                _q("src", k): [site.src_clause.replace("'src:@'", _q("src", k))]}
     keys = _vars("K", len(site.shape.keys))
-    dynamic = {_q("k", k): len(keys) + 2, _q("x", k): 7, _q("d", k): 1}
+    dynamic = {_q("k", k): len(keys) + 2, _q("x", k): 7, _q("d", k): 2}
     text = _SITE_TEMPLATE
-    for kind in ("px", "pq", "bs", "rb", "src", "k", "x", "d", "forget"):
+    for kind in ("px", "pq", "bs", "rb", "kept", "before", "src", "k", "x", "d", "forget"):
         text = text.replace(f"<{kind}>", _q(kind, k))
     text = text.replace("<KEYS>", "".join(key + ", " for key in keys))
     probe = f"once({_q('x', k)}(_, Gid, _, _, _, _, _)),"
@@ -78,8 +78,10 @@ def site_predicates(site: Site, incremental: bool) -> tuple[dict[str, int], dict
 # keyed by one integer, Slot = Group << 32 + Number, so that each probe of a binary search is
 # one first-argument hash lookup ("as of T" is O(log n)). With incremental tabling, `<dep>`
 # reads `x(_, Group, …)` so that a table depends on every later entry of its group. A value
-# that arrives out of time order marks the group dirty (`d`); the group is rebuilt from its
-# source facts at the end of the batch.
+# that arrives out of time order marks the group dirty (`d`, with the earliest such time);
+# at the end of the batch the group's entries from that time on are made again from its
+# source facts (a view fed by several event relations, one after another in a batch, gets
+# its facts out of order in each: remaking whole groups cost 10% of a replay's Prolog time).
 _SITE_TEMPLATE = r"""
 <px>(<KEYS>T, V, Kind) :-
     (   <k>(<KEYS>Gid, Key)
@@ -90,9 +92,12 @@ _SITE_TEMPLATE = r"""
             assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)),
             Len1 is Len + 1,
             nb_setval(Key, s(Len1, T, C, S, Mn, Mx))
-        ;   <d>(Gid)
-        ->  true
-        ;   assertz(<d>(Gid))
+        ;   <d>(Gid, From)
+        ->  (   T < From
+            ->  retract(<d>(Gid, From)), assertz(<d>(Gid, T))
+            ;   true
+            )
+        ;   assertz(<d>(Gid, T))
         )
     ;   flag(tl_gid, Gid, Gid + 1),
         atom_concat(tl_px_, Gid, Key),
@@ -131,19 +136,55 @@ _SITE_TEMPLATE = r"""
     ).
 
 <rb> :-
-    forall(retract(<d>(Gid)), <rb>(Gid)).
+    forall(retract(<d>(Gid, From)), <rb>(Gid, From)).
 
-<rb>(Gid) :-
+%   Entries before From (the earliest time that arrived out of order) stand; the rest are
+%   made again from the group's source facts at From or later.
+<rb>(Gid, From) :-
     <k>(<KEYS>Gid, Key),
-    findall(T-V, <src>(<KEYS>T, V), Pairs),
+    nb_getval(Key, s(Len, _, _, _, _, _)),
+    <kept>(Gid, Len, From, Keep),
+    findall(T-V, ( <src>(<KEYS>T, V), T >= From ), Pairs),
     msort(Pairs, Sorted),
-    retractall(<x>(_, Gid, _, _, _, _, _)),
-    tl_px_entries(Sorted, Entries),
+    Last0 is Len - 1,
+    forall(between(Keep, Last0, I),
+           ( Slot is Gid << 32 + I, retract(<x>(Slot, _, _, _, _, _, _)) )),
+    (   Keep =:= 0
+    ->  tl_px_entries(Sorted, Entries)
+    ;   Before is Gid << 32 + Keep - 1,
+        <x>(Before, _, _, C0, S0, Mn0, Mx0),
+        tl_px_more(Sorted, Keep, C0, S0, Mn0, Mx0, Entries)
+    ),
     forall(member(e(I, T, C, S, Mn, Mx), Entries),
            ( Slot is Gid << 32 + I, assertz(<x>(Slot, Gid, T, C, S, Mn, Mx)) )),
     last(Entries, e(Last, TL, CL, SL, MnL, MxL)),
-    Len is Last + 1,
-    nb_setval(Key, s(Len, TL, CL, SL, MnL, MxL)).
+    Len1 is Last + 1,
+    nb_setval(Key, s(Len1, TL, CL, SL, MnL, MxL)).
+
+%   How many of a group's entries (in time order) are earlier than From.
+<kept>(Gid, Len, From, Keep) :-
+    Slot0 is Gid << 32,
+    <x>(Slot0, _, T0, _, _, _, _),
+    (   T0 >= From
+    ->  Keep = 0
+    ;   Last is Len - 1,
+        <before>(Gid, 0, Last, From, I),
+        Keep is I + 1
+    ).
+
+%   The last index of entries earlier than From, between Lo (earlier) and Hi.
+<before>(Gid, Lo, Hi, From, I) :-
+    (   Hi =< Lo
+    ->  I = Lo
+    ;   Mid is (Lo + Hi + 1) // 2,
+        Slot is Gid << 32 + Mid,
+        <x>(Slot, _, T, _, _, _, _),
+        (   T < From
+        ->  <before>(Gid, Mid, Hi, From, I)
+        ;   Hi1 is Mid - 1,
+            <before>(Gid, Lo, Hi1, From, I)
+        )
+    ).
 
 <forget> :-
     forall(<k>(<KEYS>_, Key), nb_delete(Key)).

@@ -7,7 +7,7 @@
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
-            tl_px_first/5, tl_px_next/9, tl_px_entries/2,
+            tl_px_first/5, tl_px_next/9, tl_px_entries/2, tl_px_more/7,
             tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
             tl_window/6
           ]).
@@ -167,6 +167,11 @@ tl_px_entries([], []).
 tl_px_entries([T-V|Rest], [e(0, T, C, S, Mn, Mx)|Entries]) :-
     tl_px_first(V, C, S, Mn, Mx),
     tl_px_entries_(Rest, 1, C, S, Mn, Mx, Entries).
+%   tl_px_more(+SortedTimeValuePairs, +I, +C0, +S0, +Mn0, +Mx0, -Entries): entries numbered
+%   from I, running on from the values C0, S0, Mn0, Mx0 of the entry before them.
+tl_px_more(Pairs, I, C0, S0, Mn0, Mx0, Entries) :-
+    tl_px_entries_(Pairs, I, C0, S0, Mn0, Mx0, Entries).
+
 tl_px_entries_([], _, _, _, _, _, []).
 tl_px_entries_([T-V|Rest], I, C0, S0, Mn0, Mx0, [e(I, T, C, S, Mn, Mx)|Entries]) :-
     tl_px_next(V, C0, S0, Mn0, Mx0, C, S, Mn, Mx),
