@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from engine.analysis.program import Program
 from engine.backends.swipl.clause import ClauseCompiler, CompileError
 from engine.backends.swipl.prefix_index import Site, site_clauses, site_predicates
-from engine.backends.swipl.prolog_text import atom as _atom
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import indent as _indent
@@ -89,7 +88,6 @@ class ProgramCompiler:
     aux: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     # relation -> (the test that a fact is stored, the goal that stores it): reads A1…An, Seq
     adds: dict[str, tuple[str, str]] = field(default_factory=dict)
-    latest_times: list[str] = field(default_factory=list)  # global variables (_event_batch)
 
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
         """A tabled helper `'agg:<owner>:<n>'(AsOf, Keys…, Result)` computing one aggregate
@@ -282,7 +280,6 @@ class ProgramCompiler:
         rebuilds = [_q("rb", str(site.ident)) for site in self.sites.values()]
         self.clauses["tl_rebuild/0"].append(f"tl_rebuild :- {_conj(rebuilds) or 'true'}.")
         forgets = [_q("forget", str(site.ident)) for site in self.sites.values()]
-        forgets += [f"nb_delete({key})" for key in self.latest_times]
         self.clauses["tl_forget/0"].append(f"tl_forget :- {_conj(forgets) or 'true'}.")
         drops = [f"abolish_table_subgoals({_call('t', t, ['T'] + ['_'] * arity[t])})"
                  for t in tabled]
@@ -313,25 +310,22 @@ class ProgramCompiler:
         of `'e:r'` almost nothing: a lookup between asserts costs ~1.5 µs a fact (the hash
         index is rebuilt as the predicate grows), an assert ~0.5. The engine gives a call's
         rows without duplicates among them, so facts of one call, in several requests, need
-        not be looked up against each other. The global variable `'mx:<module>:r'` holds
-        s(Latest, Call, Before): the latest time stored, and the latest before the call (a
-        global variable, not a fact: a fact retracted and asserted per call leaves a dead
-        clause per call, and each lookup walks them until clause GC). It is raised before
-        any fact is written, so facts of a batch stopped half way are still looked up."""
-        batch, write_all, latest = (_q(kind, name) for kind in ("batch", "wr", "hi"))
-        stored = _atom(f"mx:{self.module}:{name}")
-        self.latest_times.append(stored)
+        not be looked up against each other. `'mx:r'(Latest, Call, Before)`: the latest time
+        stored, and the latest before the call; it is raised before any fact is written, so
+        facts of a batch stopped half way are still looked up."""
+        batch, write_all, latest, stored = (_q(kind, name) for kind in ("batch", "wr", "hi", "mx"))
         fact = f"f({', '.join(args + ['Seq'])})"
         time = args[self.program.relations[name].time_column]
+        self.dynamic[stored] = 3
         return [
             f"{batch}(Call, Fs, N0, N) :-\n"
-            f"    (   nb_current({stored}, s(Hi0, Call0, Lo0))\n"
+            f"    (   {stored}(Hi0, Call0, Lo0)\n"
             f"    ->  ( Call0 == Call -> Lo = Lo0 ; Lo = Hi0 )\n"
             f"    ;   findall({time}, {_call('e', name, args + ['_'])}, Times),\n"
             f"        max_list(Times, Lo)\n"
             f"    ->  Hi0 = Lo\n    ;   Lo = -inf, Hi0 = -inf\n    ),\n"
             f"    {latest}(Fs, Hi0, Hi),\n"
-            f"    nb_setval({stored}, s(Hi, Call, Lo)),\n"
+            f"    retractall({stored}(_, _, _)),\n    assertz({stored}(Hi, Call, Lo)),\n"
             f"    {write_all}(Fs, Lo, N0, N).",
             f"{latest}([], Hi, Hi).",
             f"{latest}([{fact}|Fs], Hi0, Hi) :-\n"
