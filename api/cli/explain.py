@@ -12,8 +12,9 @@ import typer
 
 from api.cli.errors import FAILED, show_warnings, user_errors
 from api.cli.options import DEFAULT_DB, Db
-from engine import Engine, TempologError, engine_from_files
+from engine import Engine, SnapshotUnsupported, TempologError, engine_from_files
 from sim import EventStore, open_store, replay
+from sim.engine_snapshots import restore_latest
 
 Rules = Annotated[list[Path] | None, typer.Option(
     "--rules", help="A rule file or folder; repeatable.")]
@@ -60,16 +61,35 @@ def rule_files(paths: list[Path] | None) -> list[Path]:
     return files
 
 
-def loaded_engine(files: list[Path], store: EventStore, backend: str | None) -> Engine:
-    """An engine of the rules holding every event of the store as facts."""
+def loaded_engine(files: list[Path], store: EventStore, backend: str | None, *,
+                  use_snapshots: bool = True) -> Engine:
+    """An engine of the rules holding every event of the store as facts: resumed from the
+    latest engine snapshot of these rules in the store (`tempolog snapshot --rules`) when
+    there is one, so that a check of a growing log loads only the events after it."""
     engine = engine_from_files(files, backend)
     show_warnings(engine.program)
     try:
-        replay(store, engine)
+        notes: list[str] = []
+        start = None
+        if use_snapshots and _can_snapshot(engine):
+            start = restore_latest(store, engine, store.head()[0], notes)
+        for note in notes:
+            typer.echo(f"warning: {note}", err=True)
+        if start is not None:
+            typer.echo(f"resumed from the engine snapshot at seq {start.seq:,}", err=True)
+        replay(store, engine, from_seq=None if start is None else start.seq + 1)
     except BaseException:
         engine.close()
         raise
     return engine
+
+
+def _can_snapshot(engine: Engine) -> bool:
+    try:
+        engine.program_hash()
+    except SnapshotUnsupported:  # pyDatalog: every event from seq 1
+        return False
+    return True
 
 
 def event_at(store: EventStore):
@@ -102,6 +122,8 @@ def check(
         "--output", help="Write the report to this file.")] = None,
     depth: Annotated[int | None, typer.Option(help="Cut proofs below this depth.")] = None,
     backend: Backend = None,
+    no_snapshot: Annotated[bool, typer.Option(
+        "--no-snapshot", help="Load every event, even if an engine snapshot would do.")] = False,
 ) -> None:
     """Run every .never invariant of the rules over the store's events: exit 0 when all
     hold, 1 when one is violated (with its first time and a proof), 2 on a usage mistake."""
@@ -109,7 +131,8 @@ def check(
 
     with user_errors():
         files = rule_files(rules)
-        with open_store(db) as store, loaded_engine(files, store, backend) as engine:
+        with open_store(db) as store, \
+                loaded_engine(files, store, backend, use_snapshots=not no_snapshot) as engine:
             report = engine.check(as_of=as_of, since=since, depth=depth,
                                   events=event_at(store))
         text = {CheckOutput.text: report.render, CheckOutput.json: lambda: as_json(report),

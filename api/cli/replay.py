@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.errors import FAILED, show_warnings, user_errors
+from api.cli.explain import rule_files
 from api.cli.options import DEFAULT_DB, Db
 from engine import TempologError, engine_from_files
 from sim import open_store, resolve_type
@@ -68,7 +69,8 @@ def replay(
     speed: Annotated[float, typer.Option(
         help="0: as fast as possible; 1: the simulated pace; 10: ten times faster.")] = 0,
     rules: Annotated[list[Path] | None, typer.Option(
-        help="Replay into an engine of these rule files instead of the read models.")] = None,
+        help="Replay into an engine of these rule files or folders (every .dl) instead of "
+        "the read models.")] = None,
     query: Annotated[list[str] | None, typer.Option(
         help="A query to answer after the replay (with --rules); repeatable.")] = None,
     no_snapshot: Annotated[bool, typer.Option(
@@ -90,7 +92,7 @@ def replay(
             total = store.head()[0]
             with progress_bar("replaying", total, quiet or json_output) as advance:
                 if rules:
-                    with engine_from_files(rules) as engine:
+                    with engine_from_files(rule_files(rules)) as engine:
                         show_warnings(engine.program)
                         result = replay_engine(store, engine, selection, speed=speed,
                                                progress=advance,
@@ -179,8 +181,8 @@ def snapshot(
     list_only: Annotated[bool, typer.Option("--list", help="List the stored snapshots.")]
     = False,
     rules: Annotated[list[Path] | None, typer.Option(
-        help="Also snapshot an engine of these rule files (its facts, indexes and "
-        "materialised relations), for `replay --rules`.")] = None,
+        help="Also snapshot an engine of these rule files or folders (its facts, indexes and "
+        "materialised relations), for `replay --rules` and `check`.")] = None,
     query: Annotated[list[str] | None, typer.Option(
         help="With --rules: ask this query about now before each snapshot, so that the "
         "relations it reads are kept materialised; repeatable.")] = None,
@@ -199,13 +201,13 @@ def snapshot(
             if list_only:
                 taken = snapshots(store)
                 if rules:
-                    with engine_from_files(rules) as engine:
+                    with engine_from_files(rule_files(rules)) as engine:
                         engine_taken = engine_snapshots(store, engine.program_hash())
             else:
                 with progress_bar("snapshotting", store.head()[0], quiet) as advance:
                     taken = take_snapshots(store, every, progress=advance)
                 if rules:
-                    with engine_from_files(rules) as engine, progress_bar(
+                    with engine_from_files(rule_files(rules)) as engine, progress_bar(
                             "snapshotting the engine", store.head()[0], quiet) as advance:
                         engine_taken = take_engine_snapshots(
                             store, engine, every, queries=tuple(query or ()),

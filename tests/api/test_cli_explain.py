@@ -61,6 +61,22 @@ def test_check_shows_the_rules_warnings_and_still_runs(db, tmp_path):
     assert "filled_unsubmitted" in result.stdout
 
 
+def test_check_resumes_from_an_engine_snapshot_of_its_rules(db, tmp_path):
+    store = tmp_path / "snapshotted.db"
+    store.write_bytes(Path(db).read_bytes())
+    rules = [ROOT / "rules", PLANTED]
+    cold = tempolog("check", *rules, "--db", store, "--format", "json")
+    assert "resumed" not in cold.stderr
+    taken = tempolog("snapshot", "--db", store, "--rules", rules[0], "--rules", PLANTED, "-q")
+    assert taken.exit_code == 0, taken.output
+    warm = tempolog("check", *rules, "--db", store, "--format", "json")
+    assert warm.exit_code == cold.exit_code == 1
+    assert "resumed from the engine snapshot at seq" in warm.stderr
+    assert json.loads(warm.stdout) == json.loads(cold.stdout)
+    forced = tempolog("check", *rules, "--db", store, "--format", "json", "--no-snapshot")
+    assert "resumed" not in forced.stderr and forced.stdout == cold.stdout
+
+
 def test_check_text_names_each_violation_with_first_time_and_proof(db):
     result = tempolog("check", PLANTED, "--db", db)
     assert "FAIL  no_wash_trades  (" in result.stdout and ", first at t=" in result.stdout
