@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -195,9 +196,13 @@ class Engine(ABC):
 
 def sorted_rows(rows: Iterable[Sequence[Value]]) -> list[Row]:
     """Answer rows in the one order every backend returns: distinct, numbers before symbols
-    (as in Prolog's standard order; a column holds one kind anyway), then by value."""
-    return sorted({tuple(row) for row in rows},
-                  key=lambda row: tuple((isinstance(v, str), v) for v in row))
+    (as in Prolog's standard order; a column holds one kind anyway), then by value. Of rows
+    equal by Python's equality (0.0 == -0.0), the first in that order is kept: -0.0, as
+    SWI-Prolog's sort/2 keeps it, whatever order the rows came in."""
+    ordered = sorted(map(tuple, rows), key=lambda row: tuple(
+        (isinstance(v, str), v, math.copysign(1, v) if isinstance(v, float) else 0)
+        for v in row))
+    return [row for i, row in enumerate(ordered) if i == 0 or row != ordered[i - 1]]
 
 
 def check_rows(relation: Relation, rows: Iterable) -> list[Row]:

@@ -45,6 +45,17 @@ def test_rows_come_back_exactly_as_stored_in_the_one_order(facts):
         assert math.copysign(1, got[3]) == math.copysign(1, want[3])  # -0.0 stays -0.0
 
 
+def test_of_zero_and_negative_zero_one_row_comes_back_in_either_order():
+    # 0.0 == -0.0: the rows are one answer; which one must not depend on arrival order
+    for facts in ([("", 0, 0, 0.0), ("", 0, 0, -0.0)], [("", 0, 0, -0.0), ("", 0, 0, 0.0)]):
+        engine = engine_with(facts)
+        try:
+            (row,) = engine.query("q(s, n, m, f)").rows
+        finally:
+            engine.close()
+        assert [row] == sorted_rows(facts) and math.copysign(1, row[3]) == -1
+
+
 def test_quotes_escapes_unicode_and_big_numbers():
     facts = [("it's \"q\" \\ \n\t\x01", 2 ** 70, -(2 ** 70), 0.1 + 0.2),
              ("é😀中", -1, 123_456_789, 1e-320), ("", 0, 0, 1.7976931348623157e308)]
