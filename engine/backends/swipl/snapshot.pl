@@ -149,9 +149,9 @@ add(x-Offset, Facts, Module) :-
              Gid is Gid0 + Offset,
              New =.. [Name, Slot, Gid|Rest],
              assertz(Module:New) )).
-add(d-Offset, Facts, Module) :-
+add(d-Offset, Facts, Module) :-  % 'd:k'(Gid, From): a group dirty from a time on
     forall(member(Fact, Facts),
-           ( Fact =.. [Name, Gid0], Gid is Gid0 + Offset, New =.. [Name, Gid],
+           ( Fact =.. [Name, Gid0|Rest], Gid is Gid0 + Offset, New =.. [Name, Gid|Rest],
              assertz(Module:New) )).
 
 add_plain([], _).
