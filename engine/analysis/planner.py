@@ -93,8 +93,9 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
         if not allowed:  # every atom left reads what an aggregate computes
             place_ready(aggregates=True)
             allowed = [a for a in atoms if not (_vars(a) & assigned) - known] or atoms
-        # No cross product while an atom joins with what is bound already.
-        joined = [a for a in allowed if _vars(a) & known
+        # No cross product while an atom joins with what is bound already; the delta (what
+        # arrived) is always a start, or an atom with a constant would be scanned before it.
+        joined = [a for a in allowed if a is delta or _vars(a) & known
                   or any(isinstance(arg, ast.Const) for arg in a.args)]
         best = min(joined or allowed, key=lambda a: (cost(a), atoms.index(a)))
         atoms.remove(best)
