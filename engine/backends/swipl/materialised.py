@@ -17,9 +17,10 @@ class MaterialisedClause(ClauseCompiler):
     """Compiles a body that reads derived relations from their materialised tuples, and
     one atom (`delta`) from a delta predicate."""
 
-    def __init__(self, program, *, sites: bool = False, owner: str | None = None,
+    def __init__(self, program, *, sites: bool = True, owner: str | None = None,
                  delta: tuple[ast.Atom, str] | None = None, widened: bool = False):
-        super().__init__(program, sites=bool(program.sites), owner=owner)
+        # aggregates read the program's prefix indexes when it keeps any (program.sites)
+        super().__init__(program, sites=sites and bool(program.sites), owner=owner)
         self.delta = delta
         self.widened = widened  # derived relations read with what they lost in this step
         self._reading: ast.Atom | None = None
