@@ -10,15 +10,13 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from engine import EventRejected
-from sim.events.ids import parse_json
 from sim.events.types import Event, StoredEvent
 from sim.events.validate import as_event
-from sim.store.base import EventStore, TypeStats
 from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
-from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound, StoreUnavailable
 from sim.store.filters import conditions, where
 from sim.store.jsonl import COLUMNS, imported_rows
+from sim.store.sql import SqlEventStore, stored_event
 
 SCHEMA_VERSION = 1
 
@@ -125,19 +123,14 @@ class _StreamsOnDemand(dict):
         super().__init__()
         self.cur = cur
 
-    def get(self, stream, default=None):
-        if stream not in self:
-            found = self.cur.execute(_STREAM_HEADS, ([stream],)).fetchone()
-            self[stream] = (found[1], found[2]) if found else default
-        return self[stream]
-
-
-class PostgresEventStore(EventStore):
+class PostgresEventStore(SqlEventStore):
     """Append-only events in one PostgreSQL database (or schema, by the URL's search_path).
     Appends from any number of connections and processes take turns on a transaction-scoped
     advisory lock: each batch reads the head, extends the chain and commits or rolls back
     whole, so seqs stay gapless and the chain never forks. Commits NOTIFY listeners."""
 
+    select = _SELECT
+    placeholder = "%s"
     # Waits for the other appenders' transactions; held until this one ends.
     append_lock: str | None = _TAKE_APPEND_LOCK
 
@@ -250,7 +243,7 @@ class PostgresEventStore(EventStore):
                                    stream_id=stream_id, correlation_id=correlation_id,
                                    types=types)  # from_seq: where the pages start
         for row in self._pages(clauses, args, (from_seq or 1) - 1, limit):
-            yield _stored(row)
+            yield stored_event(row)
 
     def _pages(self, clauses: list[str], args: list, after: int, limit: int | None):
         """Rows past seq `after`, a page a round trip: a long read holds no transaction
@@ -266,25 +259,6 @@ class PostgresEventStore(EventStore):
             if limit is not None:
                 limit -= len(rows)
 
-    def get(self, event_id: str) -> StoredEvent | None:
-        row = self.conn.execute(_SELECT + " WHERE event_id = %s", (event_id,)).fetchone()
-        return _stored(row) if row else None
-
-    def stream_version(self, stream_id: str) -> int:
-        row = self.conn.execute("SELECT max(version) FROM events WHERE stream_id = %s",
-                                (stream_id,)).fetchone()
-        return row[0] or 0
-
-    def head(self) -> tuple[int, str]:
-        found = self.conn.execute(_HEAD).fetchone()
-        return (found[0], found[1]) if found else (0, GENESIS_HASH)
-
-    def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
-        clauses, args = conditions("%s", from_time=since, to_time=until)
-        return [TypeStats(*row) for row in self.conn.execute(
-            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events"
-            f"{where(clauses)} GROUP BY type ORDER BY type", args)]
-
     def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
              ) -> Iterator[tuple[int, str, int, str]]:
         sql = ("SELECT seq, type, time, payload::text FROM events WHERE seq > %s AND seq <= %s"
@@ -297,62 +271,6 @@ class PostgresEventStore(EventStore):
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
-
-    def last_seq_at(self, at: int) -> int:
-        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= %s", (at,))
-        return row.fetchone()[0] or 0
-
-    # ---- snapshots and metadata: plain tables beside the append-only one ------------------
-
-    def save_snapshot(self, seq: int, event_hash: str, state_hash: str, state: bytes,
-                      format: int) -> None:
-        self.conn.execute("INSERT INTO snapshots VALUES (%s, %s, %s, %s, %s) ON CONFLICT (seq) "
-                          "DO UPDATE SET event_hash = EXCLUDED.event_hash, state_hash = "
-                          "EXCLUDED.state_hash, format = EXCLUDED.format, state = EXCLUDED.state",
-                          (seq, event_hash, state_hash, format, state))
-
-    def load_snapshot(self, at_or_before: int, format: int
-                      ) -> tuple[int, str, str, bytes] | None:
-        row = self.conn.execute(
-            "SELECT seq, event_hash, state_hash, state FROM snapshots WHERE seq <= %s AND "
-            "format = %s ORDER BY seq DESC LIMIT 1", (at_or_before, format)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], bytes(row[3]))
-
-    def list_snapshots(self, format: int) -> list[tuple[int, str, str, int]]:
-        return self.conn.execute(
-            "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = %s "
-            "ORDER BY seq", (format,)).fetchall()
-
-    def save_engine_snapshot(self, seq: int, program: str, event_hash: str, state_hash: str,
-                             state: bytes) -> None:
-        self.conn.execute("INSERT INTO engine_snapshots VALUES (%s, %s, %s, %s, %s) ON CONFLICT "
-                          "(program, seq) DO UPDATE SET event_hash = EXCLUDED.event_hash, "
-                          "state_hash = EXCLUDED.state_hash, state = EXCLUDED.state",
-                          (seq, program, event_hash, state_hash, state))
-
-    def load_engine_snapshot(self, program: str, at_or_before: int
-                             ) -> tuple[int, str, str, bytes] | None:
-        row = self.conn.execute(
-            "SELECT seq, event_hash, state_hash, state FROM engine_snapshots WHERE program = %s "
-            "AND seq <= %s ORDER BY seq DESC LIMIT 1", (program, at_or_before)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], bytes(row[3]))
-
-    def list_engine_snapshots(self, program: str | None = None
-                              ) -> list[tuple[int, str, str, str, int]]:
-        sql = ("SELECT seq, program, event_hash, state_hash, length(state) FROM "
-               "engine_snapshots")
-        if program is None:
-            return self.conn.execute(sql + " ORDER BY seq, program").fetchall()
-        return self.conn.execute(sql + " WHERE program = %s ORDER BY seq",
-                                 (program,)).fetchall()
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
-                          "value = EXCLUDED.value", (key, value))
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-        return row[0] if row else None
 
     def stored_rows(self) -> Iterator[tuple]:
         return self._pages([], [], 0, None)
@@ -399,9 +317,6 @@ def safe_url(url: str) -> str:
     host, port = info.get("host", "localhost"), info.get("port", "5432")
     return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
 
-
-def _stored(row: tuple) -> StoredEvent:
-    return StoredEvent(*row[:10], parse_json(row[10]), row[11])
 
 
 def open_url(url: str, *, create: bool = False, durable: bool = True) -> PostgresEventStore:

@@ -15,12 +15,11 @@ from engine import EventRejected
 from sim.events.ids import parse_json
 from sim.events.types import Event, StoredEvent
 from sim.events.validate import as_event
-from sim.store.base import EventStore, TypeStats
 from sim.store.batch import Heads, Plan, check_batch, check_expected, duplicate_id
-from sim.store.chain import GENESIS_HASH
 from sim.store.errors import StoreCorrupted, StoreNotFound
 from sim.store.filters import conditions, where
 from sim.store.jsonl import COLUMNS, imported_rows
+from sim.store.sql import SqlEventStore, stored_event
 
 SCHEMA_VERSION = 1
 POLL_SECONDS = 0.002       # how often a tail looks at data_version: the latency it adds
@@ -50,10 +49,12 @@ BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE is not allowed'); END;
 """
 
 
-class SqliteEventStore(EventStore):
+class SqliteEventStore(SqlEventStore):
     """Append-only events in SQLite (WAL). Every row's hash covers its canonical bytes and the
     previous row's hash; triggers refuse UPDATE and DELETE. Safe for one writer per process
     and many processes: appends take SQLite's write lock and re-read what changed."""
+
+    select = _SELECT
 
     def __init__(self, path: str | Path, *, durable: bool = True, create: bool = True):
         self.path = self.url = str(path)
@@ -180,7 +181,7 @@ class SqliteEventStore(EventStore):
             sql += " LIMIT ?"
             args.append(limit)
         for row in self.conn.execute(sql, args):
-            yield _stored(row)
+            yield stored_event(row)
 
     def read_facts(self, *, from_seq: int | None = None, to_time: int | None = None
                    ) -> Iterator[tuple[int, str, int, dict]]:
@@ -191,30 +192,6 @@ class SqliteEventStore(EventStore):
                 f"SELECT seq, type, time, payload FROM events{where(clauses)} ORDER BY seq",
                 args):
             yield seq, type, time, loads(payload)
-
-    def get(self, event_id: str) -> StoredEvent | None:
-        row = self.conn.execute(_SELECT + " WHERE event_id = ?", (event_id,)).fetchone()
-        return _stored(row) if row else None
-
-    def stream_version(self, stream_id: str) -> int:
-        row = self.conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
-                                (stream_id,)).fetchone()
-        return row[0] or 0
-
-    def head(self) -> tuple[int, str]:
-        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        found = row.fetchone()
-        return (found[0], found[1]) if found else (0, GENESIS_HASH)
-
-    def stats(self, *, since: int | None = None, until: int | None = None) -> list[TypeStats]:
-        clauses, args = conditions("?", from_time=since, to_time=until)
-        return [TypeStats(*row) for row in self.conn.execute(
-            "SELECT type, count(*), min(time), max(time), min(seq), max(seq) FROM events"
-            f"{where(clauses)} GROUP BY type ORDER BY type", args)]
-
-    def get_seq(self, seq: int) -> StoredEvent | None:
-        row = self.conn.execute(_SELECT + " WHERE seq = ?", (seq,)).fetchone()
-        return _stored(row) if row else None
 
     def scan(self, from_seq: int, to_seq: int, types: Iterable[str] | None = None
              ) -> Iterator[tuple[int, str, int, str]]:
@@ -227,60 +204,6 @@ class SqliteEventStore(EventStore):
         sql += " ORDER BY seq"
         for low in range(from_seq, to_seq + 1, _SCAN_CHUNK):
             yield from self.conn.execute(sql, (low, min(low + _SCAN_CHUNK - 1, to_seq), *names))
-
-    def last_seq_at(self, at: int) -> int:
-        row = self.conn.execute("SELECT max(seq) FROM events WHERE time <= ?", (at,))
-        return row.fetchone()[0] or 0
-
-    # ---- snapshots and metadata: plain tables beside the append-only one ------------------
-
-    def save_snapshot(self, seq: int, event_hash: str, state_hash: str, state: bytes,
-                      format: int) -> None:
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                              (seq, event_hash, state_hash, format, state))
-
-    def load_snapshot(self, at_or_before: int, format: int
-                      ) -> tuple[int, str, str, bytes] | None:
-        return self.conn.execute(
-            "SELECT seq, event_hash, state_hash, state FROM snapshots WHERE seq <= ? AND "
-            "format = ? ORDER BY seq DESC LIMIT 1", (at_or_before, format)).fetchone()
-
-    def list_snapshots(self, format: int) -> list[tuple[int, str, str, int]]:
-        return self.conn.execute(
-            "SELECT seq, event_hash, state_hash, length(state) FROM snapshots WHERE format = ? "
-            "ORDER BY seq", (format,)).fetchall()
-
-    # An engine's snapshots are keyed by its program's hash as well as the seq: the same store
-    # holds snapshots of every rule set replayed from it (the read models' table has one per seq).
-    def save_engine_snapshot(self, seq: int, program: str, event_hash: str, state_hash: str,
-                             state: bytes) -> None:
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO engine_snapshots VALUES (?, ?, ?, ?, ?)",
-                              (seq, program, event_hash, state_hash, state))
-
-    def load_engine_snapshot(self, program: str, at_or_before: int
-                             ) -> tuple[int, str, str, bytes] | None:
-        return self.conn.execute(
-            "SELECT seq, event_hash, state_hash, state FROM engine_snapshots WHERE program = ? "
-            "AND seq <= ? ORDER BY seq DESC LIMIT 1", (program, at_or_before)).fetchone()
-
-    def list_engine_snapshots(self, program: str | None = None
-                              ) -> list[tuple[int, str, str, str, int]]:
-        sql = ("SELECT seq, program, event_hash, state_hash, length(state) FROM "
-               "engine_snapshots")
-        if program is None:
-            return self.conn.execute(sql + " ORDER BY seq, program").fetchall()
-        return self.conn.execute(sql + " WHERE program = ? ORDER BY seq",
-                                 (program,)).fetchall()
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
 
     def stored_rows(self) -> Iterator[tuple]:
         return iter(self.conn.execute(_SELECT + " ORDER BY seq"))
@@ -306,9 +229,6 @@ class SqliteEventStore(EventStore):
     def close(self) -> None:
         self.conn.close()
 
-
-def _stored(row: tuple) -> StoredEvent:
-    return StoredEvent(*row[:10], parse_json(row[10]), row[11])
 
 
 def open_url(url: str, *, create: bool = False, durable: bool = True) -> SqliteEventStore:
