@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from engine.backends.swipl import prolog_text as pl
 from engine.errors import TempologError
-from engine.lang.parser import unescape
+from engine.lang.reduce import unescape
 
 # `net_position("C17", "S3", n)` and `net_position("C4", "S9", n)` have one shape. Analysis
 # costs ~80 µs, more than the rest of an as-of point query, so each shape is analysed once

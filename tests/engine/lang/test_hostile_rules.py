@@ -6,7 +6,7 @@ import pytest
 
 from engine import DiagnosticError, load_program, program_from_source
 from engine.lang.loader import MAX_RULE_FILE_BYTES
-from engine.lang.parser import MAX_NESTING
+from engine.lang.reduce import MAX_NESTING
 
 HEAD = ".decl p(x: number)\n.decl q(x: number)\n"
 
