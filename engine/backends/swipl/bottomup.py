@@ -12,6 +12,7 @@ from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import CompileError
 from engine.backends.swipl.increment import REDONE, IncrementalStep
+from engine.backends.swipl.joins import split_recursive_joins
 from engine.backends.swipl.materialised import NOW, MaterialisedClause, ground_fact
 from engine.backends.swipl.prefix_index import Site, site_clauses
 from engine.backends.swipl.prolog_text import call as _call
@@ -86,6 +87,8 @@ class BottomUpCompiler(IncrementalStep):
     # ---- the program
 
     def run(self) -> str:
+        given = set(self.kinds)
+        self.program, self.kinds = split_recursive_joins(self.program, self.kinds)
         derived = [n for n, k in self.kinds.items() if k == "tabled"]
         rules = [r for r in self.program.rules
                  if r.head.relation in self.kinds and self.kinds[r.head.relation] == "tabled"
@@ -103,8 +106,9 @@ class BottomUpCompiler(IncrementalStep):
             arity = self.program.relations[name].arity
             self.dynamic[_q("m", name)] = arity
             args = _vars("A", arity)
-            self.clauses[_q("bu:all", name)].append(
-                f"{_call('bu:all', name, args)} :- {_call('b', name, args)}.")
+            if name in given:  # a relation of the program may be given facts too
+                self.clauses[_q("bu:all", name)].append(
+                    f"{_call('bu:all', name, args)} :- {_call('b', name, args)}.")
         increments = []
         for k, scc in enumerate(sccs, 1):
             members = set(scc)
