@@ -5,6 +5,7 @@
     python -m bench.pointsto --facts 5000           # a smaller program
     python -m bench.pointsto --write DIR            # the .dl and its facts as CSV, to look at
     python -m bench.pointsto --worker swipl 50000   # one measurement, JSON out
+    python -m bench.pointsto --backends swipl --baseline DIR   # and DIR's checkout, alternating
 
 The program has hmmer's shape: a C points-to analysis with 7 mutually recursive relations
 (points-to, heap points-to, reachability through the heap, assignments, the call graph,
@@ -25,6 +26,7 @@ import platform
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -242,13 +244,15 @@ def worker(backend: str, n_facts: int, seed: int) -> dict:
     }
 
 
-def run_child(backend: str, n_facts: int, seed: int, limit_s: float, cap_mb: int) -> dict:
-    """One worker in a fresh process, killed past `limit_s` seconds or `cap_mb` of memory."""
+def run_child(backend: str, n_facts: int, seed: int, limit_s: float, cap_mb: int,
+              checkout: Path | None = None) -> dict:
+    """One worker in a fresh process, killed past `limit_s` seconds or `cap_mb` of memory;
+    `checkout`: run that checkout's engine and benchmark instead of this one's."""
     command = [sys.executable, "-m", "bench.pointsto", "--worker", backend, str(n_facts),
                "--seed", str(seed)]
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=Path(__file__).resolve().parents[1])
+                             text=True, cwd=checkout or Path(__file__).resolve().parents[1])
     peak, why = [0], [None]
 
     def watch():
@@ -274,10 +278,11 @@ def run_child(backend: str, n_facts: int, seed: int, limit_s: float, cap_mb: int
     watcher.join()
     if why[0] or child.returncode != 0:
         tail = err.strip().splitlines()[-1:] if err.strip() else []
-        return {"backend": backend, "failed": why[0] or f"exit {child.returncode}",
+        return {"backend": backend, "checkout": str(checkout or "."),
+                "failed": why[0] or f"exit {child.returncode}",
                 "wall_s": round(time.perf_counter() - start, 1), "peak_mb": peak[0],
                 "error": tail[0][:200] if tail else ""}
-    return json.loads(out.strip().splitlines()[-1])
+    return {"checkout": str(checkout or "."), **json.loads(out.strip().splitlines()[-1])}
 
 
 def write(directory: Path, n_facts: int, seed: int) -> None:
@@ -297,6 +302,9 @@ def main() -> None:
     parser.add_argument("--cap", type=int, default=3000, help="MB of memory per backend")
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "FACTS"))
     parser.add_argument("--write", type=Path, metavar="DIR")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also run each backend from this checkout (e.g. main), alternating")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each backend")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.seed)))
@@ -307,10 +315,25 @@ def main() -> None:
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load "
           f"{os.getloadavg()[0]:.1f}")
-    results = [run_child(b, args.facts, args.seed, args.limit, args.cap)
-               for b in args.backends.split(",")]
-    for result in results:
-        print(json.dumps(result))
+    checkouts = [None] + ([args.baseline.resolve()] if args.baseline else [])
+    results = []
+    for _ in range(args.runs):
+        for backend in args.backends.split(","):
+            for checkout in checkouts:
+                results.append(run_child(backend, args.facts, args.seed, args.limit,
+                                         args.cap, checkout))
+                print(json.dumps(results[-1]), flush=True)
+    if args.runs > 1 or args.baseline:
+        for backend in args.backends.split(","):
+            for checkout in checkouts:
+                runs = [r for r in results if r["backend"] == backend and "cpu_s" in r
+                        and r["checkout"] == str(checkout or ".")]
+                if runs:
+                    print(f"median {backend} @ {checkout or '.'}: "
+                          f"cpu {statistics.median(r['cpu_s'] for r in runs):.2f} s, "
+                          f"wall {statistics.median(r['wall_s'] for r in runs):.2f} s, "
+                          f"peak {statistics.median(r['peak_mb'] for r in runs):.0f} MB "
+                          f"({len(runs)} runs)")
     done = [r for r in results if "digest" in r]
     if len(done) > 1:
         same = all(r["digest"] == done[0]["digest"] for r in done)
