@@ -84,25 +84,43 @@ class LiveEngine:
     # ---- answers -------------------------------------------------------------------
 
     def query(self, text: str, *, as_of: int | None = None, limit: int | None = None,
-              timeout: float = 5.0, after_seq: int | None = None) -> tuple[Answer, int]:
+              timeout: float = 5.0, after_seq: int | None = None,
+              look_up: bool = True) -> tuple[Answer, int]:
         """The answer of a query and the applied seq it includes at least; with `after_seq`,
-        on a basis that includes it (QueryTimeout if the engine is not there in time)."""
+        on a basis that includes it (QueryTimeout if the engine is not there in time).
+        `look_up=False`: the caller has just found no kept answer (`cached`)."""
         if after_seq is not None and after_seq > self.applied_seq:
             head = self.head()[0]
             if after_seq > head:
                 raise QueryError(f"after_seq {after_seq:,} is past the store's head seq "
                                  f"{head:,}", code="after-seq-ahead")
-        if after_seq is not None and not self.wait_for(after_seq, timeout):
-            raise QueryTimeout(f"the engine did not reach seq {after_seq:,} within "
-                               f"{timeout:g}s (applied: {self.applied_seq:,})")
-        started = time.perf_counter()
+            if not self.wait_for(after_seq, timeout):
+                raise QueryTimeout(f"the engine did not reach seq {after_seq:,} within "
+                                   f"{timeout:g}s (applied: {self.applied_seq:,})")
         text = query_text(text)
+        found = self.cached(text, as_of=as_of, limit=limit) if look_up else None
+        return found or self._computed(text, as_of, limit, timeout)
+
+    def cached(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+               after_seq: int | None = None) -> tuple[Answer, int] | None:
+        """The kept answer of a query and the applied seq it includes, or None (no answer
+        kept, or `after_seq` not applied yet). Never waits: the service calls it on its
+        event loop, so a kept answer costs no thread hop."""
+        if after_seq is not None and after_seq > self.applied_seq:
+            return None
+        started = time.perf_counter()
+        seq = self.applied_seq  # read first: a batch is applied only once its answers
+        # are dropped, so what is kept now holds at least up to seq
+        kept = self.answers.get((query_text(text), as_of, limit))
+        if kept is None:
+            return None
+        return kept.again((time.perf_counter() - started) * 1000), seq
+
+    def _computed(self, text: str, as_of: int | None, limit: int | None,
+                  timeout: float) -> tuple[Answer, int]:
+        """Ask the engine, and keep the answer when no batch was written meanwhile."""
         engine, cache = self._serving
         writes, seq = self._writes, self.applied_seq
-        key = (text, as_of, limit)
-        kept = cache.get(key)
-        if kept is not None:
-            return kept.again((time.perf_counter() - started) * 1000), seq
         asked = as_of
         if as_of is None and self.now_as_of_end:
             asked = END_OF_TIME
@@ -110,7 +128,7 @@ class LiveEngine:
         if asked != as_of:
             answer = replace(answer, as_of=None)
         if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
-            cache.put(key, answer)
+            cache.put((text, as_of, limit), answer)
         return answer, seq
 
     def wait_for(self, seq: int, timeout: float | None) -> bool:

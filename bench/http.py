@@ -1,18 +1,30 @@
 """Benchmark `tempolog serve`: POST /query under load while the store grows, and POST /events.
 
     .venv/bin/python -m bench.http [--db var/bench-http.db] [--seconds 30] [--rate 200]
+                                   [--source DIR]
 
 (as a module: run as a script, this file would hide the standard library's `http`).
 
-Eight clients share --rate requests per second (open loop: each request is sent at its
-planned time, so a slow answer delays no later one), half point queries now and half as of
-a random tick, for --seconds, while another process appends price events to the store.
-Then one client appends one order's events per request. Prints latencies in milliseconds.
+First a sequential probe on a quiet store (one request at a time: what a request costs).
+Then eight client processes share --rate requests per second (open loop: each request is
+sent at its planned time, so a slow answer delays no later one), half point queries now and
+half as of a random tick, for --seconds, while another process appends price events to the
+store. Then one client appends one order's events per request. Latencies in milliseconds:
+the client's (send to last byte) and the server's own (its `Server-Timing: app` header, from
+the request's arrival in the application to its answer, when the server sends one).
+
+The clients are processes, each with one keep-alive `http.client` connection: on the same
+2 cores as the server, eight httpx clients in one process spent more CPU per request than
+the server and queued behind each other's GIL, which the figure then included.
+`--source DIR` serves from another checkout (e.g. a worktree of main: the figure before).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
 import os
 import platform
 import random
@@ -20,25 +32,23 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPOLOG = str(Path(sys.executable).parent / "tempolog")
 RULES = ROOT / "rules" / "trading.dl"
 CLIENTS = 8
+TICKS = 10_000  # of the default simulation
 POINT = ('current_position("client-2", "MSFT", q, a, r)',
          'pending_order(o, "client-3", "AAPL", s, q, p)')
 
 APPENDER = """
 import sys, time
 from sim import open_store
-store, until, tick = open_store(sys.argv[1]), time.monotonic() + float(sys.argv[2]), 0
-version = store.stream_version("market-BENCH")
+store, until = open_store(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+tick = store.stream_version("market-BENCH")  # past the earlier runs' prices on this store
 while time.monotonic() < until:  # 100 events a second, 10 per append
     store.append([{"type": "PriceUpdated", "time": 20_000 + tick + i, "stream_id":
                    "market-BENCH", "payload": {"symbol": "BENCH", "price": 10_000 + i}}
@@ -48,54 +58,107 @@ while time.monotonic() < until:  # 100 events a second, 10 per append
 """
 
 
+class Client:
+    """One keep-alive connection; `post` returns (seconds, status, body, server ms)."""
+
+    def __init__(self, url: str):
+        host, port = url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+
+    def request(self, method: str, path: str, body: dict | None = None, retry: bool = True):
+        data = None if body is None else json.dumps(body).encode()
+        sent = time.perf_counter()
+        try:
+            self.conn.request(method, path, data, {"Content-Type": "application/json"})
+            response = self.conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # reconnects at the next request
+            if retry and method == "GET":  # the server closed an idle connection
+                return self.request(method, path, body, retry=False)
+            return time.perf_counter() - sent, 0, {}, None
+        took = time.perf_counter() - sent
+        return took, response.status, json.loads(raw), server_ms(
+            response.getheader("server-timing"))
+
+    def get(self, path: str) -> dict:
+        return self.request("GET", path)[2]
+
+
+def server_ms(header: str | None) -> float | None:
+    """The `app` duration of a Server-Timing header (`app;dur=1.2, engine;dur=0.8`)."""
+    for metric in (header or "").split(","):
+        name, *params = metric.strip().split(";")
+        if name == "app":
+            for param in params:
+                if param.startswith("dur="):
+                    return float(param[4:])
+    return None
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def summary(name: str, latencies: list[float], errors: int, seconds: float) -> str:
-    ms = [x * 1000 for x in latencies]
-    return (f"| {name} | {len(ms):,} | {len(ms) / seconds:,.0f}/s | {statistics.median(ms):.2f}"
-            f" | {percentile(ms, 0.95):.2f} | {percentile(ms, 0.99):.2f} | {max(ms):.1f}"
-            f" | {errors} |")
+def row(name: str, samples: list[tuple]) -> str:
+    """A table row of (seconds, ok, server ms or None, cached) samples."""
+    ms = [s[0] * 1000 for s in samples]
+    server = [s[2] for s in samples if s[2] is not None]
+    cached = sum(bool(s[3]) for s in samples)
+    errors = sum(not s[1] for s in samples)
+    shown = (f"{statistics.median(server):.2f} | {percentile(server, 0.99):.2f}"
+             if server else "— | —")
+    return (f"| {name} | {len(ms):,} | {statistics.median(ms):.2f} | {percentile(ms, 0.95):.2f}"
+            f" | {percentile(ms, 0.99):.2f} | {max(ms):.1f} | {errors} | {shown} | {cached:,} |")
 
 
-def load_queries(url: str, seconds: float, rate: float, ticks: int):
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    start = time.monotonic() + 0.5
+def query_body(rng: random.Random, n: int) -> dict:
+    body = {"query": rng.choice(POINT)}
+    if n % 2:
+        body["as_of"] = rng.randint(1, TICKS)
+    return body
+
+
+def _sample(answer, ok_status=200) -> tuple:
+    took, status, body, server = answer
+    return took, status == ok_status, server, body.get("cached", False)
+
+
+def sequential(url: str, count: int) -> dict[str, list[tuple]]:
+    """One request at a time, no appends: the cost of a request, not of queueing."""
+    client, rng = Client(url), random.Random(7)
+    kinds = {"now (cached after the first)": lambda n: {"query": POINT[n % 2]},
+             "as of t=5000 (cached after the first)": lambda n: {"query": POINT[n % 2],
+                                                                "as_of": 5000},
+             "as of a random tick": lambda n: {"query": POINT[n % 2],
+                                               "as_of": rng.randint(1, TICKS)}}
+    return {name: [_sample(client.request("POST", "/query", make(n))) for n in range(count)]
+            for name, make in kinds.items()}
+
+
+def query_client(args: tuple) -> list[tuple]:
+    """One of the load's clients (a process): (kind, seconds, ok, server ms, cached)."""
+    index, url, start, seconds, rate = args
+    client, rng = Client(url), random.Random(index)
     interval = CLIENTS / rate  # each client's gap between requests
+    samples, n = [], 0
+    while True:
+        planned = start + index * (interval / CLIENTS) + n * interval
+        if planned > start + seconds or time.monotonic() > start + seconds + 10:
+            return samples  # the run's requests are sent, or the server is 10 s behind
+        time.sleep(max(0.0, planned - time.monotonic()))
+        body = query_body(rng, n)
+        samples.append(("as-of" if "as_of" in body else "now",
+                        *_sample(client.request("POST", "/query", body))))
+        n += 1
 
-    def client(index: int) -> None:
-        rng = random.Random(index)
-        with httpx.Client(base_url=url, timeout=10) as http:
-            n = 0
-            while True:
-                planned = start + index * (interval / CLIENTS) + n * interval
-                if planned > start + seconds or time.monotonic() > start + seconds + 10:
-                    return  # the run's requests are sent, or the server is 10 s behind
-                time.sleep(max(0.0, planned - time.monotonic()))
-                body = {"query": rng.choice(POINT)}
-                if n % 2:
-                    body["as_of"] = rng.randint(1, ticks)
-                sent = time.perf_counter()
-                try:
-                    ok = http.post("/query", json=body).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                took = time.perf_counter() - sent
-                with lock:
-                    latencies.append(took)
-                    errors[0] += not ok
-                n += 1
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors[0]
+def load_queries(url: str, seconds: float, rate: float) -> list[tuple]:
+    start = time.monotonic() + 1.0  # CLOCK_MONOTONIC: one clock for every process
+    with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
+        runs = pool.map(query_client, [(i, url, start, seconds, rate) for i in range(CLIENTS)])
+    return [sample for run in runs for sample in run]
 
 
 def order_events(n: int) -> list[dict]:
@@ -112,17 +175,15 @@ def order_events(n: int) -> list[dict]:
              "payload": {"order": order, "reason": "client", "remaining": 10}}]
 
 
-def load_commands(url: str, count: int, rate: float):
-    latencies, errors = [], 0
-    with httpx.Client(base_url=url, timeout=10) as http:
-        start = time.monotonic()
-        for n in range(count):
-            time.sleep(max(0.0, start + n / rate - time.monotonic()))
-            sent = time.perf_counter()
-            response = http.post("/events", json={"events": order_events(n)})
-            latencies.append(time.perf_counter() - sent)
-            errors += response.status_code != 200
-    return latencies, errors
+def load_commands(url: str, count: int, rate: float) -> list[tuple]:
+    client, samples = Client(url), []
+    first = client.get("/health")["head_seq"]  # order ids unique across runs on one store
+    start = time.monotonic()
+    for n in range(count):
+        time.sleep(max(0.0, start + n / rate - time.monotonic()))
+        samples.append(_sample(client.request("POST", "/events",
+                                              {"events": order_events(first + n)})))
+    return samples
 
 
 def default_store(db: Path) -> None:
@@ -133,30 +194,40 @@ def default_store(db: Path) -> None:
 
 
 @contextmanager
-def serving(db: Path):
-    """`tempolog serve` of `db` with rules/trading.dl on a free port of 127.0.0.1, once it
-    answers /health and the rules' first answers are tabled; yields its URL."""
+def serving(db: Path, source: Path | None):
+    """`tempolog serve` of `db` with rules/trading.dl on a free port of 127.0.0.1 (from the
+    checkout `source`, when given), once it answers /health and the rules' first answers
+    are tabled; yields its URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    if source is not None:  # its packages before the editable install's
+        env["PYTHONPATH"] = str(source)
     server = subprocess.Popen([TEMPOLOG, "serve", "--db", str(db), "--rules", str(RULES),
-                               "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+                               "--port", str(port)], cwd=source or ROOT, env=env,
+                              stderr=subprocess.DEVNULL)
     try:
         for _ in range(6000):  # the replay of a large store takes a while under load
             if server.poll() is not None:
                 raise SystemExit(f"tempolog serve exited with status {server.returncode}")
             try:
-                if httpx.get(url + "/health").status_code == 200:
+                if Client(url).request("GET", "/health")[1] == 200:
                     break
-            except httpx.TransportError:
-                time.sleep(0.1)
+            except OSError:
+                pass
+            time.sleep(0.1)
         for query in POINT:  # first answers compile and table the rules
-            httpx.post(url + "/query", json={"query": query}, timeout=120)
+            Client(url).request("POST", "/query", {"query": query, "timeout": 30})
         yield url
     finally:
         server.terminate()
         server.wait()
+
+
+HEADER = ("| what | requests | p50 ms | p95 ms | p99 ms | max ms | errors | server p50 ms"
+          " | server p99 ms | cached |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def main() -> None:
@@ -165,32 +236,45 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--commands", type=int, default=500)
+    parser.add_argument("--sequential", type=int, default=200, help="requests of each kind")
+    parser.add_argument("--source", type=Path, help="serve from this checkout")
     args = parser.parse_args()
-    ticks = 10_000
+    args.db = args.db.resolve()
     default_store(args.db)
-    with serving(args.db) as url:
-        head = httpx.get(url + "/health").json()["head_seq"]
+    load = os.getloadavg()[0]
+    with serving(args.db, args.source) as url:
+        client = Client(url)
+        probe = sequential(url, args.sequential)
+        head = client.get("/health")["head_seq"]
         appender = subprocess.Popen([sys.executable, "-c", APPENDER, str(args.db),
                                      str(args.seconds + 30)], cwd=ROOT,
                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-        while httpx.get(url + "/health").json()["head_seq"] == head:  # its first append
+        while client.get("/health")["head_seq"] == head:  # its first append
+            if appender.poll() is not None:
+                raise SystemExit(f"the appender exited with status {appender.returncode}")
             time.sleep(0.1)
-        head = httpx.get(url + "/health").json()["head_seq"]
-        queries, query_errors = load_queries(url, args.seconds, args.rate, ticks)
-        grown = httpx.get(url + "/health").json()
+        head = client.get("/health")["head_seq"]
+        queries = load_queries(url, args.seconds, args.rate)
+        grown = client.get("/health")
         appender.terminate()
         appender.wait()
-        commands, command_errors = load_commands(url, args.commands, 50.0)
+        commands = load_commands(url, args.commands, 50.0)
+        stats = client.get("/stats")
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; store of {head:,} events, "
-          f"{grown['head_seq'] - head:,} appended during the query load, lag at its end "
-          f"{grown['lag']}; load average {os.getloadavg()[0]:.1f}")
-    print("| what | requests | rate | p50 ms | p95 ms | p99 ms | max ms | errors |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(summary(f"POST /query, {CLIENTS} clients (point + as-of)", queries, query_errors,
-                  args.seconds))
-    print(summary("POST /events, one order's 4 events", commands, command_errors,
-                  args.commands / 50.0))
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, served from "
+          f"{args.source or ROOT}; store of {head:,} events, {grown['head_seq'] - head:,} "
+          f"appended during the query load, lag at its end {grown['lag']}; load average "
+          f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print(HEADER)
+    for name, samples in probe.items():
+        print(row(f"sequential: {name}", samples))
+    print(row(f"POST /query, {CLIENTS} clients, {args.rate:g}/s planned (point + as-of)",
+              [s[1:] for s in queries]))
+    for kind in ("now", "as-of"):
+        print(row(f"… of which {kind}", [s[1:] for s in queries if s[0] == kind]))
+    print(row("POST /events, one order's 4 events, 50/s", commands))
+    if "answers" in stats:
+        print(f"answer cache at the end: {json.dumps(stats['answers'])}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.http import events, subscribe
 from api.http.errors import ApiError, RulesInvalid, install, responses
@@ -23,6 +25,7 @@ from api.http.models import (
     WhyNotRequest,
 )
 from api.http.security import BodyLimit, Settings, require_read, require_write
+from api.http.timing import ServerTiming, json_response
 from api.live import END_OF_TIME, LiveEngine
 from api.query import relation_counts
 from engine import RuleAnalysisError, RuleSyntaxError
@@ -43,6 +46,7 @@ def create_app(live: LiveEngine, settings: Settings | None = None) -> FastAPI:
     app.state.channels = subscribe.Channels(live)
     install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body, state=app.state)
+    app.add_middleware(ServerTiming)  # added last: outermost, it times the body limit too
 
     app.include_router(events.router)
     app.include_router(subscribe.router)
@@ -67,13 +71,23 @@ def _timeout(asked: float | None, settings: Settings) -> float:
 def _queries(app: FastAPI, live: LiveEngine, settings: Settings) -> None:
     @app.post("/query", response_model=QueryResponse, dependencies=READ, tags=["query"],
               responses=responses(400, 401, 413, 504))
-    def query(request: QueryRequest) -> dict:
+    async def query(request: QueryRequest) -> Response:
         """Answer a rule body now, or as of a time; a query past its time limit gets 504.
         With `after_seq` (an append's `head_seq`), the answer includes that event."""
-        answer, seq = live.query(_text(request.query, settings), as_of=request.as_of,
-                                 limit=request.limit, after_seq=request.after_seq,
-                                 timeout=_timeout(request.timeout, settings))
-        return {**answer.to_json(), "seq": seq, "cached": answer.cached}
+        text = _text(request.query, settings)
+        asked = {"as_of": request.as_of, "limit": request.limit}
+        # A kept answer is given on the event loop; only the engine's work goes to a
+        # thread (and from there to the one Prolog thread).
+        found = live.cached(text, after_seq=request.after_seq, **asked)
+        if found is None:
+            found = await run_in_threadpool(partial(
+                live.query, text, after_seq=request.after_seq, look_up=False,
+                timeout=_timeout(request.timeout, settings), **asked))
+        answer, seq = found
+        metrics = ("cache;desc=hit",) if answer.cached else (
+            f"engine;dur={answer.elapsed_ms:.3f}", "cache;desc=miss")
+        return json_response({**answer.to_json(), "seq": seq, "cached": answer.cached},
+                             *metrics)
 
     counted: dict[tuple[int, int], dict[str, int | None]] = {}
 
@@ -165,7 +179,9 @@ def _status(app: FastAPI, live: LiveEngine) -> None:
         return {"head_seq": live.head()[0], "applied_seq": live.applied_seq, "types": types,
                 "backend": type(live.engine).__name__, "summary": live.engine.program.summary(),
                 "uptime_s": round(time.monotonic() - app.state.started, 3),
-                "requests": app.state.requests}
+                "requests": app.state.requests,
+                "answers": {"kept": len(live.answers), "hits": live.answers.hits,
+                            "misses": live.answers.misses}}
 
     @app.get("/health", response_model=HealthResponse, tags=["status"])
     def health() -> dict:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.http.errors import ApiError, responses
 from api.http.models import AppendRequest, AppendResponse, EventOut, EventPage
 from api.http.security import require_read, require_write
+from api.http.timing import json_response
 from sim import resolve_type
 
 router = APIRouter(tags=["events"])
@@ -21,7 +23,7 @@ def append(request: Request, batch: AppendRequest,
            idempotency_key: Annotated[str | None, Header(
                description="Makes the whole batch idempotent: a repeat returns the "
                            "original seqs and writes nothing.", max_length=150)] = None,
-           ) -> dict:
+           ) -> Response:
     """Append events in one transaction: an invalid event (422, naming the event and the
     field) or a stream past its expected version (409) writes nothing of the batch. This
     returns once the events are stored; the engine asserts them moments later, off this
@@ -31,11 +33,13 @@ def append(request: Request, batch: AppendRequest,
     if idempotency_key is not None:
         for index, event in enumerate(events):
             event["idempotency_key"] = event["idempotency_key"] or f"{idempotency_key}/{index}"
+    started = time.perf_counter()
     with live.store_lock:
         seqs = live.store.append(events, expected_versions=batch.expected_versions)
         head = live.store.head()[0]
+    stored = (time.perf_counter() - started) * 1000
     live.appended()  # the tailer asserts them: an append never waits for the engine
-    return {"seqs": seqs, "head_seq": head}
+    return json_response({"seqs": seqs, "head_seq": head}, f"store;dur={stored:.3f}")
 
 
 def _type_names(types: list[str] | None) -> list[str] | None:

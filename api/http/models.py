@@ -206,10 +206,17 @@ class TypeCount(BaseModel):
     last_seq: int
 
 
+class AnswerStats(BaseModel):
+    kept: int = Field(description="Answers in the answer cache now.")
+    hits: int = Field(description="Queries given a kept answer, since the rules were loaded.")
+    misses: int = Field(description="Queries the engine answered, since the rules were loaded.")
+
+
 class StatsResponse(BaseModel):
     model_config = _example({"head_seq": 151_022, "applied_seq": 151_022, "types": [],
                              "backend": "SwiplEngine", "summary": "…", "uptime_s": 12.5,
-                             "requests": 40})
+                             "requests": 40, "answers": {"kept": 12, "hits": 30,
+                                                         "misses": 10}})
     head_seq: int
     applied_seq: int
     types: list[TypeCount]
@@ -217,6 +224,7 @@ class StatsResponse(BaseModel):
     summary: str
     uptime_s: float
     requests: int
+    answers: AnswerStats
 
 
 class HealthResponse(BaseModel):

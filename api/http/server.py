@@ -36,6 +36,8 @@ def serve(db: str, rules: list[Path], *, host: str = "127.0.0.1", port: int = 80
     try:
         if live.engine.program.warnings:  # as `tempolog lint` shows them; they fail nothing
             print(format_diagnostics(list(live.engine.program.warnings)), file=sys.stderr)
+        with live.store_lock:  # an empty append reads every stream's head now, not in
+            live.store.append([])  # the first command (1.5 s on the default simulation)
         live.follow()
         app = create_app(live, settings)
         seq = live.applied_seq

@@ -289,3 +289,40 @@ def test_rules_with_a_warning_are_served_and_the_body_lists_it(server):
     assert server.client.get("/rules").json()["warnings"] == [warning]
     answer = server.client.post("/query", json={"query": "unpriced(s)"})
     assert answer.status_code == 200 and answer.json()["columns"] == ["s"]
+
+
+def server_timing(response: httpx.Response) -> dict[str, str]:
+    """`app;dur=1.2, cache;desc=hit` -> {"app": "1.2", "cache": "hit"}."""
+    metrics = {}
+    for metric in response.headers["server-timing"].split(","):
+        name, _, param = metric.strip().partition(";")
+        metrics[name] = param.partition("=")[2]
+    return metrics
+
+
+def test_every_answer_says_the_servers_own_time_and_whether_it_was_kept(server):
+    body = {"query": 'price_updated("MSFT", p, t)', "as_of": 77}  # asked by no other test
+    before = server.client.get("/stats").json()["answers"]
+    first, again = (server.client.post("/query", json=body) for _ in range(2))
+    assert first.json()["rows"] == again.json()["rows"] != []
+    assert (first.json()["cached"], again.json()["cached"]) == (False, True)
+    computed, kept = server_timing(first), server_timing(again)
+    assert computed["cache"] == "miss" and kept["cache"] == "hit" and "engine" not in kept
+    assert float(computed["app"]) >= float(computed["engine"]) > 0
+    after = server.client.get("/stats").json()["answers"]
+    assert (after["hits"] - before["hits"], after["misses"] - before["misses"]) == (1, 1)
+    assert after["kept"] >= 1
+    append = server.client.post("/events", headers=AUTH,
+                                json={"events": [price_event("TIMING", 100, 200)]})
+    assert append.status_code == 200 and float(server_timing(append)["store"]) > 0
+    errors = server.client.post("/query", json={"query": "nope(x)"})
+    assert errors.status_code == 400 and float(server_timing(errors)["app"]) > 0
+
+
+def test_integers_past_64_bits_are_answered_exactly(server):
+    big = 2**70
+    response = server.client.post("/query", json={
+        "query": f'price_updated("AAPL", p, t), x = p * {big}', "limit": 3})
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert rows and all(x == p * big for p, t, x in rows)

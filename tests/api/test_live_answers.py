@@ -105,3 +105,17 @@ def test_the_cache_keeps_a_bounded_number_of_rows(live):
     assert cache.get((PRICES, 5, None)) is answers[5] and cache.get((PRICES, 0, None)) is None
     cache.invalidate({"price_updated": 4})
     assert len(cache) == 1 and cache.rows == 5  # as of 3 stands; 4 and 5 see the fact at 4
+
+
+def test_cached_gives_a_kept_answer_without_waiting_and_nothing_else(live):
+    query = 'price_updated("AAPL", p, t), t < 30'
+    assert live.cached(query, as_of=40) is None  # nothing kept yet: the caller asks
+    misses = live.answers.misses
+    computed, seq = live.query(query, as_of=40, look_up=False)
+    assert live.answers.misses == misses  # the caller's look-up was the one miss
+    kept, kept_seq = live.cached(query + ".", as_of=40)
+    assert kept.cached and kept.rows == computed.rows and kept_seq >= seq
+    assert live.cached(query, as_of=40, limit=1) is None  # another limit, another answer
+    ahead = live.applied_seq + 1
+    assert live.cached(query, as_of=40, after_seq=ahead) is None  # would have to wait
+    assert live.cached(query, as_of=40, after_seq=live.applied_seq) is not None
