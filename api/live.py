@@ -59,6 +59,7 @@ class LiveEngine:
         self._serving = (engine, AnswerCache(engine.program))  # swapped together
         self.applied_seq = 0
         self.applied_at = time.monotonic()
+        self.fact_writes = WriteStats()  # what the batches of facts cost the engine
         self._applied = threading.Condition()  # notified whenever applied_seq grows
         self._apply_lock = threading.Lock()  # one writer of facts at a time
         # A seqlock over the serving engine's facts: odd while a batch is being written and
@@ -177,9 +178,11 @@ class LiveEngine:
         """Write one batch into the serving engine, drop the answers it changes, and only
         then say it is applied (under the seqlock: see __init__)."""
         self._writes += 1
+        started = time.perf_counter()
         try:
             earliest = write()
             self.answers.invalidate(earliest)
+            self.fact_writes.note(seq - self.applied_seq, time.perf_counter() - started)
         except BaseException:
             self.answers.invalidate({r: -2**63 for r in self.engine.relations()})
             raise
@@ -283,6 +286,24 @@ class LiveEngine:
         """Replace the rules with these files (the REPL's `.load`)."""
         program = load_program(list(paths))
         self.replace_rules(program, [(str(p), Path(p).read_text()) for p in paths])
+
+
+class WriteStats:
+    """Batches of facts written into the serving engine: how many, and how long they held
+    it (a write goes before every waiting query: this is what a query can wait behind)."""
+
+    def __init__(self):
+        self.batches = self.events = 0
+        self.seconds = 0.0
+
+    def note(self, events: int, seconds: float) -> None:
+        self.batches += 1
+        self.events += events
+        self.seconds += seconds
+
+    def to_json(self) -> dict:
+        return {"batches": self.batches, "events": self.events,
+                "ms": round(self.seconds * 1000, 3)}
 
 
 def _earliest(engine, taken) -> dict[str, int]:

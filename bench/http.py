@@ -76,7 +76,7 @@ class Client:
             self.conn.close()  # reconnects at the next request
             if retry and method == "GET":  # the server closed an idle connection
                 return self.request(method, path, body, retry=False)
-            return time.perf_counter() - sent, 0, {}, None
+            return time.perf_counter() - sent, 0, {}, {}
         took = time.perf_counter() - sent
         return took, response.status, json.loads(raw), server_ms(
             response.getheader("server-timing"))
@@ -85,15 +85,15 @@ class Client:
         return self.request("GET", path)[2]
 
 
-def server_ms(header: str | None) -> float | None:
-    """The `app` duration of a Server-Timing header (`app;dur=1.2, engine;dur=0.8`)."""
+def server_ms(header: str | None) -> dict[str, float]:
+    """The durations of a Server-Timing header: `app;dur=1.2, engine;dur=0.8` -> ms by name."""
+    found = {}
     for metric in (header or "").split(","):
         name, *params = metric.strip().split(";")
-        if name == "app":
-            for param in params:
-                if param.startswith("dur="):
-                    return float(param[4:])
-    return None
+        for param in params:
+            if param.startswith("dur="):
+                found[name] = float(param[4:])
+    return found
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -102,13 +102,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def row(name: str, samples: list[tuple]) -> str:
-    """A table row of (seconds, ok, server ms or None, cached) samples."""
+    """A table row of (seconds, ok, server ms or None, engine ms or None, cached) samples."""
     ms = [s[0] * 1000 for s in samples]
     server = [s[2] for s in samples if s[2] is not None]
-    cached = sum(bool(s[3]) for s in samples)
+    engine = [s[3] for s in samples if s[3] is not None]
+    cached = sum(bool(s[4]) for s in samples)
     errors = sum(not s[1] for s in samples)
     shown = (f"{statistics.median(server):.2f} | {percentile(server, 0.99):.2f}"
              if server else "— | —")
+    shown += f" | {statistics.median(engine):.2f}" if engine else " | —"
     return (f"| {name} | {len(ms):,} | {statistics.median(ms):.2f} | {percentile(ms, 0.95):.2f}"
             f" | {percentile(ms, 0.99):.2f} | {max(ms):.1f} | {errors} | {shown} | {cached:,} |")
 
@@ -121,8 +123,9 @@ def query_body(rng: random.Random, n: int) -> dict:
 
 
 def _sample(answer, ok_status=200) -> tuple:
-    took, status, body, server = answer
-    return took, status == ok_status, server, body.get("cached", False)
+    took, status, body, timing = answer
+    return (took, status == ok_status, timing.get("app"), timing.get("engine", timing.get(
+        "store")), body.get("cached", False))
 
 
 def sequential(url: str, count: int) -> dict[str, list[tuple]]:
@@ -138,7 +141,7 @@ def sequential(url: str, count: int) -> dict[str, list[tuple]]:
 
 
 def query_client(args: tuple) -> list[tuple]:
-    """One of the load's clients (a process): (kind, seconds, ok, server ms, cached)."""
+    """One of the load's clients (a process): (kind, *sample)."""
     index, url, start, seconds, rate = args
     client, rng = Client(url), random.Random(index)
     interval = CLIENTS / rate  # each client's gap between requests
@@ -227,7 +230,8 @@ def serving(db: Path, source: Path | None):
 
 
 HEADER = ("| what | requests | p50 ms | p95 ms | p99 ms | max ms | errors | server p50 ms"
-          " | server p99 ms | cached |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | server p99 ms | engine (or store) p50 ms | cached |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def main() -> None:
@@ -254,12 +258,12 @@ def main() -> None:
                 raise SystemExit(f"the appender exited with status {appender.returncode}")
             time.sleep(0.1)
         head = client.get("/health")["head_seq"]
+        before = client.get("/stats")
         queries = load_queries(url, args.seconds, args.rate)
-        grown = client.get("/health")
+        grown, after = client.get("/health"), client.get("/stats")
         appender.terminate()
         appender.wait()
         commands = load_commands(url, args.commands, 50.0)
-        stats = client.get("/stats")
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, served from "
           f"{args.source or ROOT}; store of {head:,} events, {grown['head_seq'] - head:,} "
@@ -273,8 +277,13 @@ def main() -> None:
     for kind in ("now", "as-of"):
         print(row(f"… of which {kind}", [s[1:] for s in queries if s[0] == kind]))
     print(row("POST /events, one order's 4 events, 50/s", commands))
-    if "answers" in stats:
-        print(f"answer cache at the end: {json.dumps(stats['answers'])}")
+    if "writes" in after:  # a server with these statistics
+        hits, misses, batches, events, ms = (after[k][f] - before[k][f] for k, f in (
+            ("answers", "hits"), ("answers", "misses"), ("writes", "batches"),
+            ("writes", "events"), ("writes", "ms")))
+        print(f"during the query load: answer cache {hits:,} hits, {misses:,} misses; the "
+              f"tailer wrote {events:,} events in {batches:,} batches, {ms / batches:.2f} ms "
+              f"per batch ({ms / 1000 / args.seconds:.1%} of the engine's time)")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,8 @@ def _status(app: FastAPI, live: LiveEngine) -> None:
                 "uptime_s": round(time.monotonic() - app.state.started, 3),
                 "requests": app.state.requests,
                 "answers": {"kept": len(live.answers), "hits": live.answers.hits,
-                            "misses": live.answers.misses}}
+                            "misses": live.answers.misses},
+                "writes": live.fact_writes.to_json()}
 
     @app.get("/health", response_model=HealthResponse, tags=["status"])
     def health() -> dict:

@@ -212,11 +212,19 @@ class AnswerStats(BaseModel):
     misses: int = Field(description="Queries the engine answered, since the rules were loaded.")
 
 
+class WriteStats(BaseModel):
+    batches: int = Field(description="Batches of events the tailer wrote into the engine.")
+    events: int
+    ms: float = Field(description="Milliseconds the writes took in all (queries wait behind "
+                      "a write that is running).")
+
+
 class StatsResponse(BaseModel):
     model_config = _example({"head_seq": 151_022, "applied_seq": 151_022, "types": [],
                              "backend": "SwiplEngine", "summary": "…", "uptime_s": 12.5,
                              "requests": 40, "answers": {"kept": 12, "hits": 30,
-                                                         "misses": 10}})
+                                                         "misses": 10},
+                             "writes": {"batches": 3, "events": 30, "ms": 4.2}})
     head_seq: int
     applied_seq: int
     types: list[TypeCount]
@@ -225,6 +233,7 @@ class StatsResponse(BaseModel):
     uptime_s: float
     requests: int
     answers: AnswerStats
+    writes: WriteStats = Field(description="Since the service started (the replay included).")
 
 
 class HealthResponse(BaseModel):
