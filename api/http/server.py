@@ -14,8 +14,6 @@ from api.live import LiveEngine
 from engine.errors import format_diagnostics
 from sim import StoreNotFound, open_store
 
-SWITCH_SECONDS = 0.0005
-
 
 def open_live(db: str, rules: list[Path], backend: str | None = None) -> LiveEngine:
     """A live engine over an existing store (StoreNotFound when there is none)."""
@@ -48,10 +46,6 @@ def serve(db: str, rules: list[Path], *, host: str = "127.0.0.1", port: int = 80
               + ("; writes need the token" if settings.token else ""),
               file=sys.stderr, flush=True)
         logging.getLogger("tempolog").setLevel(log_level.upper())
-        # The event loop answers kept queries and writes every response; a thread running
-        # Python (the tailer decoding events) keeps the GIL for up to this interval before
-        # the loop gets it: 5 ms by default, as long as a whole answer should take.
-        sys.setswitchinterval(SWITCH_SECONDS)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
         live.close()
