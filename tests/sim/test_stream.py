@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,44 @@ def test_a_failed_assertion_in_the_feeder_is_raised_in_the_simulating_thread():
     with pytest.raises(TempologError, match="the engine is closed"):
         sink.close()
 
+
+
+def test_ticks_queued_behind_a_busy_engine_go_in_together_in_order():
+    class Slow(_Recorder):
+        calls = 0
+
+        def assert_many(self, batch):
+            if not self.calls:
+                started.set()
+                go.wait(timeout=10)  # busy with the first tick while the others queue
+            self.calls += 1
+            return super().assert_many(batch)
+
+    started, go = threading.Event(), threading.Event()
+    source = (".event price_updated(symbol: symbol, price: number, t: time)\n"
+              ".event market_opened(day: number, t: time)")
+    engine, alone = Slow(source), _Recorder(source)
+    ticks = list(Simulation(SimConfig(ticks=30, seed=3)).ticks())
+    sink = EngineSink(engine, background=True)
+    sink.on_tick(*ticks[0])
+    started.wait(timeout=10)
+    for tick, events in ticks[1:]:
+        sink.on_tick(tick, events)
+    go.set()
+    sink.close()
+    one_by_one = EngineSink(alone)
+    for tick, events in ticks:
+        one_by_one.on_tick(tick, events)
+    one_by_one.close()
+    assert engine.calls == 2  # the first tick, then the 29 that queued behind it
+    assert sink.facts == one_by_one.facts > 0
+
+    def facts(recorder):
+        return {relation: [(row, seq) for r, rows, seqs in recorder.asserted if r == relation
+                           for row, seq in zip(rows, seqs)]
+                for relation in ("price_updated", "market_opened")}
+
+    assert facts(engine) == facts(alone)  # the same facts, each relation's in seq order
 
 
 def test_every_event_has_its_envelope_fact_in_streamed_and_replayed_engines(run, backend):
