@@ -55,3 +55,23 @@ def test_the_repl_session_shows_what_the_repl_prints(pristine_store, monkeypatch
     finally:
         live.close()
         store.close()
+
+
+def _metrics(header: str) -> list[str]:
+    """`app;dur=4.1, cache;desc=miss` -> ['app;dur', 'cache;desc=miss']: names and kinds,
+    without the durations, which differ from run to run."""
+    return [metric.strip().split("=")[0] if "dur=" in metric else metric.strip()
+            for metric in header.split(",")]
+
+
+def test_the_server_timing_headers_shown_are_the_servers(doc_server):
+    shown = [_metrics(line.partition(": ")[2]) for line in
+             (DOCS / "service.md").read_text().splitlines() if line.startswith("server-timing:")]
+    client = doc_server.client
+    query = {"query": 'price_updated("AAPL", p, t)', "as_of": 33}
+    miss, hit = (client.post("/query", json=query) for _ in range(2))
+    append = client.post("/events", headers={"Authorization": "Bearer let-me-in"}, json={
+        "events": [{"type": "PriceUpdated", "time": 500, "stream_id": "market-DOCS",
+                    "payload": {"symbol": "DOCS", "price": 100}}]})
+    got = [_metrics(r.headers["server-timing"]) for r in (miss, hit, append)]
+    assert shown == got
