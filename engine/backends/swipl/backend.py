@@ -47,11 +47,15 @@ class SwiplEngine(Engine):
     tabling instead; `time_index=False` turns off timed views and prefix aggregates;
     `plan_joins=False` keeps bodies in their written order (no join planner);
     `now_incremental=False` evaluates "now" from scratch after new facts, instead of from
-    what they add. All four exist to be measured and tested against."""
+    what they add; `invalidate_by_time=False` drops the tables new facts can change for
+    every as-of time, not only for those from the facts' earliest time on. All five exist
+    to be measured and tested against."""
 
     def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True,
-                 plan_joins: bool = True, now_incremental: bool = True):
+                 plan_joins: bool = True, now_incremental: bool = True,
+                 invalidate_by_time: bool = True):
         self.program = program
+        self._by_time = invalidate_by_time
         self._prolog = PrologThread.shared()
         self.module = f"tempolog_{next(_modules)}"
         self.compiled: CompiledProgram = compile_program(
@@ -134,8 +138,11 @@ class SwiplEngine(Engine):
                 size = 0
             requests[-1].append(text)
             size += facts
-        # The last request rebuilds prefix aggregates and invalidates tables, once for all.
-        written = ", ".join(pl.atom(signature.name) for signature, _, _ in numbered)
+        # The last request rebuilds prefix aggregates and invalidates tables, once for all:
+        # those of as-of times from the earliest new valid time on (docs/architecture.md).
+        written = ", ".join(
+            f"{pl.atom(signature.name)}-{_earliest(signature, rows, self._by_time)}"
+            for signature, rows, _ in numbered)
         finish = ["[]"] * (len(requests) - 1) + [f"[{written}]"]
 
         def load(call) -> int:
@@ -330,6 +337,14 @@ class SwiplEngine(Engine):
                 return
             self._closed = True
         self._prolog.request(f"tl_drop_module({self.module})")
+
+
+def _earliest(signature: Relation, rows: list[Row], by_time: bool) -> str:
+    """The earliest valid time of an event relation's rows, as Prolog text; `all` for a
+    relation whose facts hold at every time (their tables are dropped for every time)."""
+    if not signature.is_event or not by_time:
+        return "all"
+    return pl.number(min(row[signature.time_column] for row in rows))
 
 
 def _time_ordered(rows, numbers, column: int):

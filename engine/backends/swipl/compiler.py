@@ -277,6 +277,14 @@ class ProgramCompiler:
                       for t in invalidates[name] for aux, n in self.aux[t]]
             body = _conj(drops) if drops and not self.incremental else "true"
             self.clauses[_q("inv", name)].append(f"{_q('inv', name)} :- {body}.")
+            # By valid time: new facts from time From on leave the tables of earlier as-of
+            # times as they are (every read is filtered by AsOf, `p @ t` by min(t, AsOf)).
+            templates = [_call("t", t, ["_"] * (arity[t] + 1)) for t in invalidates[name]]
+            templates += [f"{aux}({', '.join(['_'] * n)})"
+                          for t in invalidates[name] for aux, n in self.aux[t]]
+            body = (f"tl_drop_tables_from({self.module}, [{', '.join(templates)}], From)"
+                    if templates and not self.incremental else "true")
+            self.clauses[_q("inv", name)].append(f"{_q('inv', name)}(From) :- {body}.")
         rebuilds = [_q("rb", str(site.ident)) for site in self.sites.values()]
         self.clauses["tl_rebuild/0"].append(f"tl_rebuild :- {_conj(rebuilds) or 'true'}.")
         forgets = [_q("forget", str(site.ident)) for site in self.sites.values()]

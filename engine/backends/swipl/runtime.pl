@@ -9,7 +9,7 @@
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2, tl_px_more/7,
             tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
-            tl_window/6
+            tl_window/6, tl_drop_tables_from/3
           ]).
 :- use_module(library(http/json)).
 :- use_module(library(time)).
@@ -310,24 +310,50 @@ user:message_hook(Term, Kind, _Lines) :-
 
 %   tl_batch(+Module, +Finish, +BatchesText, -Json): assert lists of facts f(A1, …, An, Seq),
 %   given as BatchPredicate-Facts pairs; answers {"new": N}. Finish is [] or, on a call's last
-%   request, the relations it wrote: then rebuild the prefix aggregates that saw facts out
-%   of time order and (explicit invalidation) abolish the tables the new facts can change;
-%   untabled(Relations) when the engine has made no as-of tables (none to abolish).
+%   request, the relations it wrote as Relation-From pairs, From the earliest valid time of
+%   the facts given (`all`: facts without a time): then rebuild the prefix aggregates that
+%   saw facts out of time order and (explicit invalidation) abolish the tables the new facts
+%   can change, those of as-of times from From on; untabled(Pairs) when the engine has made
+%   no as-of tables (none to abolish).
 tl_batch(Module, Finish, BatchesText, Json) :-
     term_string(Batches, BatchesText),
     foldl(tl_batch_(Module), Batches, 0, New),
     (   Finish == []
     ->  true
-    ;   (   Finish = untabled(Written)
+    ;   (   Finish = untabled(Pairs)
         ->  Tables = []
-        ;   Written = Finish, Tables = Written
+        ;   Pairs = Finish, Tables = Pairs
         ),
+        pairs_keys(Pairs, Written),
         call(Module:tl_rebuild),
         call(Module:'bu:dirty', Written),
-        forall(member(Relation, Tables),
-               ( atom_concat('inv:', Relation, Invalidate), call(Module:Invalidate) ))
+        forall(member(Relation-From, Tables),
+               (   atom_concat('inv:', Relation, Invalidate),
+                   (   From == all
+                   ->  call(Module:Invalidate)
+                   ;   call(Module:Invalidate, From)
+                   )
+               ))
     ),
     tl_json(json([new=New]), Json).
+
+%   tl_drop_tables_from(+Module, +Templates, +From): abolish the tables of Module whose
+%   variant matches a template and whose first argument, the as-of time, is From or later.
+%   A table of an earlier time read only facts of its time or before (every read is
+%   filtered by AsOf), so facts from From on cannot change it.
+tl_drop_tables_from(Module, Templates, From) :-
+    (   '$tbl_local_variant_table'(Variants)  % fails while the thread has made no table
+    ->  tl_drop_tables_from(Variants, Module, Templates, From)
+    ;   true
+    ).
+tl_drop_tables_from(Variants, Module, Templates, From) :-
+    findall(Module:Variant,
+            ( member(Variant, Templates),
+              arg(1, Variant, AsOf),
+              trie_gen(Variants, Module:Variant, _),
+              ( var(AsOf) -> true ; AsOf >= From ) ),
+            Drops),
+    forall(member(Drop, Drops), abolish_table_subgoals(Drop)).
 
 tl_batch_(Module, Batch-Facts, New0, New) :-
     call(Module:Batch, Facts, New0, New).
