@@ -23,6 +23,7 @@ from engine.backends.swipl.compiler import (
     compile_program,
     compile_query,
 )
+from engine.backends.swipl.moded import ModedForms
 from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 5_000  # facts per Prolog request: one term read per batch (SWI-NOTES: ~500k facts/s)
 KEPT_AS_OF = 16  # as-of times whose tables are kept; older ones are abolished
+# An as-of query is first answered untabled (moded forms, no table for its time) within
+# this many inferences, else from tables: ~1-3 ms of work at SWI-Prolog's ~30M LIPS.
+UNTABLED_BUDGET = 50_000
 _modules = itertools.count(1)
 _writes = itertools.count(1)  # numbers each write: its facts are given once (_first_of_each)
 
@@ -48,14 +52,17 @@ class SwiplEngine(Engine):
     `plan_joins=False` keeps bodies in their written order (no join planner);
     `now_incremental=False` evaluates "now" from scratch after new facts, instead of from
     what they add; `invalidate_by_time=False` drops the tables new facts can change for
-    every as-of time, not only for those from the facts' earliest time on. All five exist
-    to be measured and tested against."""
+    every as-of time, not only for those from the facts' earliest time on;
+    `untabled_budget=None` answers as-of queries from tables only (an integer: the
+    inferences an untabled answer may take first, 0 to try none). All six exist to be
+    measured and tested against."""
 
     def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True,
                  plan_joins: bool = True, now_incremental: bool = True,
-                 invalidate_by_time: bool = True):
+                 invalidate_by_time: bool = True, untabled_budget: int | None = UNTABLED_BUDGET):
         self.program = program
         self._by_time = invalidate_by_time
+        self._budget = untabled_budget
         self._prolog = PrologThread.shared()
         self.module = f"tempolog_{next(_modules)}"
         self.compiled: CompiledProgram = compile_program(
@@ -78,6 +85,9 @@ class SwiplEngine(Engine):
             self._prolog.request(f"tl_drop_module({self.module})")
             raise CompileError("SWI-Prolog rejected the compiled program: "
                                + "; ".join(m["message"] for m in problems))
+        self._forms = ModedForms(program, self.compiled.kinds, self.compiled.sites,
+                                 self.module)
+        self._form_sources = itertools.count(1)
         self._lock = threading.Lock()  # guards the fields below
         self._next_seq = 1
         self._as_of_tables: OrderedDict[int, None] = OrderedDict()
@@ -221,7 +231,29 @@ class SwiplEngine(Engine):
     def _compile_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
         query = analyse_query(self.program, text)
         goal, row = compile_query(self.compiled, self.program, query.body, query.columns)
+        if not self._budget:
+            return query.columns, goal, row
+        with self._forms.lock:
+            self._forms.stats = self._stats
+            untabled, _ = compile_query(self.compiled, self.program, query.body,
+                                        query.columns, forms=self._forms)
+            self._load_forms()
+        if untabled != goal:
+            goal = f"tl_budget({self._budget}, {row}, ({untabled}), ({goal}))"
         return query.columns, goal, row
+
+    def _load_forms(self) -> None:
+        """Load the moded forms a query compiled just now reads (with the forms' lock)."""
+        names, text = self._forms.take_text()
+        if not names:
+            return
+        source = f"forms_{next(self._form_sources)}"
+        answer = self._prolog.request(f"tl_load_forms({self.module}, {source})", text,
+                                      owner=self)
+        problems = [m["message"] for m in answer["messages"] if m["kind"] == "error"]
+        if problems:
+            raise CompileError("SWI-Prolog rejected moded forms: " + "; ".join(problems))
+        self._forms.defined.update(names)
 
     def _compile_now_query(self, text: str) -> tuple[tuple[str, ...], str, str]:
         query = analyse_query(self.program, text)

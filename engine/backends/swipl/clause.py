@@ -35,6 +35,12 @@ class ProgramContext(Protocol):
         """The name of a tabled helper computing one aggregate per group."""
 
 
+class Forms(Protocol):
+    """Untabled forms of derived relations planned for a call's bound arguments."""
+
+    def request(self, relation: str, mode: str) -> str:
+        """The name of `relation`'s form for `mode` (`b`/`f` per argument), made if new."""
+
 
 class Scope:
     """Prolog variable names for the user variables of one rule or aggregate body."""
@@ -55,13 +61,19 @@ class ClauseCompiler:
     _aggregate_scopes = itertools.count(1)
 
     def __init__(self, program: ProgramContext, *, sites: bool, owner: str | None = None,
-                 direct: bool = False):
+                 direct: bool = False, forms: Forms | None = None,
+                 assigned: set[str] = frozenset()):
         self.program = program
         self.sites = sites
         self.owner = owner  # the rule's head relation; None for a query
         self.direct = direct  # derived relations read untabled (`'at:p'`), as `@` reads them
+        self.forms = forms  # with `direct`: read untabled forms planned for what is bound
+        # Variables a moded form's head binds that the rule's own order assigns with `=`:
+        # still assigned (unified, as the head would), never compared by value.
+        self.assigned = set(assigned)
         self.scope = Scope("V_")
         self._temps = itertools.count(1)
+        self._aggregating = 0  # inside an aggregate's body: its solutions are counted
 
     def temp(self) -> str:
         return f"G{next(self._temps)}"
@@ -88,7 +100,10 @@ class ClauseCompiler:
         return goals
 
     def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
-        return self.read(atom.relation, self.arguments(atom, scope))
+        args = self.arguments(atom, scope)
+        if self.forms is None:  # (subclasses' read() take no mode)
+            return self.read(atom.relation, args)
+        return self.read(atom.relation, args, mode=mode_of(atom, bound))
 
     def as_of_atom(self, literal: ast.AsOf, scope: Scope, bound: set[str]) -> list[str]:
         """`p(…) @ t`: the same read as the atom's, as of `min(t, AsOf)`, so that a rule
@@ -96,8 +111,11 @@ class ClauseCompiler:
         goals, time = self.value(literal.time, scope, bound)
         at = self.temp()
         goals.append(f"{at} is min({time}, AsOf)")
-        return goals + self.read(literal.atom.relation, self.arguments(literal.atom, scope),
-                                 as_of=at)
+        args = self.arguments(literal.atom, scope)
+        if self.forms is None:
+            return goals + self.read(literal.atom.relation, args, as_of=at)
+        return goals + self.read(literal.atom.relation, args, as_of=at,
+                                 mode=mode_of(literal.atom, bound))
 
     def arguments(self, atom: ast.Atom, scope: Scope) -> list[str]:
         """An atom's arguments as Prolog text: safety left only variables, wildcards and
@@ -115,14 +133,16 @@ class ClauseCompiler:
                 raise CompileError(f"{arg.pos}: an expression argument was not normalised")
         return args
 
-    def read(self, relation: str, args: list[str], as_of: str = "AsOf") -> list[str]:
+    def read(self, relation: str, args: list[str], as_of: str = "AsOf",
+             mode: str | None = None) -> list[str]:
         """Goals reading `relation` as of the time `as_of` (a Prolog variable's name).
 
         A derived relation is read from its tables when `as_of` is the body's own AsOf;
         as of another time (`p @ t`, one per binding of t) it is read untabled from its
         rules (`'at:p'`), so that "p at each trade" reads the time indexes (a lookup per
         timed view, a binary search per prefix aggregate) and builds no table per time.
-        A recursive relation cannot be read so and keeps its tables, one per time."""
+        A recursive relation cannot be read so and keeps its tables, one per time. With
+        `forms`, untabled reads call the form planned for `mode`, the bound arguments."""
         kind = self.program.kinds.get(relation)
         if kind == "event":
             args = list(args)
@@ -138,7 +158,16 @@ class ClauseCompiler:
         if kind == "tabled":
             untabled = (self.direct or as_of != "AsOf") \
                 and relation not in self.program.program.recursive
-            return [_call("at" if untabled else "t", relation, [as_of] + args)]
+            if not untabled:
+                return [_call("t", relation, [as_of] + args)]
+            if self._aggregating:  # untabled, a tuple can come once per derivation: an
+                # aggregate must see it once, as a table holds it (a mean of rates)
+                args = [self.temp() if arg == "_" else arg for arg in args]
+            if self.forms is not None and mode is not None:
+                goal = f"{self.forms.request(relation, mode)}({', '.join([as_of] + args)})"
+            else:
+                goal = _call("at", relation, [as_of] + args)
+            return [f"distinct([{', '.join(args)}], {goal})" if self._aggregating else goal]
         if kind == "base":
             return [_call("b", relation, args)]
         raise CompileError(f"unknown relation {relation}")
@@ -169,7 +198,9 @@ class ClauseCompiler:
         if comparison.op == "=":
             for target, other in ((comparison.left, comparison.right),
                                   (comparison.right, comparison.left)):
-                if isinstance(target, ast.Var) and target.name not in bound:
+                if isinstance(target, ast.Var) and (target.name not in bound
+                                                    or target.name in self.assigned):
+                    self.assigned.discard(target.name)
                     goals = self.assign(scope[target.name], other, scope, bound)
                     bound.add(target.name)
                     return goals
@@ -287,7 +318,11 @@ class ClauseCompiler:
         inner = Scope(f"L{next(self._aggregate_scopes)}_",
                        {name: scope[name] for name in bound})
         inner_bound = set(bound)
-        goals = self.body(agg.body, inner, inner_bound)
+        self._aggregating += 1
+        try:
+            goals = self.body(agg.body, inner, inner_bound)
+        finally:
+            self._aggregating -= 1
         function = AGGREGATES[agg.func]
         if not function.takes_target:
             return [f"aggregate_all(count, ( {_conj(goals)} ), {result})"]
@@ -295,6 +330,33 @@ class ClauseCompiler:
             raise CompileError(f"{agg.pos}: {agg.func} needs a value to aggregate")
         more, target = self.value(agg.target, inner, inner_bound)
         return [f"{function.prolog_goal}({target}, ( {_conj(goals + more)} ), {result})"]
+
+
+def mode_of(atom: ast.Atom, bound: set[str]) -> str:
+    """`b` for each argument bound when the atom is read (a constant, or a variable bound
+    before it), `f` for the others."""
+    return "".join("b" if isinstance(arg, ast.Const)
+                   or (isinstance(arg, ast.Var) and arg.name in bound) else "f"
+                   for arg in atom.args)
+
+
+def assigned_names(body: Sequence[ast.Literal]) -> set[str]:
+    """The variables that `=` assigns in `body` compiled in its own order (ClauseCompiler's
+    rule: the left side if unbound, else the right)."""
+    bound: set[str] = set()
+    assigned: set[str] = set()
+    for literal in body:
+        if isinstance(literal, ast.Atom):
+            bound |= {a.name for a in literal.args if isinstance(a, ast.Var)}
+        elif isinstance(literal, ast.AsOf) and not literal.negated:
+            bound |= {a.name for a in literal.atom.args if isinstance(a, ast.Var)}
+        elif isinstance(literal, ast.Comparison) and literal.op == "=":
+            for target in (literal.left, literal.right):
+                if isinstance(target, ast.Var) and target.name not in bound:
+                    assigned.add(target.name)
+                    bound.add(target.name)
+                    break
+    return assigned
 
 
 def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:

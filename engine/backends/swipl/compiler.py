@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.analysis.program import Program
-from engine.backends.swipl.clause import ClauseCompiler, CompileError
+from engine.backends.swipl.clause import ClauseCompiler, CompileError, Forms
 from engine.backends.swipl.prefix_index import Site, site_clauses, site_predicates
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
@@ -62,11 +62,13 @@ def compile_program(program: Program, module: str, *, incremental: bool = False,
 
 
 def compile_query(compiled: CompiledProgram, program: Program,
-                  body: Sequence[ast.Literal], columns: Sequence[str]) -> tuple[str, str]:
-    """A query body as (goal, row) Prolog texts; the goal reads the variable `AsOf`."""
+                  body: Sequence[ast.Literal], columns: Sequence[str],
+                  forms: Forms | None = None) -> tuple[str, str]:
+    """A query body as (goal, row) Prolog texts; the goal reads the variable `AsOf`. With
+    `forms`, derived relations are read untabled, by forms planned for what is bound."""
     compiler = ProgramCompiler(program, compiled.module, compiled.incremental, False)
     compiler.kinds = dict(compiled.kinds)
-    clause = ClauseCompiler(compiler, sites=False)
+    clause = ClauseCompiler(compiler, sites=False, direct=forms is not None, forms=forms)
     goals = clause.body(body, clause.scope, set())
     row = "[" + ", ".join(clause.scope[name] for name in columns) + "]"
     return _conj(goals), row

@@ -9,7 +9,7 @@
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2, tl_px_more/7,
             tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
-            tl_window/6, tl_drop_tables_from/3
+            tl_window/6, tl_drop_tables_from/3, tl_budget/4
           ]).
 :- use_module(library(http/json)).
 :- use_module(library(time)).
@@ -266,6 +266,17 @@ tl_load_plan(Module, Text, Json) :-
         ( close(Stream), nb_setval(tl_loading, false) )),
     tl_load_messages(Json).
 
+%   tl_load_forms(+Module, +Name, +Text, -Json): load more predicates into Module (moded
+%   forms made for a query), from a source of their own named Name.
+tl_load_forms(Module, Name, Text, Json) :-
+    retractall(tl_load_message(_, _)),
+    atomic_list_concat([Module, '_', Name], Source),
+    setup_call_cleanup(
+        ( open_string(Text, Stream), nb_setval(tl_loading, true) ),
+        load_files(Module:Source, [stream(Stream), module(Module), silent(true)]),
+        ( close(Stream), nb_setval(tl_loading, false) )),
+    tl_load_messages(Json).
+
 %   tl_stats(+Module, _, -Json): for each stored predicate of Module ('e:', 'b:', 'v:', 'm:'),
 %   its number of facts and an estimate of the distinct values of each column, from a
 %   sample of its first facts (Haas et al.'s GEE estimator: sqrt(N/n) f1 + d - f1).
@@ -378,6 +389,19 @@ tl_search(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, Rows) :-
         nb_setval(tl_interruptible, false)),
     sort(Rows0, Rows1),
     tl_take(Limit, Rows1, Rows).
+
+%   tl_budget(+Inferences, ?Row, :Untabled, :Tabled): the solutions of Untabled if it
+%   finds them all within Inferences, else those of Tabled. An as-of query answered by the
+%   untabled forms of what it reads makes no table for its time; a question that needs
+%   many inferences untabled (an aggregate computed again per call) gets its tables.
+:- meta_predicate tl_budget(+, ?, 0, 0).
+
+tl_budget(Inferences, Row, Untabled, Tabled) :-
+    call_with_inference_limit(findall(Row, Untabled, Rows), Inferences, Result),
+    (   Result == inference_limit_exceeded
+    ->  call(Tabled)
+    ;   member(Row, Rows)
+    ).
 
 tl_take(none, Rows, Rows) :- !.
 tl_take(N, Rows, Taken) :-

@@ -29,7 +29,7 @@ def _tables(engine: SwiplEngine, as_of: int) -> int:
 
 
 def test_new_facts_keep_the_tables_of_earlier_times_and_drop_later_ones():
-    engine = SwiplEngine(program_from_source(SOURCE))
+    engine = SwiplEngine(program_from_source(SOURCE), untabled_budget=None)  # tables only
     try:
         engine.assert_facts("listed", [("A",)])
         engine.assert_facts("price", [("A", 1, 10), ("A", 2, 20)])
@@ -63,8 +63,8 @@ def test_kept_tables_answer_as_tables_dropped_whole_over_the_shipped_rules():
     engine that keeps earlier times' tables answers every relation as the one that drops
     them all."""
     program = load_program([TRADING])
-    by_time = SwiplEngine(program)
-    whole = SwiplEngine(program, invalidate_by_time=False)
+    by_time = SwiplEngine(program, untabled_budget=None)  # answered from tables only
+    whole = SwiplEngine(program, invalidate_by_time=False, untabled_budget=None)
     try:
         asked = 0
         for step, batch in enumerate(tick_facts(by_time, 60)):
@@ -82,3 +82,70 @@ def test_kept_tables_answer_as_tables_dropped_whole_over_the_shipped_rules():
     finally:
         by_time.close()
         whole.close()
+
+
+def _queries(program, answers: dict) -> list[str]:
+    """Each derived relation asked with nothing bound, with each one of its columns bound
+    and with its first two bound, to values it holds (as the service's point queries are)."""
+    texts = []
+    for name, rel in program.relations.items():
+        if rel.is_event:
+            continue
+        free = [f"c{i}" for i in range(rel.arity)]
+        texts.append(f"{name}({', '.join(free)})")
+        modes = [{i} for i in range(rel.arity)] + [{0, 1}] * (rel.arity > 2)
+        for row in answers.get(name, ())[:2]:
+            for columns in modes:
+                if all(isinstance(row[i], (str, int)) for i in columns):
+                    args = [(f'"{v}"' if isinstance(v, str) else str(v)) if i in columns
+                            else free[i] for i, v in enumerate(row)]
+                    texts.append(f"{name}({', '.join(args)})")
+    return texts
+
+
+def test_untabled_forms_answer_as_tables_over_the_shipped_rules_at_many_times():
+    """Every derived relation of rules/trading.dl, with nothing bound and with its first
+    columns bound, as of many times: the moded untabled forms (never falling back to
+    tables) answer as the tables do."""
+    program = load_program([TRADING])
+    tabled = SwiplEngine(program, untabled_budget=None)
+    untabled = SwiplEngine(program, untabled_budget=10**15)
+    try:
+        for batch in tick_facts(tabled, 80):
+            for engine in (tabled, untabled):
+                engine.assert_many(batch)
+        now = {name: tabled.query(text, timeout=None).rows for name, text in (
+            (n, f"{n}({', '.join(f'c{i}' for i in range(r.arity))})")
+            for n, r in program.relations.items() if not r.is_event)}
+        texts = _queries(program, now)
+        assert len(texts) > 200
+        texts.append('pending_order(o, "client-3", "AAPL", s, q, p)')
+        for t in (3, 17, 40, 41, 66, 79, 2**62):
+            for text in texts:
+                expected = tabled.query(text, as_of=t, timeout=None).rows
+                assert untabled.query(text, as_of=t, timeout=None).rows == expected, (text, t)
+        moded = untabled.compiled.module
+        assert untabled._prolog.request(  # they were the moded forms, and made no table
+            f"tl_call_json((current_predicate({moded}:Name/7), "
+            f"sub_atom(Name, 0, _, _, 'am:pending_order:')))")["ok"]
+        assert not untabled._prolog.request(
+            f"tl_call_json(current_table({moded}:'t:pending_order'(_, _, _, _, _, _, _), _))"
+        )["ok"]
+    finally:
+        tabled.close()
+        untabled.close()
+
+
+def test_an_untabled_answer_past_its_budget_is_answered_from_tables():
+    program = load_program([TRADING])
+    engine = SwiplEngine(program, untabled_budget=1)
+    try:
+        for batch in tick_facts(engine, 40):
+            engine.assert_many(batch)
+        rows = engine.query("pending_order(o, c, s, d, q, p)", as_of=30).rows
+        assert rows == engine.query("pending_order(o, c, s, d, q, p) @ 30").rows
+        assert engine._prolog.request(
+            f"tl_call_json(current_table({engine.module}:'t:pending_order'(30, _, _, _, _, _, _),"
+            f" _))")["ok"]
+    finally:
+        engine.close()
