@@ -1,6 +1,7 @@
-"""Benchmark as-of literals (`p @ t`) on the default simulation: the position at each trade.
+"""Benchmark as-of literals (`p @ t`) and as-of queries on the default simulation.
 
     .venv/bin/python -m bench.as_of [--store var/events.db] [--lookups 1000] [--loop 300]
+    .venv/bin/python -m bench.as_of --mix [--appends 150] [--store var/events.db]
 
 Prints, on SWI-Prolog after a replay of the store: `position_at_trade` now (first call
 and repeats, per answer) and as of random times; the same answers the way they were asked
@@ -8,6 +9,12 @@ before `@` — one `current_position` query as of each trade's tick, from Python
 sample of trades, per answer; a position at a random time asked with `@` in a query and
 as an as-of query (p50/p99); and what an incremental step costs `position_at_trade` when
 the last ticks arrive one by one, derived in full and from the earliest new time on.
+
+With --mix: the query mix of bench/http.py inside the engine, two engines in one run
+(before: answered from tables, which every append drops for every time; after: untabled
+moded forms within a budget, tables dropped from the new facts' time on): 20 queries per
+append of 10 prices later than every stored event, half of them now (as of the end of time,
+as the service asks) and half as of a random tick; p50/p99 per query and kind.
 """
 
 from __future__ import annotations
@@ -22,8 +29,11 @@ from pathlib import Path
 
 from bench.rules import _pct, _store
 from engine import engine_from_files
+from engine.analysis import load_program
 from engine.backends.swipl import increment
-from sim.facts import replay
+from engine.backends.swipl.backend import SwiplEngine
+from sim.events.types import Event
+from sim.facts import FactBatch, envelope_of, replay
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "trading.dl"
@@ -52,7 +62,11 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=1000, help="positions at a time")
     parser.add_argument("--steps", type=int, default=30, help="ticks, one by one, from")
     parser.add_argument("--step-from", type=int, default=5000, help="this tick on")
+    parser.add_argument("--mix", action="store_true", help="bench.http's queries only")
+    parser.add_argument("--appends", type=int, default=150, help="with --mix")
     args = parser.parse_args()
+    if args.mix:
+        return mix(_store(args.store, args.ticks), args.appends)
     rng = random.Random(9)
     store = _store(args.store, args.ticks)
     last = max(event.time for event in store.read(from_seq=max(1, len(store) - 5)))
@@ -165,6 +179,86 @@ def steps(store, before, after, after_time: int, count: int) -> int:
               f"({b / a:.1f}x)")
     print()
     return resume
+
+
+POINT = ('current_position("client-2", "MSFT", q, a, r)',
+         'pending_order(o, "client-3", "AAPL", s, q, p)')  # bench/http.py's
+END_OF_TIME = 2**62  # api/live.py's: how the service asks about now
+PER_APPEND = 20  # bench/http.py: 200 queries/s, 10 appends/s
+
+
+def mix(store, appends: int) -> None:
+    """bench/http.py's queries inside two engines, before and after, in one run."""
+    last = max(event.time for event in store.read(from_seq=max(1, len(store) - 5)))
+    ticks = 10_000
+    print(f"{platform.node()} {platform.machine()}, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {len(store):,} events, "
+          f"last time {last}; {_load()}")
+    program = load_program([RULES])
+    before = SwiplEngine(program, invalidate_by_time=False, untabled_budget=None)
+    after = SwiplEngine(program)
+    engines = {"before": before, "after": after}
+    try:
+        start = time.perf_counter()
+        replay(store, after)
+        before.restore_state(after.dump_state())  # the same program: one replay for both
+        print(f"replay and restore: {time.perf_counter() - start:.1f} s; {_load()}")
+        for text in POINT:  # first answers: prepared queries, forms, JIT indexes
+            for engine in engines.values():
+                for at in (END_OF_TIME, 1, ticks // 2):
+                    engine.query(text, as_of=at, timeout=None)
+        times: dict[tuple[str, str, str], list[float]] = {}
+        for name, engine in engines.items():  # one after the other: one Prolog thread
+            # serves both, and one engine's tables slowed the other's queries when they
+            # alternated; each is closed after its turn, its tables freed
+            _mix_phase(engine, name, appends, len(store) + 1_000_000, last + 1, ticks, times)
+            engine.close()
+        print(f"{appends} appends of 10 prices, {appends * PER_APPEND} queries per engine; "
+              f"{_load()}")
+        for measure in ("wall", "cpu"):
+            print(f"\n{measure} ms per query\n")
+            print("| query | kind | before p50 / p99 | after p50 / p99 | p50 ratio |")
+            print("|---|---|---:|---:|---:|")
+            for (what, name, relation, kind), values in times.items():
+                if what != measure or name != "before":
+                    continue
+                done = times[(measure, "after", relation, kind)]
+                b, a = _pct(values, .5), _pct(done, .5)
+                print(f"| {relation} | {kind} | {b:.2f} / {_pct(values, .99):.2f} | "
+                      f"{a:.2f} / {_pct(done, .99):.2f} | {b / max(a, 1e-3):.1f}x |")
+    finally:
+        before.close()
+        after.close()
+    store.close()
+
+
+def _mix_phase(engine, name: str, appends: int, seq: int, moment: int, ticks: int,
+               times: dict) -> None:
+    """One engine's run of the mix: the same appends and queries for every engine."""
+    rng = random.Random(11)
+    for n in range(appends):
+        batch = FactBatch(engine)
+        for i in range(10):
+            event = Event("PriceUpdated", moment + i, "market-BENCH",
+                          {"symbol": "BENCH", "price": 10_000 + i}, f"bench-{n}-{i}",
+                          version=10 * n + i + 1)
+            batch.add(event.type, event.payload, event.time, seq + i, envelope_of(event))
+        engine.assert_many({relation: (rows, seqs)  # one write, as the service's
+                            for relation, rows, seqs in batch.take()})
+        moment, seq = moment + 10, seq + 10
+        for i in range(PER_APPEND):
+            text = rng.choice(POINT)
+            now = i % 2 == 0
+            at = END_OF_TIME if now else rng.randint(1, ticks)
+            started, cpu = time.perf_counter(), time.process_time()
+            engine.query(text, as_of=at, timeout=None)
+            ms = (time.perf_counter() - started) * 1000
+            cpu_ms = (time.process_time() - cpu) * 1000  # this process's, Prolog's included
+            kind = "now" if now else "as of a random tick"
+            for key in ((text.split("(")[0], kind), ("all", "all")):
+                times.setdefault(("wall", name) + key, []).append(ms)
+                times.setdefault(("cpu", name) + key, []).append(cpu_ms)
+    print(f"{name}: done; {_load()}")
 
 
 if __name__ == "__main__":

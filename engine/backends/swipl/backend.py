@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -90,7 +91,9 @@ class SwiplEngine(Engine):
         self._form_sources = itertools.count(1)
         self._lock = threading.Lock()  # guards the fields below
         self._next_seq = 1
-        self._as_of_tables: OrderedDict[int, None] = OrderedDict()
+        # as-of time -> for each tabled relation asked as of it, how many queries have read
+        # it since new facts last dropped its tables of that time (see _tables_first)
+        self._as_of_tables: OrderedDict[int, dict[str, int]] = OrderedDict()
         # `p @ t` over a recursive relation makes its tables (one per t) while answering
         # about now too: then a batch must invalidate tables even if no as-of was asked
         self._now_tables = bool(program.recursive) and any(
@@ -155,12 +158,22 @@ class SwiplEngine(Engine):
             for signature, rows, _ in numbered)
         finish = ["[]"] * (len(requests) - 1) + [f"[{written}]"]
 
+        earliest = [(self.compiled.invalidates.get(signature.name, ()),
+                     min(row[signature.time_column] for row in rows)
+                     if signature.is_event and self._by_time else None)
+                    for signature, rows, _ in numbered]
+
         def load(call) -> int:
             # On the Prolog thread, so that no as-of query can make tables in between: with
             # none made yet (a stream of facts asked only about now), nothing to invalidate.
             with self._lock:
                 if not self._as_of_tables and not self._now_tables:
                     finish[-1] = f"untabled({finish[-1]})"
+                for readers, first in earliest:  # the tables this write drops
+                    for at, asked in self._as_of_tables.items():
+                        if first is None or at >= first:
+                            for relation in readers:
+                                asked.pop(relation, None)
             return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
                        for done, texts in zip(finish, requests))
 
@@ -182,9 +195,11 @@ class SwiplEngine(Engine):
             columns, goal, row = self._now_cache(text)  # goal: its cone made ready first
         else:
             columns, goal, row = self._query_cache(text)
+        evict = self._note_as_of(as_of)
+        if as_of is not None and self._tables_first(as_of, goal):  # no untabled try
+            goal = goal.replace(f"tl_budget({self._budget}, ", "tl_budget(0, ", 1)
         rest = (f"{'none' if limit is None else limit}, "
                 f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal})")
-        evict = self._note_as_of(as_of)
         submitted = time.monotonic()
 
         def ask(call) -> list:
@@ -349,12 +364,30 @@ class SwiplEngine(Engine):
         with self._plan_lock:  # the dumped engine's plan, loaded by the next query about now
             self._restored_plan = (state.stats, state.planned_rows)
 
+    def _tables_first(self, as_of: int, goal: str) -> bool:
+        """Whether to answer from tables, making them if need be, rather than untabled
+        first: when every tabled relation the query reads has been asked as of this time
+        twice already since new facts last dropped its tables there. A time asked again
+        and again (now, as of the end of time) then reads its tables until facts change
+        them; a random past time, asked once, makes none."""
+        if not goal.startswith("tl_budget("):
+            return False
+        relations = _tabled_reads(goal)
+        with self._lock:
+            asked = self._as_of_tables.get(as_of)
+            if asked is None:
+                return False
+            first = all(asked.get(relation, 0) >= 2 for relation in relations)
+            for relation in relations:
+                asked[relation] = asked.get(relation, 0) + 1
+            return first
+
     def _note_as_of(self, as_of: int | None) -> list[int]:
         """Remember that `as_of` has tables now; the as-of times to free, oldest first."""
         if as_of is None:
             return []
         with self._lock:
-            self._as_of_tables[as_of] = None
+            self._as_of_tables.setdefault(as_of, {})
             self._as_of_tables.move_to_end(as_of)
             evict = []
             while len(self._as_of_tables) > KEPT_AS_OF:
@@ -377,6 +410,12 @@ def _earliest(signature: Relation, rows: list[Row], by_time: bool) -> str:
     if not signature.is_event or not by_time:
         return "all"
     return pl.number(min(row[signature.time_column] for row in rows))
+
+
+@lru_cache(maxsize=1024)
+def _tabled_reads(goal: str) -> frozenset[str]:
+    """The tabled relations a compiled query goal reads (`'t:p'(…)`)."""
+    return frozenset(re.findall(r"'t:((?:[^'\\]|\\.)*)'\(", goal))
 
 
 def _time_ordered(rows, numbers, column: int):

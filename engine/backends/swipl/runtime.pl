@@ -393,15 +393,26 @@ tl_search(Module, Timeout, Limit, AsOfValue, AsOf, Row, Goal, Rows) :-
 %   tl_budget(+Inferences, ?Row, :Untabled, :Tabled): the solutions of Untabled if it
 %   finds them all within Inferences, else those of Tabled. An as-of query answered by the
 %   untabled forms of what it reads makes no table for its time; a question that needs
-%   many inferences untabled (an aggregate computed again per call) gets its tables.
+%   many inferences untabled (an aggregate computed again per call) gets its tables. A
+%   call whose complete table is there already (asked before, still valid) reads it.
 :- meta_predicate tl_budget(+, ?, 0, 0).
 
 tl_budget(Inferences, Row, Untabled, Tabled) :-
-    call_with_inference_limit(findall(Row, Untabled, Rows), Inferences, Result),
-    (   Result == inference_limit_exceeded
+    (   tl_complete_table(Tabled)
     ->  call(Tabled)
-    ;   member(Row, Rows)
+    ;   call_with_inference_limit(findall(Row, Untabled, Rows), Inferences, Result),
+        (   Result == inference_limit_exceeded
+        ->  call(Tabled)
+        ;   member(Row, Rows)
+        )
     ).
+
+tl_complete_table(Module:Goal) :-
+    compound(Goal),
+    functor(Goal, Name, _),
+    sub_atom(Name, 0, _, _, 't:'),
+    current_table(Module:Goal, Trie),
+    '$tbl_table_status'(Trie, complete).
 
 tl_take(none, Rows, Rows) :- !.
 tl_take(N, Rows, Taken) :-

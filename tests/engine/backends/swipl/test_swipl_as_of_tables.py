@@ -149,3 +149,42 @@ def test_an_untabled_answer_past_its_budget_is_answered_from_tables():
             f" _))")["ok"]
     finally:
         engine.close()
+
+
+def test_a_call_whose_table_is_complete_reads_it_not_the_untabled_form():
+    engine = SwiplEngine(program_from_source(SOURCE), untabled_budget=1)
+    complete = (f"tl_call_json(tempolog_rt:tl_complete_table("
+                f"{engine.module}:'t:quoted'(15, 'A', _)))")
+    try:
+        engine.assert_facts("listed", [("A",)])
+        engine.assert_facts("price", [("A", 1, 10), ("A", 2, 20)])
+        assert not engine._prolog.request(complete)["ok"]
+        assert engine.query('quoted("A", p)', as_of=15).rows == ((1,),)  # past the budget
+        assert engine._prolog.request(complete)["ok"]  # the next such query reads it
+        _, goal, _ = engine._query_cache('quoted("A", p)')
+        assert goal.startswith("tl_budget(1, ") and "'t:quoted'(AsOf, 'A', V_p)" in goal
+        engine.assert_facts("price", [("A", 5, 12)])
+        assert not engine._prolog.request(complete)["ok"]
+        assert engine.query('quoted("A", p)', as_of=15).rows == ((5,),)
+    finally:
+        engine.close()
+
+
+def test_a_time_asked_again_gets_tables_until_facts_at_or_before_it_arrive():
+    engine = SwiplEngine(program_from_source(SOURCE))
+    try:
+        engine.assert_facts("listed", [("A",)])
+        engine.assert_facts("price", [("A", 1, 10), ("A", 2, 20)])
+        for expected_tables in (False, False, True, True):  # untabled twice, then tables
+            assert engine.query('quoted("A", p)', as_of=25).rows == ((2,),)
+            assert _tables(engine, 25) == expected_tables
+        engine.assert_facts("price", [("A", 3, 30)])  # after 25: its tables stand
+        assert _tables(engine, 25)
+        engine.assert_facts("price", [("A", 4, 24)])  # at or before 25: untabled again
+        for expected_tables in (False, False, True):
+            assert engine.query('quoted("A", p)', as_of=25).rows == ((4,),)
+            assert _tables(engine, 25) == expected_tables
+        assert engine.query('quoted("A", p)', as_of=12).rows == ((1,),)
+        assert not _tables(engine, 12)  # a time asked once
+    finally:
+        engine.close()
