@@ -188,3 +188,17 @@ def test_a_time_asked_again_gets_tables_until_facts_at_or_before_it_arrive():
         assert not _tables(engine, 12)  # a time asked once
     finally:
         engine.close()
+
+
+def test_a_moded_form_keeps_the_written_order_where_the_head_would_key_an_aggregate():
+    """Analysis binds an aggregate's outer variables before it, so the shipped rules never
+    hit this; a body in the other order (the aggregate counts every sale, `c` local to it)
+    must not become a count per c when a call binds c."""
+    from engine.backends.swipl.moded import _same_aggregate_keys
+    from engine.lang import ast
+
+    sale = ast.Atom("sale", (ast.Var("c"), ast.Wildcard(), ast.Wildcard()))
+    count = ast.Comparison("=", ast.Var("n"), ast.Aggregate("count", None, (sale,)))
+    assert not _same_aggregate_keys((count, sale), {"c"})
+    assert _same_aggregate_keys((sale, count), {"c"})
+    assert _same_aggregate_keys((count, sale), {"n"})
