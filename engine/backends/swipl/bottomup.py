@@ -11,8 +11,10 @@ from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl.clause import CompileError
+from engine.backends.swipl.counted import CountedAggregate, counted_shape
 from engine.backends.swipl.increment import REDONE, IncrementalStep
 from engine.backends.swipl.joins import split_recursive_joins
+from engine.backends.swipl.keyed import delta_first
 from engine.backends.swipl.materialised import NOW, MaterialisedClause, ground_fact
 from engine.backends.swipl.prefix_index import Site, site_clauses
 from engine.backends.swipl.prolog_text import call as _call
@@ -35,6 +37,12 @@ from engine.lang import ast
 # indexed lookup. Every body is ordered by the join planner, its delta atom first.
 # As-of queries keep the tabled path (tables per as-of time, the time index).
 
+# Counts over one derived atom kept per group and moved by its delta (counted.py; False:
+# recounted per group, to measure against; bench/ticks.py --compare).
+COUNT_DELTAS = True
+# A semi-naive variant turns `m = n - 1` round when its delta holds m (keyed.delta_first;
+# False: as analysed, to measure against).
+TURN_ASSIGNMENTS = True
 DONE = "'bu:done'"  # 'bu:done'(k): component k is materialised (and clean when state is)
 __all__ = ["DONE", "NOW", "REDONE", "BottomUpCompiler", "bottom_up_plan", "compile_now_query"]
 
@@ -61,6 +69,8 @@ class BottomUpCompiler(IncrementalStep):
     component_of: dict[str, int] = field(default_factory=dict)  # derived relation -> k
     below: dict[int, set[int]] = field(default_factory=dict)  # k -> components it reads
     sites: Mapping[str, Site] = field(default_factory=dict)  # the program's prefix indexes
+    counted: dict[str, CountedAggregate] = field(default_factory=dict)  # by store name
+    count_deltas: bool = field(default_factory=lambda: COUNT_DELTAS)
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
@@ -77,6 +87,23 @@ class BottomUpCompiler(IncrementalStep):
             self.helper_clauses.append(
                 f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(body)}.")
         return self.helpers[key][0]
+
+    def counted_for(self, owner: str, aggregate: ast.Aggregate,
+                    bound: set[str]) -> CountedAggregate | None:
+        """The kept count answering `aggregate` in a rule of `owner`, if it is one
+        (counted.py); named by its text, so that every plan finds the same store."""
+        shape = counted_shape(self.program, self.kinds, aggregate, bound) \
+            if self.count_deltas else None
+        if shape is None:
+            return None
+        relation, keys, args = shape
+        name = f"{owner}:{relation}({','.join(args)})"
+        if name not in self.counted:
+            self.counted[name] = counted = CountedAggregate(owner, name, relation, keys, args)
+            self.dynamic[counted.store] = len(keys) + 1
+            self._shrank(relation)  # declares 'dr:<relation>', read by counted.apply
+            self.clauses.update(counted.clauses())
+        return self.counted[name]
 
     def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site | None:
         """The prefix-aggregate index the program keeps for `aggregate`, if any: a windowed
@@ -126,6 +153,7 @@ class BottomUpCompiler(IncrementalStep):
             increments.append(f"( {DONE}({k}) -> {_q('bu:inc', str(k))} ; true )")
             (self._recursive if recursive else self._flat)(k, scc)
             self._increment(k, scc, recursive)
+        self._count_hooks()
         drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
                  for name, n in self.helpers.values()]
         self.clauses["'bu:drop_helpers'/0"].append(
@@ -138,6 +166,21 @@ class BottomUpCompiler(IncrementalStep):
         self.clauses["'bu:clear'/0"].append(
             f"'bu:clear' :-\n    {_indent(_conj(clear))}.")
         return self.text()
+
+    def _count_hooks(self) -> None:
+        """`'bu:counts_clear'(k)` and `'bu:counts_apply'(k)`: the kept counts that component
+        k's rules read, emptied when k is evaluated from scratch, moved by the step's
+        differences before k's incremental step."""
+        by_component: dict[int, list[CountedAggregate]] = defaultdict(list)
+        for counted in self.counted.values():
+            by_component[self.component_of[counted.owner]].append(counted)
+        for hook, goal in (("'bu:counts_clear'", lambda c: c.clear()),
+                           ("'bu:counts_apply'", lambda c: c.apply(REDONE))):
+            for k, counts in sorted(by_component.items()):
+                self.clauses[f"{hook}/1"].append(
+                    f"{hook}({k}) :-\n    !,\n    "
+                    f"{_indent(_conj([goal(c) for c in counts]))}.")
+            self.clauses[f"{hook}/1"].append(f"{hook}(_).")
 
     # ---- storing tuples, and the rules of full evaluation
 
@@ -160,7 +203,9 @@ class BottomUpCompiler(IncrementalStep):
     def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
         if not self.plan_joins:
             return rule.body
-        return plan_literals(rule.body, stats=self.stats, delta=delta)
+        body = rule.body if delta is None or not TURN_ASSIGNMENTS \
+            else delta_first(self.program, rule.body, delta)
+        return plan_literals(body, stats=self.stats, delta=delta)
 
     def _compile(self, predicate: str, extra: list[str], rule: ast.Rule,
                  body: tuple[ast.Literal, ...], delta=None) -> None:
@@ -197,7 +242,7 @@ class BottomUpCompiler(IncrementalStep):
     def _flat(self, k: int, scc: list[str]) -> None:
         (name,) = scc
         args = ", ".join(_vars("A", self.program.relations[name].arity))
-        goals = self._clear(name, ["m"]) + [
+        goals = [f"'bu:counts_clear'({k})"] + self._clear(name, ["m"]) + [
             f"findall(t({args}), {_q('bu:all', name)}({args}), Found)",
             "sort(Found, Tuples)",
             f"forall(member(t({args}), Tuples), assertz({_q('m', name)}({args})))"]
@@ -206,7 +251,7 @@ class BottomUpCompiler(IncrementalStep):
 
     def _recursive(self, k: int, scc: list[str]) -> None:
         scc_name, loop = _q("bu:scc", str(k)), _q("bu:loop", str(k))
-        start = []
+        start = [f"'bu:counts_clear'({k})"]
         for name in scc:
             arity = self.program.relations[name].arity
             args = _vars("A", arity)

@@ -22,6 +22,9 @@ from engine.lang import ast
 # A rule whose head holds its `@` time: after new events from time u on, only its tuples
 # from u on are derived again (False: in full, to measure against; bench/as_of.py).
 TIME_RANGES = True
+# A delta atom skips a change that its twin undoes on every column read (materialised.py;
+# False: every change counts, to measure against; bench/ticks.py --compare).
+CANCEL_TWINS = True
 REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
 
@@ -131,7 +134,8 @@ class IncrementalStep:
             branches.append((" ; ".join(redone + lost + past_changed) or "fail", full))
         branches.append((" ; ".join(grew) or "fail", _indent(_conj(seeds or ["true"]))))
         text = "\n    ;   ".join(f"( {test} )\n    ->  {then}" for test, then in branches)
-        self.clauses[name].append(f"{name} :-\n    (   {text}\n    ;   true\n    ).")
+        self.clauses[name].append(f"{name} :-\n    'bu:counts_apply'({k}),\n"
+                                  f"    (   {text}\n    ;   true\n    ).")
 
 
     def _as_of_column(self, relation: str) -> int | None:
@@ -234,7 +238,8 @@ class IncrementalStep:
         goals = []
         for delta in deltas:
             clause = MaterialisedClause(self, owner=rule.head.relation, delta=(atom, delta),
-                                        widened=True)
+                                        widened=True,
+                                        twins=CANCEL_TWINS and occurrence.aggregate is None)
             for i in positions:
                 clause.scope.names.setdefault(rule.head.args[i].name, f"K{i}")
             goals.append(_conj([f"AsOf = {NOW}"] + clause.body(body, clause.scope, set())))

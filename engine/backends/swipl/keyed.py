@@ -251,3 +251,45 @@ def hoist_aggregates(body: Sequence[ast.Literal], keys: set[str]) -> tuple[ast.L
               and isinstance(literal.left, ast.Var) and isinstance(literal.right, ast.Var)
               and {literal.left.name, literal.right.name} & values]
     return tuple(front + follow + [literal for literal in rest if literal not in follow])
+
+
+def delta_first(program: Program, body: Sequence[ast.Literal],
+                delta: ast.Atom) -> tuple[ast.Literal, ...]:
+    """A semi-naive variant's body, its delta atom first, with each `x = y + c` (or `- c`,
+    c an integer) that gives a value to a variable x of the delta atom turned round, so
+    that y gets its value from x: `qty_before`'s `m = n - 1, position_change(c, s, m, …)`
+    read from a new change m then looks up change n = m + 1, instead of scanning every
+    change for the one whose n - 1 is m. Only where x is a number column of the delta
+    (float arithmetic does not turn round exactly). Unchanged when nothing is turned."""
+    types = program.relations[delta.relation].types
+    held = {a.name for a, type_ in zip(delta.args, types)
+            if isinstance(a, ast.Var) and type_ == "number"}
+    turned, rest = [], []
+    for literal in body:
+        inverse = _inverse(literal, held) if literal is not delta else None
+        if inverse is not None:
+            turned.append(inverse)
+        elif literal is not delta:
+            rest.append(literal)
+    return (delta, *turned, *rest) if turned else tuple(body)
+
+
+def _inverse(literal: ast.Literal, held: set[str]) -> ast.Comparison | None:
+    """`y = x - c` for `x = y + c` (and the like) when x is held and y is not."""
+    if not (isinstance(literal, ast.Comparison) and literal.op == "="
+            and isinstance(literal.left, ast.Var) and literal.left.name in held
+            and isinstance(literal.right, ast.BinOp) and literal.right.op in "+-"):
+        return None
+    x, (left, right) = literal.left, (literal.right.left, literal.right.right)
+    if isinstance(left, ast.Var) and _integer(right) and left.name not in held:
+        y, c, op = left, right, "-" if literal.right.op == "+" else "+"  # x = y ± c
+    elif isinstance(right, ast.Var) and _integer(left) and literal.right.op == "+" \
+            and right.name not in held:
+        y, c, op = right, left, "-"  # x = c + y
+    else:
+        return None
+    return ast.Comparison("=", y, ast.BinOp(op, x, c, literal.right.pos), literal.pos)
+
+
+def _integer(term) -> bool:
+    return isinstance(term, ast.Const) and type(term.value) is int

@@ -18,12 +18,26 @@ class MaterialisedClause(ClauseCompiler):
     one atom (`delta`) from a delta predicate."""
 
     def __init__(self, program, *, sites: bool = True, owner: str | None = None,
-                 delta: tuple[ast.Atom, str] | None = None, widened: bool = False):
+                 delta: tuple[ast.Atom, str] | None = None, widened: bool = False,
+                 twins: bool = False):
         # aggregates read the program's prefix indexes when it keeps any (program.sites)
         super().__init__(program, sites=sites and bool(program.sites), owner=owner)
         self.delta = delta
         self.widened = widened  # derived relations read with what they lost in this step
+        # The delta atom skips a gained (lost) tuple whose twin was lost (gained): one that
+        # agrees on every column the atom reads. A partial fill changes book_entry's qty,
+        # which ahead reads as `_`: the pairs it ranks are the same, so none is derived
+        # again. Only where the atom is read for existence (not inside an aggregate, which
+        # counts tuples, not projections).
+        self.twins = twins
         self._reading: ast.Atom | None = None
+
+    def aggregate(self, agg: ast.Aggregate, result: str, scope, bound: set[str]) -> list[str]:
+        """A count over one derived atom reads its group's kept count (counted.py)."""
+        counted = self.program.counted_for(self.owner, agg, bound) if self.owner else None
+        if counted is not None:
+            return [f"{counted.lookup}({', '.join([scope[k] for k in counted.keys] + [result])})"]
+        return super().aggregate(agg, result, scope, bound)
 
     def atom(self, atom: ast.Atom, scope, bound) -> list[str]:
         self._reading = atom
@@ -36,7 +50,11 @@ class MaterialisedClause(ClauseCompiler):
         if as_of != "AsOf":  # `p @ t`: p as of t, from the time indexes, not from now's
             return super().read(relation, args, as_of)
         if self.delta is not None and self._reading is self.delta[0]:
-            return [_call(self.delta[1], relation, args)]
+            read = [_call(self.delta[1], relation, args)]
+            twin = {"dn": "dr", "dr": "dn"}.get(self.delta[1])
+            if self.twins and twin and "_" in args:
+                read.append(f"\\+ {_call(twin, relation, args)}")
+            return read
         if self.program.kinds.get(relation) == "tabled":
             if self.widened:
                 return [f"( {_call('m', relation, args)} ; {_call('dr', relation, args)} )"]

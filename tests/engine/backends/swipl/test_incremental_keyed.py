@@ -17,7 +17,10 @@ from engine.backends.swipl.keyed import key_positions
 # by key over a negation and a max (latest, open), over a count of a relation that loses
 # tuples (per_client) and a positive read of one (busy), a constant in a body (vip), a
 # repeated head variable (self_pair), a windowed count whose keys a join finds (recent),
-# and recursion over a shrinking relation (linked, in full).
+# recursion over a shrinking relation (linked, in full), and kept counts (counted.py) over
+# a relation that loses tuples (per_client's open) and over a recursive one rebuilt in full
+# without its differences (reach's linked), and an assignment a variant turns round to
+# look up from its delta (prev_q's m = n - 1).
 SOURCE = """
 .event sub(o: symbol, c: symbol, q: number, t: time)
 .event done(o: symbol, t: time)
@@ -46,6 +49,10 @@ link(a, b) :- open(a, c, _), open(b, c, _), a != b.
 .decl linked(a: symbol, b: symbol)
 linked(a, b) :- link(a, b).
 linked(a, b) :- linked(a, x), link(x, b).
+.decl reach(a: symbol, n: number)
+reach(a, n) :- linked(a, _), n = count : { linked(a, _) }.
+.decl prev_q(o: symbol, n: number, q: number)
+prev_q(o, n, q) :- mod(o, n, _, _), m = n - 1, mod(o, m, q, _).
 """
 PROGRAM = program_from_source(SOURCE, "keyed.dl")
 DERIVED = [n for n, r in PROGRAM.relations.items() if not r.is_event]
@@ -76,6 +83,13 @@ def test_the_keys_found_are_those_every_changing_atom_holds():
     assert found["self_pair"] == [0, 1] and found["recent"] == [0, 2]
     text = bottom_up_plan(PROGRAM, kinds).text()
     assert "'bu:keyed:open'" in text and "'bu:keyed:linked'" not in text
+    # counts kept per group: per_client's over open, reach's over linked
+    assert "'bcnt:per_client:open(_,K0,_)'" in text and "'bcnt:reach:linked(K0,_)'" in text
+    # a new mod(o, m, q) looks up mod(o, m + 1): its delta first, then n from m
+    seed = next(c for c in text.split("\n'") if c.startswith("bu:seed:prev_q'")
+                and "'de:mod'(V_o, V_m" in c)
+    assert seed.index("'de:mod'") < seed.index("tl_eval((V_m + 1), V_n)") < seed.index(
+        "'e:mod'(V_o, V_n")
 
 
 def test_a_negated_fact_arriving_removes_one_key_incrementally():
@@ -89,6 +103,22 @@ def test_a_negated_fact_arriving_removes_one_key_incrementally():
         assert engine.query("open(o, c, q)").rows == (("o2", "c1", 3),)
         assert engine.query("per_client(c, n)").rows == (("c1", 1),)
         assert engine.query("busy(c)").rows == ()
+    finally:
+        engine.close()
+
+
+def test_a_kept_count_follows_a_recursive_relation_rebuilt_in_full():
+    # o1, o2, o3 of one client link to each other, so reach(o1) counts 3; o2 done: linked
+    # loses tuples, is evaluated again in full (no differences), and reach(o1) counts 2
+    engine = SwiplEngine(PROGRAM)
+    try:
+        engine.assert_many({"sub": ([(o, "c1", 1, 1) for o in ("o1", "o2", "o3")], None)})
+        assert engine.query("reach(a, n)").rows == (("o1", 3), ("o2", 3), ("o3", 3))
+        engine.assert_many({"done": ([("o2", 2)], None)})
+        state = f"tl_call_json(nb_current('bu:{engine.module}', delta))"
+        assert engine._prolog.request(state)["ok"]  # the next answer is an incremental step
+        assert engine.query("reach(a, n)").rows == (("o1", 2), ("o3", 2))
+        assert engine.query("per_client(c, n)").rows == (("c1", 2),)
     finally:
         engine.close()
 
