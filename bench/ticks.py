@@ -2,6 +2,7 @@
 
     python -m bench.ticks                  # the default run (10,000 ticks, ~350k facts)
     python -m bench.ticks --ticks 2000     # a smaller one
+    python -m bench.ticks --components     # each component's step timed, every tick
 
 The simulation's ticks are fed to one engine (rules/trading.dl) one tick at a time; after
 each, every derived relation is brought up to date ('bu:ensure', what a query about now
@@ -9,6 +10,11 @@ runs first) and the CPU time inside Prolog and the wall time are recorded. Every
 of the last `--last` ticks, a full evaluation from scratch is timed too, in the same
 process between two ticks, so that the two figures share the machine's noise. The ratio
 is the median per-tick re-evaluation over those ticks to the median full evaluation.
+`--compare` feeds the same ticks, in turn, to an engine without kept counts (counted.py), twin
+cancellation (materialised.py) and turned assignments (keyed.delta_first), so that before and
+after share the machine's noise.
+`--components` runs each incremental tick component by component ('bu:inc:<k>', each timed)
+and reports which relations make the slowest ticks.
 """
 
 from __future__ import annotations
@@ -19,12 +25,17 @@ import platform
 import statistics
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import load_program  # noqa: E402
+from engine.backends.swipl import bottomup, increment  # noqa: E402
 from engine.backends.swipl.backend import SwiplEngine  # noqa: E402
+from engine.backends.swipl.bottomup import DONE, REDONE  # noqa: E402
+from engine.backends.swipl.prolog_text import predicate  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.exchange.simulator import Simulation  # noqa: E402
 from sim.facts import FactBatch, envelope_of  # noqa: E402
@@ -55,9 +66,117 @@ def timed_ensure(engine: SwiplEngine, full: bool = False) -> tuple[float, float,
     return cpu, time.perf_counter() - started, incremental
 
 
+def timed_components(engine: SwiplEngine) -> tuple[float, float, bool, dict[int, float]]:
+    """As timed_ensure, but an incremental step is run component by component ('bu:incr'
+    unrolled, the same goals in the same order), each one's CPU time kept by k."""
+    state, module = f"'bu:{engine.module}'", engine.module
+    incremental = engine._prolog.request(
+        f"tl_call_json(({module}:'bu:small', nb_current({state}, delta)))")["ok"]
+    if not incremental:
+        return (*timed_ensure(engine), {})
+    started = time.perf_counter()
+    cpu = engine._prolog.request(
+        f"tl_timed(( nb_setval({state}, full), {module}:'bu:drop_helpers', "
+        f"retractall({module}:{REDONE}(_)) ))")["seconds"]
+    steps = {}
+    for k in sorted(engine.plan.below):
+        steps[k] = engine._prolog.request(
+            f"tl_timed(( {module}:{DONE}({k}) -> {module}:{predicate('bu:inc', str(k))} "
+            f"; true ))")["seconds"]
+    cpu += engine._prolog.request(
+        f"tl_timed(( {module}:'bu:clear', nb_setval({state}, clean) ))")["seconds"]
+    return cpu + sum(steps.values()), time.perf_counter() - started, True, steps
+
+
+def component_report(engine: SwiplEngine, steps: list[tuple[float, dict[int, float]]]) -> None:
+    """Per component: p50, p99 and max ms a tick, and its share of the slowest 1% of ticks."""
+    names: dict[int, list[str]] = {}
+    for name, k in engine.plan.component_of.items():
+        names.setdefault(k, []).append(name)
+    worst = sorted(steps, key=lambda s: s[0])[-max(1, len(steps) // 100):]
+    in_worst = sum(total for total, _ in worst)
+    rows = []
+    for k in sorted(engine.plan.below):
+        values = [by_k.get(k, 0.0) for _, by_k in steps]
+        share = sum(by_k.get(k, 0.0) for _, by_k in worst) / in_worst if in_worst else 0
+        rows.append((percentile(values, 0.99), k, values, share))
+    print(f"\n{len(steps):,} incremental ticks timed by component; the slowest 1% "
+          f"({len(worst)} ticks) took {in_worst / len(worst) * 1000:.2f} ms on average")
+    print("| component | p50 ms | p99 ms | max ms | share of the slowest 1% |\n"
+          "|---|---:|---:|---:|---:|")
+    for p99, k, values, share in sorted(rows, reverse=True)[:12]:
+        print(f"| {k}: {', '.join(sorted(names[k]))} | {percentile(values, 0.5) * 1000:.2f} | "
+              f"{p99 * 1000:.2f} | {max(values) * 1000:.2f} | {share:.0%} |")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass
+class Run:
+    """One engine fed the ticks, and what was timed of it."""
+
+    name: str
+    engine: SwiplEngine
+    cpu_ticks: list[tuple[int, float]] = field(default_factory=list)
+    wall_ticks: list[float] = field(default_factory=list)
+    assert_ticks: list[float] = field(default_factory=list)
+    full_cpu: list[float] = field(default_factory=list)
+    full_wall: list[float] = field(default_factory=list)
+    steps: list[tuple[float, dict[int, float]]] = field(default_factory=list)
+    in_full: int = 0
+
+    def tick(self, i: int, batch, args) -> None:
+        started = time.perf_counter()
+        self.engine.assert_many(batch)
+        self.assert_ticks.append(time.perf_counter() - started)
+        if args.components:
+            cpu, wall, incremental, by_k = timed_components(self.engine)
+            if by_k:
+                self.steps.append((cpu, by_k))
+        else:
+            cpu, wall, incremental = timed_ensure(self.engine)
+        self.in_full += not incremental
+        self.cpu_ticks.append((i, cpu))
+        self.wall_ticks.append(wall)
+        if i >= args.ticks - args.last and i % args.every == 0:
+            cpu, wall, _ = timed_ensure(self.engine, full=True)
+            self.full_cpu.append(cpu)
+            self.full_wall.append(wall)
+
+    def figures(self, last_ticks: int) -> list[tuple[str, list[float]]]:
+        last = [c for i, c in self.cpu_ticks if i >= last_ticks]
+        return [("re-evaluation per tick, CPU ms in Prolog", [c for _, c in self.cpu_ticks]),
+                ("re-evaluation per tick, wall ms", self.wall_ticks),
+                ("assert of a tick's facts, wall ms", self.assert_ticks),
+                ("re-evaluation, last ticks, CPU ms", last),
+                (f"full evaluation, {len(self.full_cpu)} times in them, CPU ms", self.full_cpu),
+                ("full evaluation, wall ms", self.full_wall)]
+
+
+def engine_before(program) -> SwiplEngine:
+    """An engine planned as before kept counts, twin cancellation and turned assignments
+    (switched off while it compiles and whenever it plans again)."""
+
+    class Before(SwiplEngine):
+        def _load_plan(self, *args, **kwargs):
+            with switched_off():
+                return super()._load_plan(*args, **kwargs)
+
+    with switched_off():
+        return Before(program)
+
+
+@contextmanager
+def switched_off():
+    saved = bottomup.COUNT_DELTAS, bottomup.TURN_ASSIGNMENTS, increment.CANCEL_TWINS
+    bottomup.COUNT_DELTAS = bottomup.TURN_ASSIGNMENTS = increment.CANCEL_TWINS = False
+    try:
+        yield
+    finally:
+        bottomup.COUNT_DELTAS, bottomup.TURN_ASSIGNMENTS, increment.CANCEL_TWINS = saved
 
 
 def main() -> None:
@@ -66,51 +185,58 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=500, help="ticks compared with full")
     parser.add_argument("--every", type=int, default=25, help="full evaluation every N ticks")
     parser.add_argument("--full", action="store_true", help="now_incremental=False")
+    parser.add_argument("--components", action="store_true",
+                        help="time each component of every incremental tick")
+    parser.add_argument("--compare", action="store_true",
+                        help="also an engine without kept counts, twin cancellation and "
+                             "turned assignments, fed the same ticks in turn")
     args = parser.parse_args()
     program = load_program([TRADING])
-    engine = SwiplEngine(program, now_incremental=not args.full)
-    batches = tick_batches(engine, args.ticks)
-    cpu_ticks, wall_ticks, assert_ticks, full_cpu, full_wall = [], [], [], [], []
-    facts = in_full = 0
+    runs = [Run("after" if args.compare else "", SwiplEngine(
+        program, now_incremental=not args.full))]
+    if args.compare:
+        runs.insert(0, Run("before", engine_before(program)))
+    batches = tick_batches(runs[0].engine, args.ticks)
+    facts = 0
     try:
         for i, batch in enumerate(batches):
             if not batch:
                 continue
-            started = time.perf_counter()
-            engine.assert_many(batch)
-            assert_ticks.append(time.perf_counter() - started)
             facts += sum(len(rows) for rows, _ in batch.values())
-            cpu, wall, incremental = timed_ensure(engine)
-            in_full += not incremental
-            cpu_ticks.append((i, cpu))
-            wall_ticks.append(wall)
-            if i >= args.ticks - args.last and i % args.every == 0:
-                cpu, wall, _ = timed_ensure(engine, full=True)
-                full_cpu.append(cpu)
-                full_wall.append(wall)
+            for run in runs if i % 2 else runs[::-1]:  # each goes first every other tick
+                run.tick(i, batch, args)
     finally:
-        engine.close()
-    cpus = [c for _, c in cpu_ticks]
-    last = [c for i, c in cpu_ticks if i >= args.ticks - args.last]
-    ms = 1000
+        for run in runs:
+            run.engine.close()
+    ticked = len(runs[0].cpu_ticks)
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
           f"{os.getloadavg()[0]:.1f}; {args.ticks:,} ticks, {facts:,} facts, "
-          f"{len(cpus):,} ticks with facts ({facts / len(cpus):.1f} a tick), "
-          f"{in_full} evaluated in full")
-    print("| figure | p50 | p99 | max |\n|---|---:|---:|---:|")
-    for name, values in (("re-evaluation per tick, CPU ms in Prolog", cpus),
-                         ("re-evaluation per tick, wall ms", wall_ticks),
-                         ("assert of a tick's facts, wall ms", assert_ticks),
-                         (f"re-evaluation, last {args.last} ticks, CPU ms", last),
-                         (f"full evaluation, {len(full_cpu)} times in them, CPU ms", full_cpu),
-                         ("full evaluation, wall ms", full_wall)):
-        if values:
-            print(f"| {name} | {percentile(values, 0.5) * ms:.2f} | "
-                  f"{percentile(values, 0.99) * ms:.2f} | {max(values) * ms:.2f} |")
-    if full_cpu and last:
-        print(f"\nOne tick re-evaluated / full evaluation (medians, CPU, last {args.last} ticks): "
-              f"{statistics.median(last) / statistics.median(full_cpu):.4f}")
+          f"{ticked:,} ticks with facts ({facts / ticked:.1f} a tick), evaluated in full: "
+          + ", ".join(f"{run.name or 'engine'} {run.in_full}" for run in runs))
+    print("| figure, ms (p50 / p99 / max) | " + " | ".join(r.name or "" for r in runs)
+          + " |\n|---|" + "---:|" * len(runs))
+    by_run = [run.figures(args.ticks - args.last) for run in runs]
+    for row, (name, _) in enumerate(by_run[0]):
+        cells = [figures[row][1] for figures in by_run]
+        if all(cells):
+            print(f"| {name.replace('last ticks', f'last {args.last} ticks')} | " + " | ".join(
+                f"{percentile(v, 0.5) * 1000:.2f} / {percentile(v, 0.99) * 1000:.2f} / "
+                f"{max(v) * 1000:.2f}" for v in cells) + " |")
+    for run, figures in zip(runs, by_run):
+        last, full = figures[3][1], figures[4][1]
+        if last and full:
+            ratio = statistics.median(last) / statistics.median(full)
+            print(f"\n{run.name or 'One'} tick re-evaluated / full evaluation (medians, CPU, "
+                  f"last {args.last} ticks): {ratio:.4f}")
+    if len(runs) == 2:
+        (a, b) = ([c for _, c in run.cpu_ticks] for run in runs)
+        print(f"after / before, per tick CPU: p50 {percentile(b, .5) / percentile(a, .5):.3f}, "
+              f"p99 {percentile(b, .99) / percentile(a, .99):.3f}")
+    for run in runs:
+        if run.steps:
+            print(f"\n## {run.name or 'components'}")
+            component_report(run.engine, run.steps)
 
 
 if __name__ == "__main__":
