@@ -11,8 +11,8 @@ of the last `--last` ticks, a full evaluation from scratch is timed too, in the 
 process between two ticks, so that the two figures share the machine's noise. The ratio
 is the median per-tick re-evaluation over those ticks to the median full evaluation.
 `--compare` feeds the same ticks, in turn, to an engine without kept counts (counted.py), twin
-cancellation (materialised.py) and turned assignments (keyed.delta_first), so that before and
-after share the machine's noise.
+cancellation (materialised.py), turned assignments (keyed.delta_first) and joins' lost step
+(increment.py), so that before and after share the machine's noise.
 `--components` runs each incremental tick component by component ('bu:inc:<k>', each timed)
 and reports which relations make the slowest ticks.
 """
@@ -157,8 +157,8 @@ class Run:
 
 
 def engine_before(program) -> SwiplEngine:
-    """An engine planned as before kept counts, twin cancellation and turned assignments
-    (switched off while it compiles and whenever it plans again)."""
+    """An engine planned as before kept counts, twin cancellation, turned assignments and
+    joins' lost step (switched off while it compiles and whenever it plans again)."""
 
     class Before(SwiplEngine):
         def _load_plan(self, *args, **kwargs):
@@ -171,12 +171,16 @@ def engine_before(program) -> SwiplEngine:
 
 @contextmanager
 def switched_off():
-    saved = bottomup.COUNT_DELTAS, bottomup.TURN_ASSIGNMENTS, increment.CANCEL_TWINS
-    bottomup.COUNT_DELTAS = bottomup.TURN_ASSIGNMENTS = increment.CANCEL_TWINS = False
+    flags = [(bottomup, "COUNT_DELTAS"), (bottomup, "TURN_ASSIGNMENTS"),
+             (increment, "CANCEL_TWINS"), (increment, "DELETE_REDERIVE")]
+    saved = [getattr(module, name) for module, name in flags]
+    for module, name in flags:
+        setattr(module, name, False)
     try:
         yield
     finally:
-        bottomup.COUNT_DELTAS, bottomup.TURN_ASSIGNMENTS, increment.CANCEL_TWINS = saved
+        for (module, name), value in zip(flags, saved):
+            setattr(module, name, value)
 
 
 def main() -> None:
@@ -188,8 +192,8 @@ def main() -> None:
     parser.add_argument("--components", action="store_true",
                         help="time each component of every incremental tick")
     parser.add_argument("--compare", action="store_true",
-                        help="also an engine without kept counts, twin cancellation and "
-                             "turned assignments, fed the same ticks in turn")
+                        help="also an engine without this evening's changes (kept counts, "
+                             "twins, turned assignments, joins' lost step), fed the same ticks")
     args = parser.parse_args()
     program = load_program([TRADING])
     runs = [Run("after" if args.compare else "", SwiplEngine(

@@ -208,8 +208,8 @@ class BottomUpCompiler(IncrementalStep):
         return plan_literals(body, stats=self.stats, delta=delta)
 
     def _compile(self, predicate: str, extra: list[str], rule: ast.Rule,
-                 body: tuple[ast.Literal, ...], delta=None) -> None:
-        clause = MaterialisedClause(self, owner=rule.head.relation, delta=delta)
+                 body: tuple[ast.Literal, ...], delta=None, twins: bool = False) -> None:
+        clause = MaterialisedClause(self, owner=rule.head.relation, delta=delta, twins=twins)
         bound: set[str] = set()
         goals = clause.body(body, clause.scope, bound)
         more, head_args = clause.head(rule.head, bound)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from engine.analysis.planner import plan_literals
 from engine.backends.swipl.keyed import (
+    CHANGING,
+    Occurrence,
     affected_body,
     hoist_aggregates,
     key_positions,
@@ -25,6 +27,9 @@ TIME_RANGES = True
 # A delta atom skips a change that its twin undoes on every column read (materialised.py;
 # False: every change counts, to measure against; bench/ticks.py --compare).
 CANCEL_TWINS = True
+# A join whose every column is a key loses what its lost inputs derived and no longer
+# derives, and gains by its seeds (False: key by key, to measure against).
+DELETE_REDERIVE = True
 REDONE = "'bu:redone'"  # 'bu:redone'(p): p was evaluated in full in this incremental step
 
 
@@ -51,8 +56,10 @@ class IncrementalStep:
                 delta = self._delta_of(atom.relation)
                 if delta is not None:
                     body = self._plan(rule, delta=atom)
+                    if delta == "dn" and CANCEL_TWINS:
+                        self._shrank(atom.relation)  # declares the twins' 'dr:<relation>'
                     self._compile(_q("bu:seed", rule.head.relation), [], rule, body,
-                                  delta=(atom, delta))
+                                  delta=(atom, delta), twins=CANCEL_TWINS)
 
 
     def _grew(self, relation: str) -> str:
@@ -119,7 +126,14 @@ class IncrementalStep:
             full = _q("bu:rederive", relation)
             self.clauses[full].append(rederive(full, relation, _vars("A", arity), "bu:all"))
         column = None if recursive or not past else self._as_of_column(scc[0])
-        if positions:  # lost tuples or changed negations and aggregates: key by key
+        if positions and positions == list(range(arity)) and self._positive(relation) \
+                and DELETE_REDERIVE:  # a join: what it lost checked, what it gained seeded
+            self._key_rules(relation, positions)
+            self._lost_step(relation)
+            branches.append((" ; ".join(redone) or "fail", full))
+            branches.append((" ; ".join(lost) or "fail", _indent(_conj(
+                [_q("bu:lost", relation), *seeds]))))
+        elif positions:  # lost tuples or changed negations and aggregates: key by key
             self.clauses.update(keyed_clauses(
                 self.program, self.kinds, relation, positions,
                 lambda rule, occurrence: self._affected(rule, occurrence, positions)))
@@ -137,6 +151,49 @@ class IncrementalStep:
         self.clauses[name].append(f"{name} :-\n    'bu:counts_apply'({k}),\n"
                                   f"    (   {text}\n    ;   true\n    ).")
 
+
+    def _positive(self, relation: str) -> bool:
+        """Whether every rule of `relation` reads what can change only through atoms of its
+        body (not negated, not in an aggregate): a join, which gains only from what its
+        inputs gained and loses only through what they lost."""
+        for rule in self.program.rules_for(relation):
+            direct = {id(lit) for lit in rule.body if isinstance(lit, ast.Atom)}
+            for atom, negated in ast.body_atoms(rule.body):
+                if self.kinds.get(atom.relation) in CHANGING and (
+                        negated or id(atom) not in direct):
+                    return False
+        return True
+
+    def _lost_step(self, relation: str) -> None:
+        """`'bu:lost:p'`, for a join whose every column is a key: each stored tuple that a
+        lost input tuple derived (found by a join, keyed.affected_body) and that its rules no
+        longer derive (`'bu:key:p'`, every column given) is removed and kept in 'dr:p'.
+        What the inputs gained is then added by the seeds: a new order ranks N pairs once,
+        instead of 2N keys each derived again and compared with what was stored."""
+        arity = self.program.relations[relation].arity
+        keys = [f"K{i}" for i in range(arity)]
+        goals = []
+        for rule in self.program.rules_for(relation):
+            if rule.is_fact:
+                continue
+            first = {}
+            for i, arg in enumerate(rule.head.args):
+                first.setdefault(arg.name, i)
+            same = [f"K{i} = K{first[arg.name]}" for i, arg in enumerate(rule.head.args)
+                    if first[arg.name] != i]
+            for atom in (lit for lit in rule.body if isinstance(lit, ast.Atom)):
+                if self.kinds.get(atom.relation) == "tabled":
+                    found = self._affected(rule, Occurrence(atom, frozenset()),
+                                           list(range(arity)), deltas=("dr",))
+                    goals.append(", ".join([found, *same]))
+        key = f"k({', '.join(keys)})"
+        stored, lost = _call("m", relation, keys), _call("dr", relation, keys)
+        found = " ;\n    ".join(f"( {g} )" for g in goals) or "fail"
+        self.clauses[_q("bu:lost", relation)].append(
+            f"{_q('bu:lost', relation)} :-\n    findall({key}, (\n    {_indent(found)}), Keys0),\n"
+            f"    sort(Keys0, Keys),\n    forall(( member({key}, Keys), {stored},\n"
+            f"             \\+ {_call('bu:key', relation, keys)} ),\n"
+            f"           ( retract({stored}), assertz({lost}) )).")
 
     def _as_of_column(self, relation: str) -> int | None:
         """A head column that holds, in every rule, the time of each of its `@` literals
@@ -220,16 +277,18 @@ class IncrementalStep:
         return sorted(n for n in seen if self.kinds.get(n) == "event")
 
 
-    def _affected(self, rule: ast.Rule, occurrence, positions: list[int]) -> str:
+    def _affected(self, rule: ast.Rule, occurrence, positions: list[int],
+                  deltas: tuple[str, ...] | None = None) -> str:
         """A goal binding the keys (K<i>) that the changed tuples of `occurrence` touch, by
         a join of them with the rule's atoms (keyed.affected_body). The derived relations
         joined are read with the tuples they lost in this step: a superset of both their
         old and new states, so every binding made or unmade is found."""
         body, atom = affected_body(rule, occurrence)
-        deltas = [self._delta_of(atom.relation)]
-        if deltas == ["dn"]:
-            self._shrank(atom.relation)
-            deltas.append("dr")
+        if deltas is None:  # what it gained and what it lost
+            deltas = [self._delta_of(atom.relation)]
+            if deltas == ["dn"]:
+                self._shrank(atom.relation)
+                deltas.append("dr")
         for relation in {a.relation for a in body if isinstance(a, ast.Atom)}:
             if self.kinds.get(relation) == "tabled":
                 self._shrank(relation)  # declares 'dr:<relation>'

@@ -20,7 +20,8 @@ from engine.backends.swipl.keyed import key_positions
 # recursion over a shrinking relation (linked, in full), and kept counts (counted.py) over
 # a relation that loses tuples (per_client's open) and over a recursive one rebuilt in full
 # without its differences (reach's linked), and an assignment a variant turns round to
-# look up from its delta (prev_q's m = n - 1).
+# look up from its delta (prev_q's m = n - 1); the joins (link, self_pair, busy, either)
+# lose what their lost inputs derived and no longer derive, and gain by their seeds.
 SOURCE = """
 .event sub(o: symbol, c: symbol, q: number, t: time)
 .event done(o: symbol, t: time)
@@ -53,6 +54,9 @@ linked(a, b) :- linked(a, x), link(x, b).
 reach(a, n) :- linked(a, _), n = count : { linked(a, _) }.
 .decl prev_q(o: symbol, n: number, q: number)
 prev_q(o, n, q) :- mod(o, n, _, _), m = n - 1, mod(o, m, q, _).
+.decl either(o: symbol)
+either(o) :- open(o, _, _).
+either(o) :- modded(o).
 """
 PROGRAM = program_from_source(SOURCE, "keyed.dl")
 DERIVED = [n for n, r in PROGRAM.relations.items() if not r.is_event]
@@ -85,6 +89,8 @@ def test_the_keys_found_are_those_every_changing_atom_holds():
     assert "'bu:keyed:open'" in text and "'bu:keyed:linked'" not in text
     # counts kept per group: per_client's over open, reach's over linked
     assert "'bcnt:per_client:open(_,K0,_)'" in text and "'bcnt:reach:linked(K0,_)'" in text
+    # joins whose every column is a key: what they lost checked, what they gained seeded
+    assert "'bu:lost:link'" in text and "'bu:lost:self_pair'" in text
     # a new mod(o, m, q) looks up mod(o, m + 1): its delta first, then n from m
     seed = next(c for c in text.split("\n'") if c.startswith("bu:seed:prev_q'")
                 and "'de:mod'(V_o, V_m" in c)
@@ -119,6 +125,21 @@ def test_a_kept_count_follows_a_recursive_relation_rebuilt_in_full():
         assert engine._prolog.request(state)["ok"]  # the next answer is an incremental step
         assert engine.query("reach(a, n)").rows == (("o1", 2), ("o3", 2))
         assert engine.query("per_client(c, n)").rows == (("c1", 2),)
+    finally:
+        engine.close()
+
+
+def test_a_join_keeps_a_tuple_another_rule_still_derives():
+    engine = SwiplEngine(PROGRAM)
+    try:
+        engine.assert_many({"sub": ([("o1", "c1", 2, 1)], None),
+                            "mod": ([("o1", 1, 3, 1)], None)})
+        assert engine.query("either(o)").rows == (("o1",),)
+        engine.assert_many({"done": ([("o1", 2)], None)})  # open loses o1; modded keeps it
+        state = f"tl_call_json(nb_current('bu:{engine.module}', delta))"
+        assert engine._prolog.request(state)["ok"]  # the next answer is an incremental step
+        assert engine.query("open(o, c, q)").rows == ()
+        assert engine.query("either(o)").rows == (("o1",),)
     finally:
         engine.close()
 
