@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from engine.analysis.check import analyse_query
 from engine.analysis.planner import NO_STATISTICS
-from engine.analysis.program import INTEGER_TYPES, Program, Relation
+from engine.analysis.program import Program, Relation
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl import rows as answer_rows
 from engine.backends.swipl import snapshot
@@ -24,6 +24,7 @@ from engine.backends.swipl.compiler import (
     compile_program,
     compile_query,
 )
+from engine.backends.swipl.fact_text import encoder, first_of_each, time_ordered
 from engine.backends.swipl.moded import ModedForms
 from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
@@ -40,7 +41,7 @@ KEPT_AS_OF = 16  # as-of times whose tables are kept; older ones are abolished
 # this many inferences, else from tables: ~1-3 ms of work at SWI-Prolog's ~30M LIPS.
 UNTABLED_BUDGET = 50_000
 _modules = itertools.count(1)
-_writes = itertools.count(1)  # numbers each write: its facts are given once (_first_of_each)
+_writes = itertools.count(1)  # numbers each write: its facts are given once (first_of_each)
 
 
 class SwiplEngine(Engine):
@@ -133,10 +134,10 @@ class SwiplEngine(Engine):
         write_id = next(_writes)
         chunks = []  # (facts, "'batch:r'-[f(…), …]"): every row is encoded before any write
         for signature, rows, numbers in numbered:
-            encode = _encoder(signature)
+            encode = encoder(signature)
             if signature.is_event:  # in time order, prefix aggregates append, not rebuild
-                rows, numbers = _first_of_each(*_time_ordered(rows, numbers,
-                                                              signature.time_column))
+                rows, numbers = first_of_each(*time_ordered(rows, numbers,
+                                                            signature.time_column))
             prefix = pl.predicate("batch", signature.name) + (
                 f"({write_id})-" if signature.is_event else "-")  # see _event_batch
             chunks += [(len(rows[i:i + BATCH]),
@@ -416,48 +417,3 @@ def _earliest(signature: Relation, rows: list[Row], by_time: bool) -> str:
 def _tabled_reads(goal: str) -> frozenset[str]:
     """The tabled relations a compiled query goal reads (`'t:p'(…)`)."""
     return frozenset(re.findall(r"'t:((?:[^'\\]|\\.)*)'\(", goal))
-
-
-def _time_ordered(rows, numbers, column: int):
-    times = [row[column] for row in rows]
-    if all(a <= b for a, b in zip(times, times[1:])):
-        return rows, numbers
-    order = sorted(range(len(rows)), key=lambda i: (times[i], numbers[i]))
-    return [rows[i] for i in order], [numbers[i] for i in order]
-
-
-def _first_of_each(rows, numbers):
-    """Each row once, with its first number: the Prolog side looks up only the facts no later
-    than every stored one, so it must not be given the same new fact twice."""
-    if len(set(rows)) == len(rows):
-        return rows, numbers
-    first: dict = {}
-    for row, number in zip(rows, numbers):
-        first.setdefault(row, number)
-    return list(first), list(first.values())
-
-
-@lru_cache(maxsize=1024)
-def _encoder(relation: Relation):
-    """A function (rows, seqs) -> Prolog text `[f(A1, …, An, Seq), …]` for rows that
-    engine.engine.check_rows accepted (generated per relation: this is the hot loop)."""
-    names = [f"a{i}" for i in range(relation.arity)]
-    lines = ["def encode(rows, seqs):", "    out = []",
-             "    for row, seq in zip(rows, seqs):",
-             f"        {''.join(n + ', ' for n in names)}= row" if names else "        () = row"]
-    parts = []
-    for name, type_ in zip(names, relation.types):
-        if type_ == "symbol":
-            parts.append(f"'{{{name} if PLAIN({name}) is None else {name}.translate(ESC)}}'")
-        elif type_ in INTEGER_TYPES:
-            parts.append(f"{{{name}}}")
-        elif type_ == "float":
-            parts.append(f"{{number({name})}}")
-        else:
-            parts.append(f"{{value({name})}}")
-    lines.append(f"        out.append(f\"f({''.join(p + ',' for p in parts)}{{seq}})\")")
-    lines.append("    return '[' + ','.join(out) + ']'")
-    scope = {"ESC": pl.ATOM_ESCAPES, "PLAIN": pl.NEEDS_ESCAPE, "number": pl.number,
-             "value": pl.value}
-    exec("\n".join(lines), scope)  # noqa: S102 - code generated from the relation's types
-    return scope["encode"]
