@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli.console import Console
 from api.cli.errors import user_errors
 from api.cli.options import DEFAULT_DB, Db
 from engine import TempologError

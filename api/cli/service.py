@@ -63,8 +63,7 @@ def query(
     backend: Backend = None,
 ) -> None:
     """Answer one query over a store's events: a table (money as money), JSON or CSV."""
-    from rich.console import Console
-
+    from api.cli.console import Console
     from api.http.server import open_live
     from api.query import render, run_query
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.console import Console
 from api.cli.errors import show_warnings, user_errors
 from api.cli.options import DEFAULT_DB, Db, shown
 from api.live import END_OF_TIME

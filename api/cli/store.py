@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.cli.console import Console
 from api.cli.errors import FAILED, fail, user_errors
 from api.cli.options import DEFAULT_DB, Db, shown
 from engine import TempologError

@@ -48,3 +48,16 @@ def test_a_wrong_command_line_is_usage_and_exits_2():
     result = runner.invoke(app, ["stats", "--no-such-option"])
     assert result.exit_code == USAGE
     assert "No such option" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["replay", "events", "stats"])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(command, small_store):
+    # `tempolog replay | head -1`: the pipe closes after the first line.
+    with subprocess.Popen([sys.executable, "-c", "from api.cli.app import main; main()",
+                           command, "--db", str(small_store)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, cwd=Path(__file__).parents[2]) as child:
+        first = child.stdout.readline()
+        child.stdout.close()
+        error = child.stderr.read().decode()
+        assert child.wait(timeout=60) == OK, error
+    assert first and error.strip() == ""
