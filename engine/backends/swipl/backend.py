@@ -133,11 +133,17 @@ class SwiplEngine(Engine):
                 numbered.append((signature, rows, numbers))
         write_id = next(_writes)
         chunks = []  # (facts, "'batch:r'-[f(…), …]"): every row is encoded before any write
+        # Per relation written, the earliest new valid time: the tables of as-of times from
+        # it on are dropped (None: every time's, for facts that hold at every time).
+        earliest: list[tuple[str, int | None]] = []
         for signature, rows, numbers in numbered:
             encode = encoder(signature)
+            first = None
             if signature.is_event:  # in time order, prefix aggregates append, not rebuild
                 rows, numbers = first_of_each(*time_ordered(rows, numbers,
                                                             signature.time_column))
+                first = rows[0][signature.time_column] if self._by_time else None
+            earliest.append((signature.name, first))
             prefix = pl.predicate("batch", signature.name) + (
                 f"({write_id})-" if signature.is_event else "-")  # see _event_batch
             chunks += [(len(rows[i:i + BATCH]),
@@ -154,15 +160,10 @@ class SwiplEngine(Engine):
             size += facts
         # The last request rebuilds prefix aggregates and invalidates tables, once for all:
         # those of as-of times from the earliest new valid time on (docs/architecture.md).
-        written = ", ".join(
-            f"{pl.atom(signature.name)}-{_earliest(signature, rows, self._by_time)}"
-            for signature, rows, _ in numbered)
+        written = ", ".join(f"{pl.atom(name)}-{'all' if first is None else pl.number(first)}"
+                            for name, first in earliest)
         finish = ["[]"] * (len(requests) - 1) + [f"[{written}]"]
-
-        earliest = [(self.compiled.invalidates.get(signature.name, ()),
-                     min(row[signature.time_column] for row in rows)
-                     if signature.is_event and self._by_time else None)
-                    for signature, rows, _ in numbered]
+        dropped = [(self.compiled.invalidates.get(name, ()), first) for name, first in earliest]
 
         def load(call) -> int:
             # On the Prolog thread, so that no as-of query can make tables in between: with
@@ -170,7 +171,7 @@ class SwiplEngine(Engine):
             with self._lock:
                 if not self._as_of_tables and not self._now_tables:
                     finish[-1] = f"untabled({finish[-1]})"
-                for readers, first in earliest:  # the tables this write drops
+                for readers, first in dropped:  # the tables this write drops
                     for at, asked in self._as_of_tables.items():
                         if first is None or at >= first:
                             for relation in readers:
@@ -403,14 +404,6 @@ class SwiplEngine(Engine):
                 return
             self._closed = True
         self._prolog.request(f"tl_drop_module({self.module})")
-
-
-def _earliest(signature: Relation, rows: list[Row], by_time: bool) -> str:
-    """The earliest valid time of an event relation's rows, as Prolog text; `all` for a
-    relation whose facts hold at every time (their tables are dropped for every time)."""
-    if not signature.is_event or not by_time:
-        return "all"
-    return pl.number(min(row[signature.time_column] for row in rows))
 
 
 @lru_cache(maxsize=1024)
