@@ -8,6 +8,9 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from pg_server import empty_schema
 
+from sim.config import SimConfig
+from sim.events.types import Event
+from sim.exchange.simulator import simulate
 from sim.store import EventStore, open_store
 
 # The backends the contract suite runs on; a new backend adds its name and a URL below.
@@ -49,3 +52,19 @@ def new_store(store_url) -> Callable[[str], EventStore]:
     yield new
     for store in opened:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def sim_events() -> list[Event]:
+    return simulate(SimConfig(ticks=300, seed=7))
+
+
+@pytest.fixture
+def store(new_store):
+    return new_store()
+
+
+@pytest.fixture
+def filled(store, sim_events):
+    store.append(sim_events)
+    return store
