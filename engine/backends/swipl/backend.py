@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
-from functools import lru_cache
 
 from engine.analysis.check import analyse_query
 from engine.analysis.planner import NO_STATISTICS
@@ -17,6 +14,7 @@ from engine.analysis.program import Program, Relation
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl import rows as answer_rows
 from engine.backends.swipl import snapshot
+from engine.backends.swipl.as_of_tables import AsOfTables
 from engine.backends.swipl.bottomup import bottom_up_plan, compile_now_query, statistics_from
 from engine.backends.swipl.compiler import (
     CompiledProgram,
@@ -36,7 +34,6 @@ from engine.lang import ast
 log = logging.getLogger(__name__)
 
 BATCH = 5_000  # facts per Prolog request: one term read per batch (SWI-NOTES: ~500k facts/s)
-KEPT_AS_OF = 16  # as-of times whose tables are kept; older ones are abolished
 # An as-of query is first answered untabled (moded forms, no table for its time) within
 # this many inferences, else from tables: ~1-3 ms of work at SWI-Prolog's ~30M LIPS.
 UNTABLED_BUDGET = 50_000
@@ -92,9 +89,7 @@ class SwiplEngine(Engine):
         self._form_sources = itertools.count(1)
         self._lock = threading.Lock()  # guards the fields below
         self._next_seq = 1
-        # as-of time -> for each tabled relation asked as of it, how many queries have read
-        # it since new facts last dropped its tables of that time (see _tables_first)
-        self._as_of_tables: OrderedDict[int, dict[str, int]] = OrderedDict()
+        self._as_of = AsOfTables()
         # `p @ t` over a recursive relation makes its tables (one per t) while answering
         # about now too: then a batch must invalidate tables even if no as-of was asked
         self._now_tables = bool(program.recursive) and any(
@@ -169,13 +164,9 @@ class SwiplEngine(Engine):
             # On the Prolog thread, so that no as-of query can make tables in between: with
             # none made yet (a stream of facts asked only about now), nothing to invalidate.
             with self._lock:
-                if not self._as_of_tables and not self._now_tables:
+                if not self._as_of and not self._now_tables:
                     finish[-1] = f"untabled({finish[-1]})"
-                for readers, first in dropped:  # the tables this write drops
-                    for at, asked in self._as_of_tables.items():
-                        if first is None or at >= first:
-                            for relation in readers:
-                                asked.pop(relation, None)
+            self._as_of.dropped(dropped)
             return sum(call(f"tl_batch({self.module}, {done})", f"[{', '.join(texts)}]")["new"]
                        for done, texts in zip(finish, requests))
 
@@ -197,8 +188,8 @@ class SwiplEngine(Engine):
             columns, goal, row = self._now_cache(text)  # goal: its cone made ready first
         else:
             columns, goal, row = self._query_cache(text)
-        evict = self._note_as_of(as_of)
-        if as_of is not None and self._tables_first(as_of, goal):  # no untabled try
+        evict = self._as_of.asked(as_of)
+        if as_of is not None and self._as_of.tables_first(as_of, goal):  # no untabled try
             goal = goal.replace(f"tl_budget({self._budget}, ", "tl_budget(0, ", 1)
         rest = (f"{'none' if limit is None else limit}, "
                 f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal})")
@@ -354,7 +345,7 @@ class SwiplEngine(Engine):
             with self._lock:  # on the Prolog thread: no query runs between state and counters
                 self._next_seq = state.next_seq
                 self._rows_given = dict(state.rows_given)
-                self._as_of_tables.clear()  # restoring abolished the module's tables
+            self._as_of.clear()  # restoring abolished the module's tables
             return state
 
         try:
@@ -366,36 +357,6 @@ class SwiplEngine(Engine):
         with self._plan_lock:  # the dumped engine's plan, loaded by the next query about now
             self._restored_plan = (state.stats, state.planned_rows)
 
-    def _tables_first(self, as_of: int, goal: str) -> bool:
-        """Whether to answer from tables, making them if need be, rather than untabled
-        first: when every tabled relation the query reads has been asked as of this time
-        twice already since new facts last dropped its tables there. A time asked again
-        and again (now, as of the end of time) then reads its tables until facts change
-        them; a random past time, asked once, makes none."""
-        if not goal.startswith("tl_budget("):
-            return False
-        relations = _tabled_reads(goal)
-        with self._lock:
-            asked = self._as_of_tables.get(as_of)
-            if asked is None:
-                return False
-            first = all(asked.get(relation, 0) >= 2 for relation in relations)
-            for relation in relations:
-                asked[relation] = asked.get(relation, 0) + 1
-            return first
-
-    def _note_as_of(self, as_of: int | None) -> list[int]:
-        """Remember that `as_of` has tables now; the as-of times to free, oldest first."""
-        if as_of is None:
-            return []
-        with self._lock:
-            self._as_of_tables.setdefault(as_of, {})
-            self._as_of_tables.move_to_end(as_of)
-            evict = []
-            while len(self._as_of_tables) > KEPT_AS_OF:
-                evict.append(self._as_of_tables.popitem(last=False)[0])
-            return evict
-
     # ---- lifecycle
 
     def close(self) -> None:
@@ -404,9 +365,3 @@ class SwiplEngine(Engine):
                 return
             self._closed = True
         self._prolog.request(f"tl_drop_module({self.module})")
-
-
-@lru_cache(maxsize=1024)
-def _tabled_reads(goal: str) -> frozenset[str]:
-    """The tabled relations a compiled query goal reads (`'t:p'(…)`)."""
-    return frozenset(re.findall(r"'t:((?:[^'\\]|\\.)*)'\(", goal))

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.analysis import analyse_query, program_from_source
-from engine.backends.swipl import backend as swipl_backend
+from engine.backends.swipl.as_of_tables import KEPT_AS_OF
 from engine.backends.swipl.backend import SwiplEngine
 from engine.backends.swipl.thread import PrologThread
 from engine.backends.swipl.time_index import prefix_shape, timed_views
@@ -127,7 +127,7 @@ def test_as_of_tables_beyond_the_kept_number_are_freed():
         assert engine.query('net("c1", "X", n)', as_of=t).rows == ((5 * (t + 1),),)
     tables = PrologThread.shared().request(
         f"tl_call_json((aggregate_all(count, current_table({engine.module}:_, _), N), "
-        f"N =< {2 * swipl_backend.KEPT_AS_OF}))")
+        f"N =< {2 * KEPT_AS_OF}))")
     assert tables == {"ok": True}
     engine.close()
 
