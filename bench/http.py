@@ -11,7 +11,9 @@ sent at its planned time, so a slow answer delays no later one), half point quer
 half as of a random tick, for --seconds, while another process appends price events to the
 store. Then one client appends one order's events per request. Latencies in milliseconds:
 the client's (send to last byte) and the server's own (its `Server-Timing: app` header, from
-the request's arrival in the application to its answer, when the server sends one).
+the request's arrival in the application to its answer, when the server sends one). Last,
+the probe's five slowest as-of requests at random ticks, by their place in the probe: slow
+first requests are warm-up, slow later ones are not.
 
 The clients are processes, each with one keep-alive `http.client` connection: on the same
 2 cores as the server, eight httpx clients in one process spent more CPU per request than
@@ -277,6 +279,9 @@ def main() -> None:
     for kind in ("now", "as-of"):
         print(row(f"… of which {kind}", [s[1:] for s in queries if s[0] == kind]))
     print(row("POST /events, one order's 4 events, 50/s", commands))
+    slowest = sorted(enumerate(probe["as of a random tick"]), key=lambda s: -(s[1][2] or 0))[:5]
+    print("sequential as of a random tick, the slowest on the server: " + ", ".join(
+        f"#{n + 1} {sample[2]:.2f} ms (engine {sample[3] or 0:.2f})" for n, sample in slowest))
     if "writes" in after:  # a server with these statistics
         hits, misses, batches, events, ms = (after[k][f] - before[k][f] for k, f in (
             ("answers", "hits"), ("answers", "misses"), ("writes", "batches"),

@@ -27,6 +27,7 @@ from engine.backends.swipl.moded import ModedForms
 from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
 from engine.backends.swipl.thread import PrologThread
+from engine.backends.swipl.warm_indexes import IndexWarmer
 from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout, SnapshotRejected, TempologError
 from engine.lang import ast
@@ -53,12 +54,14 @@ class SwiplEngine(Engine):
     what they add; `invalidate_by_time=False` drops the tables new facts can change for
     every as-of time, not only for those from the facts' earliest time on;
     `untabled_budget=None` answers as-of queries from tables only (an integer: the
-    inferences an untabled answer may take first, 0 to try none). All six exist to be
-    measured and tested against."""
+    inferences an untabled answer may take first, 0 to try none); `warm_indexes=False`
+    leaves SWI-Prolog's new multi-argument indexes to be finished by the queries after the
+    one that made them (warm_indexes.py). All seven exist to be measured and tested against."""
 
     def __init__(self, program: Program, *, incremental: bool = False, time_index: bool = True,
                  plan_joins: bool = True, now_incremental: bool = True,
-                 invalidate_by_time: bool = True, untabled_budget: int | None = UNTABLED_BUDGET):
+                 invalidate_by_time: bool = True, untabled_budget: int | None = UNTABLED_BUDGET,
+                 warm_indexes: bool = True):
         self.program = program
         self._by_time = invalidate_by_time
         self._budget = untabled_budget
@@ -87,6 +90,7 @@ class SwiplEngine(Engine):
         self._forms = ModedForms(program, self.compiled.kinds, self.compiled.sites,
                                  self.module)
         self._form_sources = itertools.count(1)
+        self._warmer = IndexWarmer() if warm_indexes else None
         self._lock = threading.Lock()  # guards the fields below
         self._next_seq = 1
         self._as_of = AsOfTables()
@@ -205,7 +209,10 @@ class SwiplEngine(Engine):
                     raise QueryTimeout(f"the query waited past its time limit of {timeout:g}s "
                                        "for the engine")
                 limit_text = pl.number(float(left))
+            started = time.monotonic()
             rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
+            if self._warmer and self._warmer.due(time.monotonic() - started):
+                call(f"tl_warm_indexes({self.module})", "")
             for old in evict:
                 call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
             return rows

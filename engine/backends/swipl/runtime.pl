@@ -430,8 +430,46 @@ tl_drop_as_of(Module, Time, _, Json) :-
     call(Module:tl_drop_as_of, Time),
     tl_json(json([ok= @(true)]), Json).
 
+%   tl_warm_indexes(+Module, _, -Json): finish the multi-argument indexes made since the
+%   last call, {"warmed": how many}. SWI-Prolog 9.0.4 makes a JIT index on several arguments
+%   (order_submitted by client and symbol) at the first call that can use one, yet the next
+%   nine calls of that pattern still scan every clause (measured on 50,000 facts: 10 ms, then
+%   3.5-7 ms nine times, then 0.4 ms), and again once the index is rebuilt for a grown
+%   predicate. Calling the pattern ten times here, on a value no clause has, pays those
+%   scans in the query that made the index, not in the next nine.
+:- dynamic tl_fact_predicates/2, tl_warm_index/3.
+
+tl_warm_indexes(Module, _, Json) :-
+    tl_fact_heads(Module, Heads),
+    findall(Head-Args, ( member(Head, Heads),
+                         predicate_property(Module:Head, indexed(Indexes)),
+                         member(multi(Args)-hash(_, _, Bytes, _), Indexes),
+                         functor(Head, Name, Arity),
+                         \+ tl_warm_index(Module:Name/Arity, Args, Bytes),
+                         assertz(tl_warm_index(Module:Name/Arity, Args, Bytes)) ), New),
+    forall(( member(Head-Args, New), between(1, 10, _) ),
+           \+ \+ ( maplist(tl_no_such_value(Head), Args), ignore(once(Module:Head)) )),
+    length(New, Count),
+    tl_json(json([warmed=Count]), Json).
+
+tl_no_such_value(Head, I) :- arg(I, Head, '$tl_no_such_value').
+
+%   The module's fact predicates (dynamic, no rules), found once: the program declares them.
+tl_fact_heads(Module, Heads) :-
+    (   tl_fact_predicates(Module, Heads)
+    ->  true
+    ;   findall(Head, ( current_predicate(Module:Name/Arity), Arity > 1,
+                        functor(Head, Name, Arity),
+                        \+ predicate_property(Module:Head, imported_from(_)),
+                        predicate_property(Module:Head, dynamic),
+                        predicate_property(Module:Head, number_of_rules(0)) ), Heads),
+        assertz(tl_fact_predicates(Module, Heads))
+    ).
+
 %   tl_drop_module(+Module, _, -Json): free everything a closed engine held.
 tl_drop_module(Module, _, Json) :-
+    retractall(tl_fact_predicates(Module, _)),
+    retractall(tl_warm_index(Module:_, _, _)),
     catch(call(Module:tl_forget), _, true),  % the prefix aggregates' global variables
     catch(call(Module:'bu:forget'), _, true),  % the bottom-up evaluation's state
     abolish_module_tables(Module),
