@@ -13,6 +13,7 @@ from engine.backends.swipl.warm_indexes import IndexWarmer
 PROGRAM = """
 .event fill(order: symbol, client: symbol, sym: symbol, qty: number, t: time)
 big(o, c, s) :- fill(o, c, s, q, _), q >= 50.
+bought(c, n) :- fill(_, c, _, _, _), n = sum q : { fill(_, c, _, q, _) }.
 """
 CLIENTS, SYMBOLS = [f"c{i}" for i in range(4)], [f"S{i}" for i in range(5)]
 ROWS = [(f"o{n}", CLIENTS[n % 4], SYMBOLS[n // 4 % 5], n % 100, n) for n in range(1, 3001)]
@@ -42,6 +43,16 @@ def test_the_query_that_makes_a_multi_argument_index_finishes_it(engine):
     # Finished once: the next query's look finds nothing new, and answers the same.
     assert PrologThread.shared().request(f"tl_warm_indexes({engine.module})") == {"warmed": 0}
     assert engine.query('fill(o, "c1", "S2", q, t)', as_of=2000).rows == rows
+
+
+def test_the_entries_of_prefix_aggregates_get_their_index_before_a_query_reads_them(engine):
+    entries = f"{engine.module}:'x:1'(_, _, _, _, _, _, _)"
+    assert _prolog_holds(f"predicate_property({entries}, number_of_clauses(3000))")
+    assert not _prolog_holds(f"predicate_property({entries}, indexed(_))")
+    engine.query('big(o, "c1", s)', as_of=10)  # reads no prefix aggregate
+    assert _prolog_holds(f"predicate_property({entries}, indexed(I)), memberchk(single(1)-_, I)")
+    assert engine.query('bought("c1", n)', as_of=2000).rows == (
+        (sum(q for _, c, _, q, t in ROWS if c == "c1" and t <= 2000),),)
 
 
 def test_a_closed_engine_leaves_no_bookkeeping(engine):
