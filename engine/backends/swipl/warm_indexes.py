@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 # A query that reads facts by several bound arguments has SWI-Prolog make a multi-argument
@@ -16,10 +15,10 @@ EVERY = 0.05
 
 
 class IndexWarmer:
-    """Decides, for one engine, which slow queries look for new indexes to finish."""
+    """Decides, for one engine, which slow queries look for new indexes to finish (asked on
+    the Prolog thread only, after each query it runs: no lock)."""
 
     def __init__(self):
-        self._lock = threading.Lock()
         self._not_before = 0.0
 
     def due(self, seconds: float) -> bool:
@@ -27,8 +26,7 @@ class IndexWarmer:
         if seconds < SLOW:
             return False
         now = time.monotonic()
-        with self._lock:
-            if now < self._not_before:
-                return False
-            self._not_before = now + EVERY
-            return True
+        if now < self._not_before:
+            return False
+        self._not_before = now + EVERY
+        return True
