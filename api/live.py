@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from api.answers import AnswerCache
-from api.query import Answer, query_text, run_query
+from api.query import Answer, money_columns, query_text, run_query
 from engine import (
     Program,
     QueryError,
@@ -116,6 +116,30 @@ class LiveEngine:
         if kept is None:
             return None
         return kept.again((time.perf_counter() - started) * 1000), seq
+
+    def submit(self, text: str, *, as_of: int | None = None, limit: int | None = None,
+               timeout: float = 5.0, done) -> bool:
+        """Hand a query with no kept answer to the engine without waiting (the service's
+        event loop must not block): `done(found, error)` is called on the engine's thread
+        with (answer, seq) or the error. False, and nothing handed over, when the engine
+        must prepare the query first: ask `query()` from a thread that may wait."""
+        engine, cache = self._serving
+        writes, seq = self._writes, self.applied_seq
+        text = query_text(text)
+        asked = END_OF_TIME if as_of is None and self.now_as_of_end else as_of
+        started = time.perf_counter()
+
+        def answered(result, error) -> None:
+            if error is not None:
+                return done(None, error)
+            answer = Answer(text, result.columns, result.rows,
+                            (time.perf_counter() - started) * 1000, as_of,
+                            money_columns(engine, text), waited_ms=result.waited_ms)
+            if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
+                cache.put((text, as_of, limit), answer)
+            done((answer, seq), None)
+
+        return engine.submit(text, as_of=asked, limit=limit, timeout=timeout, done=answered)
 
     def _computed(self, text: str, as_of: int | None, limit: int | None,
                   timeout: float) -> tuple[Answer, int]:

@@ -40,13 +40,14 @@ class Answer:
     as_of: int | None = None
     money: frozenset[str] = field(default_factory=frozenset)
     cached: bool = False  # given again from the answer cache (api/answers.py)
+    waited_ms: float = 0.0  # of elapsed_ms, waiting for the engine behind other requests
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def again(self, elapsed_ms: float) -> Answer:
         """This answer given again from the cache, in `elapsed_ms`."""
-        return replace(self, elapsed_ms=elapsed_ms, cached=True)
+        return replace(self, elapsed_ms=elapsed_ms, cached=True, waited_ms=0.0)
 
     def to_json(self) -> dict:
         """Columns and rows as they are: money stays integer cents."""
@@ -140,7 +141,8 @@ def run_query(engine, text: str, *, as_of: int | None = None, limit: int | None 
     started = time.perf_counter()
     result = engine.query(text, as_of=as_of, limit=limit, timeout=timeout)
     elapsed = (time.perf_counter() - started) * 1000
-    return Answer(text, result.columns, result.rows, elapsed, as_of, money_columns(engine, text))
+    return Answer(text, result.columns, result.rows, elapsed, as_of, money_columns(engine, text),
+                  waited_ms=result.waited_ms)
 
 
 def render(answer: Answer, output: Format, console, *, timing: bool = True) -> None:

@@ -12,8 +12,11 @@ half as of a random tick, for --seconds, while another process appends price eve
 store. Then one client appends one order's events per request. Latencies in milliseconds:
 the client's (send to last byte) and the server's own (its `Server-Timing: app` header, from
 the request's arrival in the application to its answer, when the server sends one). Last,
-the probe's five slowest as-of requests at random ticks, by their place in the probe: slow
-first requests are warm-up, slow later ones are not.
+where the load's slowest 1% spent their time by the server's account (waiting for a worker
+thread, for the Prolog thread, the engine, the rest), the probe's five slowest as-of
+requests at random ticks by their place in the probe (slow first requests are warm-up, slow
+later ones are not), and the share of CPU time the hypervisor took during the load (steal):
+on a shared VM, a run's tail follows it.
 
 The clients are processes, each with one keep-alive `http.client` connection: on the same
 2 cores as the server, eight httpx clients in one process spent more CPU per request than
@@ -125,9 +128,30 @@ def query_body(rng: random.Random, n: int) -> dict:
 
 
 def _sample(answer, ok_status=200) -> tuple:
+    """(seconds, ok, server ms, engine or store ms, cached, queue ms, pool ms)."""
     took, status, body, timing = answer
     return (took, status == ok_status, timing.get("app"), timing.get("engine", timing.get(
-        "store")), body.get("cached", False))
+        "store")), body.get("cached", False), timing.get("queue"), timing.get("pool"))
+
+
+def tail(samples: list[tuple], share: float = 0.01) -> str:
+    """Where the slowest `share` of the samples spent their time, by the server's account:
+    means (which add up, unlike medians) of the client's time, the server's, and of a
+    miss's waits for a worker thread and for the Prolog thread and its engine time after."""
+    slowest = sorted(samples, key=lambda s: -s[0])[:max(1, int(len(samples) * share))]
+    misses = [s for s in slowest if not s[4] and None not in (s[2], s[3], s[5], s[6])]
+
+    def mean(values) -> str:
+        values = list(values)
+        return f"{statistics.fmean(values):.2f}" if values else "—"
+
+    return (f"{len(slowest)} requests, {len(slowest) - len(misses)} of them kept answers; "
+            f"means: client {mean(s[0] * 1000 for s in slowest)} ms, server "
+            f"{mean(s[2] for s in slowest if s[2] is not None)}; of the {len(misses)} misses' "
+            f"server time {mean(s[2] for s in misses)}: waiting for a worker "
+            f"{mean(s[6] for s in misses)}, for the Prolog thread {mean(s[5] for s in misses)}"
+            f", the engine after that {mean(s[3] - s[5] for s in misses)}, the rest "
+            f"{mean(s[2] - s[3] - s[6] for s in misses)}")
 
 
 def sequential(url: str, count: int) -> dict[str, list[tuple]]:
@@ -189,6 +213,24 @@ def load_commands(url: str, count: int, rate: float) -> list[tuple]:
         samples.append(_sample(client.request("POST", "/events",
                                               {"events": order_events(first + n)})))
     return samples
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU time so far by kind (/proc/stat's `cpu` line; [] where there is
+    none): user, nice, system, idle, iowait, irq, softirq, steal, in clock ticks."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def stolen(before: list[int], after: list[int]) -> str:
+    """The share of the machine's CPU time that its hypervisor gave to other machines: on a
+    shared VM, the tail of every run follows it."""
+    if len(before) < 8 or len(after) < 8:
+        return "unknown"
+    spent = [b - a for a, b in zip(before, after)]
+    return f"{spent[7] / max(1, sum(spent)):.1%}"
 
 
 def default_store(db: Path) -> None:
@@ -260,17 +302,20 @@ def main() -> None:
                 raise SystemExit(f"the appender exited with status {appender.returncode}")
             time.sleep(0.1)
         head = client.get("/health")["head_seq"]
-        before = client.get("/stats")
+        before, cpu = client.get("/stats"), cpu_times()
         queries = load_queries(url, args.seconds, args.rate)
-        grown, after = client.get("/health"), client.get("/stats")
+        grown, after, steal = client.get("/health"), client.get("/stats"), stolen(cpu, cpu_times())
         appender.terminate()
         appender.wait()
+        cpu = cpu_times()
         commands = load_commands(url, args.commands, 50.0)
+        command_steal = stolen(cpu, cpu_times())
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, served from "
           f"{args.source or ROOT}; store of {head:,} events, {grown['head_seq'] - head:,} "
           f"appended during the query load, lag at its end {grown['lag']}; load average "
-          f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+          f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; CPU stolen by the "
+          f"hypervisor during the query load: {steal}, during the commands: {command_steal}")
     print(HEADER)
     for name, samples in probe.items():
         print(row(f"sequential: {name}", samples))
@@ -279,6 +324,7 @@ def main() -> None:
     for kind in ("now", "as-of"):
         print(row(f"… of which {kind}", [s[1:] for s in queries if s[0] == kind]))
     print(row("POST /events, one order's 4 events, 50/s", commands))
+    print("the load's slowest 1%: " + tail([s[1:] for s in queries]))
     slowest = sorted(enumerate(probe["as of a random tick"]), key=lambda s: -(s[1][2] or 0))[:5]
     print("sequential as of a random tick, the slowest on the server: " + ", ".join(
         f"#{n + 1} {sample[2]:.2f} ms (engine {sample[3] or 0:.2f})" for n, sample in slowest))

@@ -115,6 +115,15 @@ class Engine(ABC):
               timeout: float = 5.0) -> Result:
         """Answer a body such as `pending_order(o, c, "AAPL", s, q, p), q > 10`."""
 
+    def submit(self, text: str, *, as_of: int | None, limit: int | None = None,
+               timeout: float = 5.0, done: Callable[[Result | None, BaseException | None], None]
+               ) -> bool:
+        """`query()` without waiting, for a caller that must not block (the service's event
+        loop): when the backend can ask the query at once (SWI-Prolog: as of a time, its
+        shape compiled before), it is queued and `done(result, error)` is called later, on
+        the backend's own thread; False, and nothing queued, when it cannot: call query()."""
+        return False
+
     def interrupt(self) -> bool:
         """Stop this engine's query that runs or waits now, from another thread: it raises
         QueryCancelled and the engine stays usable. False when there was none, or the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Value = str | int | float
 Row = tuple[Value, ...]
@@ -15,6 +15,9 @@ class Result:
 
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
+    waited_ms: float = field(default=0.0, compare=False)  # of the query's time, waiting
+    # for the engine behind other queries and writes; 0 for a backend that never queues
+
 
     def as_dicts(self) -> list[dict[str, Value]]:
         return [dict(zip(self.columns, row)) for row in self.rows]

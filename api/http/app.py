@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from functools import partial
 from typing import Any
@@ -64,6 +65,41 @@ def _text(text: str, settings: Settings, what: str = "query") -> str:
     return text
 
 
+async def _computed(live: LiveEngine, text: str, after_seq: int | None, timeout: float,
+                    asked: dict) -> tuple[tuple[Any, int], float]:
+    """The engine's answer and seq, and how long it waited for a worker thread (ms). A query
+    the engine can ask at once goes straight to its thread, and its answer comes back to
+    the event loop (two thread hops, not four: under load each one waits for a core and
+    the GIL); any other through a worker thread, which may wait (compiling, `after_seq`)."""
+    if after_seq is None or after_seq <= live.applied_seq:
+        loop = asyncio.get_running_loop()
+        answered = loop.create_future()
+
+        def done(found, error) -> None:  # on the Prolog thread
+            loop.call_soon_threadsafe(_settle, answered, found, error)
+
+        if live.submit(text, timeout=timeout, done=done, **asked):
+            return await answered, 0.0
+    handed = time.perf_counter()
+    taken, found = await run_in_threadpool(_taken_up, partial(
+        live.query, text, after_seq=after_seq, look_up=False, timeout=timeout, **asked))
+    return found, (taken - handed) * 1000
+
+
+def _settle(future: asyncio.Future, found, error: BaseException | None) -> None:
+    if future.cancelled():  # the client went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(found)
+
+
+def _taken_up(work) -> tuple[float, Any]:
+    """(when a worker thread took `work` up, what it gave): the wait for a free worker."""
+    return time.perf_counter(), work()
+
+
 def _timeout(asked: float | None, settings: Settings) -> float:
     return min(asked or settings.default_timeout, settings.max_timeout)
 
@@ -76,16 +112,18 @@ def _queries(app: FastAPI, live: LiveEngine, settings: Settings) -> None:
         With `after_seq` (an append's `head_seq`), the answer includes that event."""
         text = _text(request.query, settings)
         asked = {"as_of": request.as_of, "limit": request.limit}
-        # A kept answer is given on the event loop; only the engine's work goes to a
-        # thread (and from there to the one Prolog thread).
+        # A kept answer is given on the event loop; only the engine's work leaves it.
         found = live.cached(text, after_seq=request.after_seq, **asked)
+        pool_ms = 0.0
         if found is None:
-            found = await run_in_threadpool(partial(
-                live.query, text, after_seq=request.after_seq, look_up=False,
-                timeout=_timeout(request.timeout, settings), **asked))
+            found, pool_ms = await _computed(live, text, request.after_seq,
+                                             _timeout(request.timeout, settings), asked)
         answer, seq = found
+        # Where a miss's time went: waiting for a worker thread (pool), for the one Prolog
+        # thread behind other requests (queue), and all of the engine's part (engine).
         metrics = ("cache;desc=hit",) if answer.cached else (
-            f"engine;dur={answer.elapsed_ms:.3f}", "cache;desc=miss")
+            f"engine;dur={answer.elapsed_ms:.3f}", f"queue;dur={answer.waited_ms:.3f}",
+            f"pool;dur={pool_ms:.3f}", "cache;desc=miss")
         return json_response({**answer.to_json(), "seq": seq, "cached": answer.cached},
                              *metrics)
 

@@ -70,6 +70,22 @@ def test_a_runaway_query_gets_504_and_the_next_query_its_answer(server):
     assert after.status_code == 200 and after.json()["rows"] == [[0, 0]]  # day 0 opens at tick 0
 
 
+def test_a_query_asked_before_goes_straight_to_the_engine_and_keeps_its_limit(server):
+    # A prepared query as of a time skips the worker thread (`pool` 0): its answers and
+    # its 504 are those of the way through a worker.
+    shape = "market_opened(d, t), t >= d"  # asked by no other test
+    asked = [server.client.post("/query", json={"query": shape, "as_of": t}) for t in (3, 4)]
+    assert [a.json()["rows"] for a in asked] == [[[0, 0]], [[0, 0]]]
+    assert float(server_timing(asked[0])["pool"]) > 0 == float(server_timing(asked[1])["pool"])
+    for as_of in (10**6, 10**6 + 1):  # compiled by the first, straight to the engine next
+        response = server.client.post("/query", json={"query": RUNAWAY, "as_of": as_of,
+                                                      "timeout": 0.5})
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "query-timeout"
+    after = server.client.post("/query", json={"query": shape, "as_of": 7})
+    assert after.status_code == 200 and after.json()["rows"] == [[0, 0]]
+
+
 def test_writes_need_the_token_and_reads_do_not(server):
     batch = {"events": [price_event("TOK", 100, 1)]}
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -309,6 +325,9 @@ def test_every_answer_says_the_servers_own_time_and_whether_it_was_kept(server):
     computed, kept = server_timing(first), server_timing(again)
     assert computed["cache"] == "miss" and kept["cache"] == "hit" and "engine" not in kept
     assert float(computed["app"]) >= float(computed["engine"]) > 0
+    # the waits are parts of the miss's time: for the Prolog thread inside the engine's
+    assert float(computed["engine"]) >= float(computed["queue"]) >= 0
+    assert float(computed["app"]) >= float(computed["pool"]) >= 0
     after = server.client.get("/stats").json()["answers"]
     assert (after["hits"] - before["hits"], after["misses"] - before["misses"]) == (1, 1)
     assert after["kept"] >= 1

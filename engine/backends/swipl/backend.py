@@ -189,27 +189,54 @@ class SwiplEngine(Engine):
                 with self._lock:  # (an `@` in a string constant too: to be safe)
                     self._now_tables = True
             self._plan_if_grown()
-            columns, goal, row = self._now_cache(text)  # goal: its cone made ready first
+            prepared = self._now_cache(text)  # its goal: its cone made ready first
         else:
-            columns, goal, row = self._query_cache(text)
+            prepared = self._query_cache(text)
+        ask, result = self._asking(*prepared, as_of, limit, timeout)
+        return result(self._prolog.run(ask, owner=self))
+
+    def submit(self, text: str, *, as_of: int | None, limit: int | None = None,
+               timeout: float | None = 5.0, done) -> bool:
+        # Only a query as of a time whose shape was compiled before: "now" may plan again,
+        # and compiling loads moded forms, both of which wait for the Prolog thread.
+        if as_of is None:
+            return False
+        check_query_options(as_of, limit, timeout, text)
+        with self._lock:
+            self._check_open()
+        prepared = self._query_cache.ready(text)
+        if prepared is None:
+            return False
+        ask, result = self._asking(*prepared, as_of, limit, timeout)
+        self._prolog.submit(ask, lambda rows, error: done(
+            None if error else result(rows), error), owner=self)
+        return True
+
+    def _asking(self, columns: tuple[str, ...], goal: str, row: str, as_of: int | None,
+                limit: int | None, timeout: float | None):
+        """(ask, result): `ask(call)` answers the compiled query on the Prolog thread, and
+        `result(rows)` makes its Result, with the time it waited for the thread."""
         evict = self._as_of.asked(as_of)
         if as_of is not None and self._as_of.tables_first(as_of, goal):  # no untabled try
             goal = goal.replace(f"tl_budget({self._budget}, ", "tl_budget(0, ", 1)
         rest = (f"{'none' if limit is None else limit}, "
                 f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal})")
         submitted = time.monotonic()
+        waited = 0.0
 
         def ask(call) -> list:
+            nonlocal waited
             # The time limit counts from the call: time spent waiting behind other callers'
             # requests for the one Prolog thread is part of it.
+            started = time.monotonic()
+            waited = started - submitted
             limit_text = "none"
             if timeout is not None:
-                left = timeout - (time.monotonic() - submitted)
+                left = timeout - waited
                 if left <= 0:
                     raise QueryTimeout(f"the query waited past its time limit of {timeout:g}s "
                                        "for the engine")
                 limit_text = pl.number(float(left))
-            started = time.monotonic()
             rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
             if self._warmer and self._warmer.due(time.monotonic() - started):
                 call(f"tl_warm_indexes({self.module})", "")
@@ -217,8 +244,7 @@ class SwiplEngine(Engine):
                 call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
             return rows
 
-        rows = self._prolog.run(ask, owner=self)
-        return Result(columns, tuple(rows))
+        return ask, lambda rows: Result(columns, tuple(rows), waited * 1000)
 
     def interrupt(self) -> bool:
         return self._prolog.interrupt(self)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from engine.backends.swipl import prolog_text as pl
@@ -25,13 +27,37 @@ class Prepared:
     """`compile(shape_text) -> (columns, goal, row)` cached per shape."""
 
     def __init__(self, compile: Callable[[str], tuple], size: int = 1024):
-        from functools import lru_cache
-
-        self._compile = lru_cache(maxsize=size)(compile)
+        self._compile_text = compile
+        self._size = size
+        self._kept: OrderedDict[str, tuple] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()
 
     def __call__(self, text: str) -> tuple[tuple[str, ...], str, str]:
+        return self._prepared(text, compile=True)
+
+    def ready(self, text: str) -> tuple[tuple[str, ...], str, str] | None:
+        """The prepared query when its shape was compiled before, else None: compiles
+        nothing, so a caller that must not wait (the service's event loop) can ask."""
+        return self._prepared(text, compile=False)
+
+    def _compile(self, text: str, compile: bool = True) -> tuple | None:
+        with self._lock:
+            kept = self._kept.get(text)
+            if kept is not None:
+                self._kept.move_to_end(text)
+                return kept
+        if not compile:
+            return None
+        compiled = self._compile_text(text)  # outside the lock: it may take a while
+        with self._lock:
+            self._kept[text] = compiled
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return compiled
+
+    def _prepared(self, text: str, compile: bool) -> tuple | None:
         if "//" in text or "/*" in text:  # comments could hide quotes: no shortcut
-            return self._compile(text)
+            return self._compile(text, compile)
         literals: list[tuple[str, str]] = []  # (placeholder's Prolog text, literal's)
 
         def hole(match: re.Match) -> str:
@@ -52,14 +78,17 @@ class Prepared:
             shape = _LITERAL.sub(hole, text)
         except (ValueError, OverflowError, TempologError):  # a bad escape or number: the
             # parser says where
-            return self._compile(text)
+            return self._compile(text, compile)
         try:
-            columns, goal, row = self._compile(shape)
+            prepared = self._compile(shape, compile)
         except TempologError:
             return self._compile(text)  # the error, told about the user's own text
+        if prepared is None:
+            return None
+        columns, goal, row = prepared
         for placeholder, value in reversed(literals):  # n.0 before n
             if value is None:
-                return self._compile(text)
+                return self._compile(text, compile)
             goal = goal.replace(placeholder, value)
         return columns, goal, row
 

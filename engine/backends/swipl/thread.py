@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import json
+import logging
 import signal
 import threading
 from collections import deque
@@ -42,17 +43,30 @@ Call = Callable[[str, str], Any]  # (goal text, argument text) -> parsed JSON an
 INTERRUPT = signal.SIGUSR1
 
 
-class _Job:
-    __slots__ = ("fn", "owner", "cancelled", "result", "error", "done")
+Done = Callable[[Any, "BaseException | None"], None]  # (result, error) of a submitted fn
 
-    def __init__(self, fn: Callable[[Call], Any], owner: object = None):
+
+class _Job:
+    __slots__ = ("fn", "owner", "cancelled", "result", "error", "done", "then")
+
+    def __init__(self, fn: Callable[[Call], Any], owner: object = None, then: Done | None = None):
         self.fn = fn
         self.owner = owner
         self.cancelled = False
         self.result: Any = None
         self.error: BaseException | None = None
+        self.then = then  # called with the outcome; else the waiting caller is woken
         self.done = threading.Lock()
         self.done.acquire()
+
+    def finish(self) -> None:
+        if self.then is None:
+            self.done.release()
+            return
+        try:
+            self.then(self.result, self.error)
+        except BaseException:  # noqa: BLE001 - a caller's callback never stops the thread
+            logging.getLogger("tempolog").exception("a query's callback failed")
 
 
 class PrologThread:
@@ -116,6 +130,13 @@ class PrologThread:
             raise job.error
         return job.result
 
+    def submit(self, fn: Callable[[Call], Any], then: Done, *, owner: object = None) -> None:
+        """Queue `fn(call)` as an ordinary request and return at once; `then(result, error)`
+        is called on the Prolog thread when it has run (keep it short: queries wait)."""
+        if not self._thread.is_alive():
+            raise BackendUnavailable("the SWI-Prolog thread has stopped")
+        self._put(_Job(fn, owner, then), False)
+
     def request(self, goal: str, arg: str = "", *, owner: object = None) -> Any:
         """One request: `goal` is a callable term text, called as `call(Goal, Arg, Json)`."""
         return self.run(lambda call: call(goal, arg), owner=owner)
@@ -129,7 +150,7 @@ class PrologThread:
             for job in dropped:
                 self._ordinary.remove(job)
                 job.error = cancelled
-                job.done.release()
+                job.finish()
             running = self._running
             if running is not None and running.owner is owner and not running.cancelled:
                 running.cancelled = True
@@ -186,7 +207,7 @@ class PrologThread:
                 job.error = error
             finally:
                 self._finished()
-                job.done.release()
+                job.finish()
         self._core.PL_cleanup(0)
 
     def _start(self) -> None:

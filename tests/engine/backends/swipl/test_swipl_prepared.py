@@ -65,3 +65,18 @@ def test_errors_name_the_users_own_text():
     with pytest.raises(RuleAnalysisError) as error:
         Prepared(direct)('q(a, b, "not a float")')
     assert '"not a float"' in str(error.value)
+
+
+def test_ready_compiles_nothing_and_gives_what_was_compiled():
+    calls = []
+
+    def counting(text):
+        calls.append(text)
+        return direct(text)
+
+    prepared = Prepared(counting)
+    assert prepared.ready('q("C1", 1, c)') is None and calls == []
+    prepared('q("C1", 1, c)')
+    assert prepared.ready('q("C2", 2, c)') == direct('q("C2", 2, c)')  # the same shape
+    assert prepared.ready("q(a, b, c), b > 3") is None  # another shape: not compiled
+    assert len(calls) == 1
