@@ -130,14 +130,19 @@ class LiveEngine:
         started = time.perf_counter()
 
         def answered(result, error) -> None:
+            if error is None:
+                try:
+                    answer = Answer(text, result.columns, result.rows,
+                                    (time.perf_counter() - started) * 1000, as_of,
+                                    money_columns(engine, text), waited_ms=result.waited_ms)
+                    if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
+                        cache.put((text, as_of, limit), answer)
+                except BaseException as failure:  # noqa: BLE001 - the caller waits for it
+                    error = failure
             if error is not None:
-                return done(None, error)
-            answer = Answer(text, result.columns, result.rows,
-                            (time.perf_counter() - started) * 1000, as_of,
-                            money_columns(engine, text), waited_ms=result.waited_ms)
-            if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
-                cache.put((text, as_of, limit), answer)
-            done((answer, seq), None)
+                done(None, error)
+            else:
+                done((answer, seq), None)
 
         return engine.submit(text, as_of=asked, limit=limit, timeout=timeout, done=answered)
 
