@@ -41,6 +41,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.machine import as_percent, cpu_times, stolen
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPOLOG = str(Path(sys.executable).parent / "tempolog")
 RULES = ROOT / "rules" / "trading.dl"
@@ -215,24 +217,6 @@ def load_commands(url: str, count: int, rate: float) -> list[tuple]:
     return samples
 
 
-def cpu_times() -> list[int]:
-    """The machine's CPU time so far by kind (/proc/stat's `cpu` line; [] where there is
-    none): user, nice, system, idle, iowait, irq, softirq, steal, in clock ticks."""
-    try:
-        return [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
-    except (OSError, ValueError):
-        return []
-
-
-def stolen(before: list[int], after: list[int]) -> str:
-    """The share of the machine's CPU time that its hypervisor gave to other machines: on a
-    shared VM, the tail of every run follows it."""
-    if len(before) < 8 or len(after) < 8:
-        return "unknown"
-    spent = [b - a for a, b in zip(before, after)]
-    return f"{spent[7] / max(1, sum(spent)):.1%}"
-
-
 def default_store(db: Path) -> None:
     """The default simulation (10,000 ticks, seed 1) at `db`, made once."""
     if not db.exists():
@@ -304,12 +288,13 @@ def main() -> None:
         head = client.get("/health")["head_seq"]
         before, cpu = client.get("/stats"), cpu_times()
         queries = load_queries(url, args.seconds, args.rate)
-        grown, after, steal = client.get("/health"), client.get("/stats"), stolen(cpu, cpu_times())
+        steal = as_percent(stolen(cpu, cpu_times()))
+        grown, after = client.get("/health"), client.get("/stats")
         appender.terminate()
         appender.wait()
         cpu = cpu_times()
         commands = load_commands(url, args.commands, 50.0)
-        command_steal = stolen(cpu, cpu_times())
+        command_steal = as_percent(stolen(cpu, cpu_times()))
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, served from "
           f"{args.source or ROOT}; store of {head:,} events, {grown['head_seq'] - head:,} "
