@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine import Program, analyse_query
@@ -51,11 +51,16 @@ class AnswerCache:
             self.hits += 1
             return kept.answer
 
-    def put(self, key: Key, answer) -> None:
+    def put(self, key: Key, answer, stale: Callable[[], bool] | None = None) -> None:
+        """Keep `answer`, unless `stale()` says, under the lock that `invalidate` takes, that
+        a batch was written since the answer was computed (checked before the lock, a whole
+        batch and its invalidation could come between the check and the keeping)."""
         if len(answer.rows) > self.row_budget // 8:
             return  # a whole large relation: kept, it would push out many small answers
         reads = self.reads(key[0])
         with self._lock:
+            if stale is not None and stale():
+                return
             self._drop(key)
             self._kept[key] = Kept(answer, reads)
             self.rows += len(answer.rows)
@@ -83,6 +88,10 @@ class AnswerCache:
             for key in stale:
                 self._drop(key)
             return len(stale)
+
+    def knows(self, text: str) -> bool:
+        """Whether the relations `text` reads are known already (`put` analyses it once)."""
+        return text in self._reads
 
     def reads(self, text: str) -> frozenset[str]:
         """Every relation a query's answers depend on (the query analysed once per text)."""

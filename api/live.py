@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from api.answers import AnswerCache
-from api.query import Answer, money_columns, query_text, run_query
+from api.query import Answer, known_money_columns, query_text, run_query
 from engine import (
     Program,
     QueryError,
@@ -64,7 +64,8 @@ class LiveEngine:
         self._apply_lock = threading.Lock()  # one writer of facts at a time
         # A seqlock over the serving engine's facts: odd while a batch is being written and
         # its answers invalidated. An answer is kept only when the count was even and
-        # unchanged from before the query to after it: it then saw no batch half applied.
+        # unchanged from before the query to its keeping (checked under the answer cache's
+        # lock, which invalidation takes): it then saw no batch half applied.
         self._writes = 0
         self._wake = threading.Event()  # an append through this process: tail at once
         self._retired = None  # the engine replaced last: closed at the next swap, not at
@@ -126,6 +127,9 @@ class LiveEngine:
         engine, cache = self._serving
         writes, seq = self._writes, self.applied_seq
         text = query_text(text)
+        money = known_money_columns(engine, text)
+        if money is None or not cache.knows(text):  # analysing the text on the Prolog
+            return False  # thread would hold up every query behind it: a worker does it once
         asked = END_OF_TIME if as_of is None and self.now_as_of_end else as_of
         started = time.perf_counter()
 
@@ -133,10 +137,11 @@ class LiveEngine:
             if error is None:
                 try:
                     answer = Answer(text, result.columns, result.rows,
-                                    (time.perf_counter() - started) * 1000, as_of,
-                                    money_columns(engine, text), waited_ms=result.waited_ms)
-                    if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
-                        cache.put((text, as_of, limit), answer)
+                                    (time.perf_counter() - started) * 1000, as_of, money,
+                                    waited_ms=result.waited_ms)
+                    if writes % 2 == 0 and self._serving[0] is engine:
+                        cache.put((text, as_of, limit), answer,
+                                  stale=lambda: self._writes != writes)
                 except BaseException as failure:  # noqa: BLE001 - the caller waits for it
                     error = failure
             if error is not None:
@@ -157,8 +162,8 @@ class LiveEngine:
         answer = run_query(engine, text, as_of=asked, limit=limit, timeout=timeout)
         if asked != as_of:
             answer = replace(answer, as_of=None)
-        if writes % 2 == 0 and self._writes == writes and self._serving[0] is engine:
-            cache.put((text, as_of, limit), answer)
+        if writes % 2 == 0 and self._serving[0] is engine:
+            cache.put((text, as_of, limit), answer, stale=lambda: self._writes != writes)
         return answer, seq
 
     def wait_for(self, seq: int, timeout: float | None) -> bool:

@@ -112,6 +112,11 @@ def money_columns(engine, text: str) -> frozenset[str]:
     return found
 
 
+def known_money_columns(engine, text: str) -> frozenset[str] | None:
+    """money_columns when it was found for this text before, else None (analyses nothing)."""
+    return _MONEY_CACHE.get(engine, {}).get(text)
+
+
 def _money_columns(engine, text: str) -> frozenset[str]:
     relations = engine.relations()
     found = set()

@@ -141,13 +141,16 @@ def tail(samples: list[tuple], share: float = 0.01) -> str:
     means (which add up, unlike medians) of the client's time, the server's, and of a
     miss's waits for a worker thread and for the Prolog thread and its engine time after."""
     slowest = sorted(samples, key=lambda s: -s[0])[:max(1, int(len(samples) * share))]
+    kept = sum(bool(s[4]) for s in slowest)
     misses = [s for s in slowest if not s[4] and None not in (s[2], s[3], s[5], s[6])]
+    untimed = len(slowest) - kept - len(misses)  # errors, and servers without these metrics
 
     def mean(values) -> str:
         values = list(values)
         return f"{statistics.fmean(values):.2f}" if values else "—"
 
-    return (f"{len(slowest)} requests, {len(slowest) - len(misses)} of them kept answers; "
+    return (f"{len(slowest)} requests, {kept} of them kept answers, {untimed} errors or "
+            f"without the server's parts; "
             f"means: client {mean(s[0] * 1000 for s in slowest)} ms, server "
             f"{mean(s[2] for s in slowest if s[2] is not None)}; of the {len(misses)} misses' "
             f"server time {mean(s[2] for s in misses)}: waiting for a worker "

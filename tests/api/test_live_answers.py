@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,29 @@ def test_cached_gives_a_kept_answer_without_waiting_and_nothing_else(live):
     ahead = live.applied_seq + 1
     assert live.cached(query, as_of=40, after_seq=ahead) is None  # would have to wait
     assert live.cached(query, as_of=40, after_seq=live.applied_seq) is not None
+
+
+def test_an_answer_computed_before_a_write_is_not_kept_after_it(live):
+    cache = AnswerCache(live.engine.program)
+    answer = run_query(live.engine, PRICES, as_of=61)
+    cache.put((PRICES, 61, None), answer, stale=lambda: True)  # a batch came meanwhile
+    assert len(cache) == 0
+    cache.put((PRICES, 61, None), answer, stale=lambda: False)
+    assert len(cache) == 1 and cache.knows(PRICES) and not cache.knows(ORDERS)
+
+
+def test_submit_hands_over_only_a_text_asked_before(live):
+    text, outcome, called = 'price_updated("MSFT", p, t), t > 3', {}, threading.Event()
+
+    def done(found, error):
+        outcome.update(found=found, error=error)
+        called.set()
+
+    assert not live.submit(text, as_of=62, done=done)  # never asked: analysed by a worker
+    live.query(text, as_of=62)
+    assert live.submit(text, as_of=63, done=done)
+    assert called.wait(30) and outcome["error"] is None
+    answer, seq = outcome["found"]
+    assert answer.rows == run_query(live.engine, text, as_of=63).rows and not answer.cached
+    assert seq <= live.applied_seq and answer.as_of == 63
+    assert live.query(text, as_of=63)[0].cached  # the submitted answer was kept

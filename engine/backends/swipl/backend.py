@@ -208,8 +208,17 @@ class SwiplEngine(Engine):
         if prepared is None:
             return False
         ask, result = self._asking(*prepared, as_of, limit, timeout)
-        self._prolog.submit(ask, lambda rows, error: done(
-            None if error else result(rows), error), owner=self)
+
+        def then(rows, error) -> None:
+            found = None
+            if error is None:
+                try:
+                    found = result(rows)
+                except BaseException as failure:  # noqa: BLE001 - the caller waits for it
+                    error = failure
+            done(found, error)
+
+        self._prolog.submit(ask, then, owner=self)
         return True
 
     def _asking(self, columns: tuple[str, ...], goal: str, row: str, as_of: int | None,

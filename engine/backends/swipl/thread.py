@@ -132,7 +132,9 @@ class PrologThread:
 
     def submit(self, fn: Callable[[Call], Any], then: Done, *, owner: object = None) -> None:
         """Queue `fn(call)` as an ordinary request and return at once; `then(result, error)`
-        is called on the Prolog thread when it has run (keep it short: queries wait)."""
+        is called on the Prolog thread when it has run (keep it short: queries wait), or on
+        the thread of `interrupt` when that drops it before it ran (so it must not wait for
+        Prolog either way)."""
         if not self._thread.is_alive():
             raise BackendUnavailable("the SWI-Prolog thread has stopped")
         self._put(_Job(fn, owner, then), False)
