@@ -239,19 +239,21 @@ class SwiplEngine(Engine):
             # requests for the one Prolog thread is part of it.
             started = time.monotonic()
             waited = started - submitted
-            limit_text = "none"
-            if timeout is not None:
-                left = timeout - waited
-                if left <= 0:
-                    raise QueryTimeout(f"the query waited past its time limit of {timeout:g}s "
-                                       "for the engine")
-                limit_text = pl.number(float(left))
-            rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
-            if self._warmer and self._warmer.due(time.monotonic() - started):
-                call(f"tl_warm_indexes({self.module})", "")
-            for old in evict:
-                call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
-            return rows
+            try:
+                limit_text = "none"
+                if timeout is not None:
+                    left = timeout - waited
+                    if left <= 0:
+                        raise QueryTimeout(f"the query waited past its time limit of "
+                                           f"{timeout:g}s for the engine")
+                    limit_text = pl.number(float(left))
+                rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
+                if self._warmer and self._warmer.due(time.monotonic() - started):
+                    call(f"tl_warm_indexes({self.module})", "")
+                return rows
+            finally:  # the times evicted from the bookkeeping, also when the query failed
+                for old in evict:
+                    call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
 
         return ask, lambda rows: Result(columns, tuple(rows), waited * 1000)
 

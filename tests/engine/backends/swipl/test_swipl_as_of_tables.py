@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from engine import QueryTimeout
 from engine.analysis import load_program, program_from_source
+from engine.backends.swipl.as_of_tables import KEPT_AS_OF
 from engine.backends.swipl.backend import SwiplEngine
 from tests.engine.backends.swipl.test_incremental_now import tick_facts
 
@@ -202,3 +206,18 @@ def test_a_moded_form_keeps_the_written_order_where_the_head_would_key_an_aggreg
     assert not _same_aggregate_keys((count, sale), {"c"})
     assert _same_aggregate_keys((sale, count), {"c"})
     assert _same_aggregate_keys((count, sale), {"n"})
+
+
+def test_a_query_that_fails_still_frees_the_oldest_times_tables():
+    engine = SwiplEngine(program_from_source(SOURCE), untabled_budget=None)  # tables only
+    try:
+        engine.assert_facts("listed", [("A",)])
+        engine.assert_facts("price", [("A", t, t) for t in range(1, KEPT_AS_OF + 2)])
+        for t in range(1, KEPT_AS_OF + 1):
+            engine.query("quoted(s, p)", as_of=t)
+        assert _tables(engine, 1)
+        with pytest.raises(QueryTimeout):  # past its limit before it starts
+            engine.query("quoted(s, p)", as_of=KEPT_AS_OF + 1, timeout=1e-9)
+        assert not _tables(engine, 1) and _tables(engine, 2)  # the oldest time was evicted
+    finally:
+        engine.close()
