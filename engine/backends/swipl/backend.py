@@ -408,4 +408,6 @@ class SwiplEngine(Engine):
             if self._closed:
                 return
             self._closed = True
-        self._prolog.request(f"tl_drop_module({self.module})")
+        # Freed after the requests queued before it, without waiting: a one-shot command
+        # that ends now need not pay for it (and at exit it is not run at all).
+        self._prolog.release(f"tl_drop_module({self.module})")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from engine.analysis import program_from_source
 from engine.backends.swipl.backend import SwiplEngine
@@ -86,3 +89,28 @@ def test_facts_written_while_eight_queries_wait_are_in_all_their_answers():
         assert answers == [((12,),)] * 8
     finally:
         ledger.close()
+
+
+EXITING = """
+import sys, threading
+from engine.backends.swipl.thread import PrologThread
+
+prolog = PrologThread.shared()
+started = threading.Event()
+busy = threading.Thread(target=prolog.run, daemon=True,
+                        args=(lambda call: (started.set(), call("tl_call_json(sleep(1))", "")),))
+busy.start()
+started.wait(30)
+prolog.release("tl_call_json((open(%r, write, S), close(S)))" % sys.argv[1])
+if sys.argv[2] == "wait":
+    prolog.request("tl_call_json(true)")  # after what was queued before it
+"""  # and then the process exits
+
+
+def test_freeing_runs_in_turn_and_not_at_all_once_the_process_exits(tmp_path):
+    root = Path(__file__).resolve().parents[4]
+    for then, runs in (("wait", True), ("exit", False)):
+        marker = tmp_path / f"freed-{then}"
+        subprocess.run([sys.executable, "-c", EXITING, str(marker), then], cwd=root,
+                       check=True, timeout=60)
+        assert marker.exists() == runs, then
