@@ -25,7 +25,7 @@ from api.http.models import (
     StatsResponse,
     WhyNotRequest,
 )
-from api.http.security import BodyLimit, Settings, require_read, require_write
+from api.http.security import BodyLimit, JsonBodies, Settings, require_read, require_write
 from api.http.timing import ServerTiming, json_response
 from api.live import END_OF_TIME, LiveEngine
 from api.query import relation_counts
@@ -46,6 +46,7 @@ def create_app(live: LiveEngine, settings: Settings | None = None) -> FastAPI:
     app.state.started, app.state.requests = time.monotonic(), 0
     app.state.channels = subscribe.Channels(live)
     install(app)
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=settings.max_body, state=app.state)
     app.add_middleware(ServerTiming)  # added last: outermost, it times the body limit too
 

@@ -95,8 +95,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError):
+        errors = error.errors()
+        if errors and errors[0].get("type") == "json_invalid":  # loc: ("body", offset)
+            at, why = errors[0]["loc"][-1], (errors[0].get("ctx") or {}).get("error", "")
+            return error_response(400, "bad-json", f"the body is not JSON: {why} at character "
+                                  f"{at} (send an object such as {{\"query\": \"p(x)\"}})")
         diagnostics = [{"code": "invalid-field", "message": f"{_where(e['loc'])}: {e['msg']}",
-                        "path": _where(e["loc"])} for e in error.errors()]
+                        "path": _where(e["loc"])} for e in errors]
         message = diagnostics[0]["message"] if diagnostics else "invalid request"
         return error_response(400, "bad-request", message, diagnostics)
 

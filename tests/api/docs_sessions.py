@@ -52,7 +52,7 @@ def run_curl(client: httpx.Client, command: str) -> str:
             headers[key] = value
         elif word == "-d":
             data = words.pop(0)
-            headers.setdefault("Content-Type", "application/json")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")  # as curl
         else:
             url = word.replace(DOC_URL, "").replace("http://", "")
     method = method or ("POST" if data is not None else "GET")
