@@ -139,9 +139,7 @@ class LiveEngine:
                     answer = Answer(text, result.columns, result.rows,
                                     (time.perf_counter() - started) * 1000, as_of, money,
                                     waited_ms=result.waited_ms)
-                    if writes % 2 == 0 and self._serving[0] is engine:
-                        cache.put((text, as_of, limit), answer,
-                                  stale=lambda: self._writes != writes)
+                    self._keep(engine, cache, writes, (text, as_of, limit), answer)
                 except BaseException as failure:  # noqa: BLE001 - the caller waits for it
                     error = failure
             if error is not None:
@@ -162,9 +160,14 @@ class LiveEngine:
         answer = run_query(engine, text, as_of=asked, limit=limit, timeout=timeout)
         if asked != as_of:
             answer = replace(answer, as_of=None)
-        if writes % 2 == 0 and self._serving[0] is engine:
-            cache.put((text, as_of, limit), answer, stale=lambda: self._writes != writes)
+        self._keep(engine, cache, writes, (text, as_of, limit), answer)
         return answer, seq
+
+    def _keep(self, engine, cache: AnswerCache, writes: int, key, answer: Answer) -> None:
+        """Keep an answer that `engine` computed while the seqlock read `writes`, if no batch
+        was written since (or during) and the engine still serves."""
+        if writes % 2 == 0 and self._serving[0] is engine:
+            cache.put(key, answer, stale=lambda: self._writes != writes)
 
     def wait_for(self, seq: int, timeout: float | None) -> bool:
         """Wait until every event up to `seq` is a fact; whether it came to be in time."""

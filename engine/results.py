@@ -18,7 +18,6 @@ class Result:
     waited_ms: float = field(default=0.0, compare=False)  # of the query's time, waiting
     # for the engine behind other queries and writes; 0 for a backend that never queues
 
-
     def as_dicts(self) -> list[dict[str, Value]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 

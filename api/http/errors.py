@@ -23,6 +23,7 @@ from engine import (
 from sim import ConcurrencyConflict, StoreCorrupted, StoreNotFound
 
 log = logging.getLogger("tempolog.http")
+EXAMPLE = '{"query": "p(x)"}'  # a body, for errors that say what one looks like
 
 # Most specific first: the first class an error is an instance of gives its status.
 STATUS = (
@@ -99,7 +100,11 @@ def install(app: FastAPI) -> None:
         if errors and errors[0].get("type") == "json_invalid":  # loc: ("body", offset)
             at, why = errors[0]["loc"][-1], (errors[0].get("ctx") or {}).get("error", "")
             return error_response(400, "bad-json", f"the body is not JSON: {why} at character "
-                                  f"{at} (send an object such as {{\"query\": \"p(x)\"}})")
+                                  f"{at} (send an object such as {EXAMPLE})")
+        if errors and tuple(errors[0]["loc"]) == ("body",) and errors[0].get("type") in (
+                "model_attributes_type", "dict_type"):
+            return error_response(400, "bad-json", "the body must be a JSON object, such as "
+                                  f"{EXAMPLE}")
         diagnostics = [{"code": "invalid-field", "message": f"{_where(e['loc'])}: {e['msg']}",
                         "path": _where(e["loc"])} for e in errors]
         message = diagnostics[0]["message"] if diagnostics else "invalid request"

@@ -98,21 +98,21 @@ class _TooLarge(Exception):
     pass
 
 
-FORM = b"application/x-www-form-urlencoded"
-
-
 class JsonBodies:
-    """ASGI middleware: a body sent as a form, or with no type, is read as the JSON it is.
-    Every endpoint takes JSON and none takes a form, and `curl -d '{…}'`, the way the docs
-    and most users send one, labels it a form: FastAPI would refuse it as "not an object"."""
+    """ASGI middleware: every body is read as the JSON it must be, whatever type it is sent
+    as. No endpoint takes anything else, and `curl -d '{…}'`, the way the docs and most
+    users send one, labels it a form: FastAPI would refuse it as "not an object"."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
-            headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
-            given = [v for k, v in scope.get("headers") or [] if k == b"content-type"]
-            if not given or given[0].split(b";")[0].strip().lower() == FORM:
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+            headers = scope.get("headers") or []
+            given = next((v for k, v in headers if k == b"content-type"), b"")
+            kind = given.split(b";")[0].strip().lower()
+            if kind != b"application/json" and not kind.endswith(b"+json"):
+                scope = {**scope, "headers": [*((k, v) for k, v in headers
+                                                if k != b"content-type"),
+                                              (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

@@ -51,13 +51,17 @@ def test_query_now_and_as_of_agree_with_the_stored_events(server):
 
 def test_a_json_body_sent_the_way_curl_d_sends_it_is_read_as_json(server):
     body = '{"query": "market_opened(d, t)"}'
-    for given in ({"Content-Type": "application/x-www-form-urlencoded"}, {}):
+    for given in ({"Content-Type": "application/x-www-form-urlencoded"}, {},
+                  {"Content-Type": "text/plain"}):
         response = server.client.post("/query", content=body, headers=given)
         assert response.status_code == 200 and response.json()["rows"] == [[0, 0]]
     refused = server.client.post("/query", content="query=x", headers={
         "Content-Type": "application/x-www-form-urlencoded"})  # a real form: not JSON
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad-json"
     assert "at character 0" in refused.json()["error"]["message"]
+    listed = server.client.post("/query", json=[1])  # JSON, but not an object
+    assert listed.status_code == 400 and listed.json()["error"]["code"] == "bad-json"
+    assert "must be a JSON object" in listed.json()["error"]["message"]
 
 
 def test_a_bad_query_is_a_400_with_positioned_diagnostics(server):

@@ -6,7 +6,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from engine.analysis.check import analyse_query
 from engine.analysis.planner import NO_STATISTICS
@@ -26,7 +26,7 @@ from engine.backends.swipl.fact_text import encoder, first_of_each, time_ordered
 from engine.backends.swipl.moded import ModedForms
 from engine.backends.swipl.now_state import bottom_up_state
 from engine.backends.swipl.prepared import Prepared
-from engine.backends.swipl.thread import PrologThread
+from engine.backends.swipl.thread import Call, PrologThread
 from engine.backends.swipl.warm_indexes import IndexWarmer
 from engine.engine import Engine, Result, Row, check_query_options
 from engine.errors import QueryError, QueryTimeout, SnapshotRejected, TempologError
@@ -192,8 +192,7 @@ class SwiplEngine(Engine):
             prepared = self._now_cache(text)  # its goal: its cone made ready first
         else:
             prepared = self._query_cache(text)
-        ask, result = self._asking(*prepared, as_of, limit, timeout)
-        return result(self._prolog.run(ask, owner=self))
+        return self._prolog.run(self._asking(*prepared, as_of, limit, timeout), owner=self)
 
     def submit(self, text: str, *, as_of: int | None, limit: int | None = None,
                timeout: float | None = 5.0, done) -> bool:
@@ -207,34 +206,21 @@ class SwiplEngine(Engine):
         prepared = self._query_cache.ready(text)
         if prepared is None:
             return False
-        ask, result = self._asking(*prepared, as_of, limit, timeout)
-
-        def then(rows, error) -> None:
-            found = None
-            if error is None:
-                try:
-                    found = result(rows)
-                except BaseException as failure:  # noqa: BLE001 - the caller waits for it
-                    error = failure
-            done(found, error)
-
-        self._prolog.submit(ask, then, owner=self)
+        self._prolog.submit(self._asking(*prepared, as_of, limit, timeout), done, owner=self)
         return True
 
     def _asking(self, columns: tuple[str, ...], goal: str, row: str, as_of: int | None,
-                limit: int | None, timeout: float | None):
-        """(ask, result): `ask(call)` answers the compiled query on the Prolog thread, and
-        `result(rows)` makes its Result, with the time it waited for the thread."""
+                limit: int | None, timeout: float | None) -> Callable[[Call], Result]:
+        """`ask(call)`: the compiled query's Result, answered on the Prolog thread, with the
+        time it waited for that thread."""
         evict = self._as_of.asked(as_of)
         if as_of is not None and self._as_of.tables_first(as_of, goal):  # no untabled try
             goal = goal.replace(f"tl_budget({self._budget}, ", "tl_budget(0, ", 1)
         rest = (f"{'none' if limit is None else limit}, "
                 f"{'1.0Inf' if as_of is None else pl.number(as_of)}, AsOf, {row}, ({goal})")
         submitted = time.monotonic()
-        waited = 0.0
 
-        def ask(call) -> list:
-            nonlocal waited
+        def ask(call) -> Result:
             # The time limit counts from the call: time spent waiting behind other callers'
             # requests for the one Prolog thread is part of it.
             started = time.monotonic()
@@ -250,12 +236,12 @@ class SwiplEngine(Engine):
                 rows = answer_rows.fetch(call, f"{self.module}, {limit_text}, {rest}")
                 if self._warmer and self._warmer.due(time.monotonic() - started):
                     call(f"tl_warm_indexes({self.module})", "")
-                return rows
+                return Result(columns, tuple(rows), waited * 1000)
             finally:  # the times evicted from the bookkeeping, also when the query failed
                 for old in evict:
                     call(f"tl_drop_as_of({self.module}, {pl.number(old)})", "")
 
-        return ask, lambda rows: Result(columns, tuple(rows), waited * 1000)
+        return ask
 
     def interrupt(self) -> bool:
         return self._prolog.interrupt(self)

@@ -48,14 +48,19 @@ def test_prepared_goal_equals_the_direct_goal(symbol, number, ratio, template):
     assert prepared(text) == expected  # and from the cache
 
 
-def test_one_shape_is_analysed_once():
-    calls = []
+def counted() -> tuple[Prepared, list[str]]:
+    """A Prepared over `direct` and the texts it compiled."""
+    calls: list[str] = []
 
     def counting(text):
         calls.append(text)
         return direct(text)
 
-    prepared = Prepared(counting)
+    return Prepared(counting), calls
+
+
+def test_one_shape_is_analysed_once():
+    prepared, calls = counted()
     for client in range(20):
         prepared(f'q("C{client}", {client}, c)')
     assert len(calls) == 1
@@ -68,13 +73,7 @@ def test_errors_name_the_users_own_text():
 
 
 def test_ready_compiles_nothing_and_gives_what_was_compiled():
-    calls = []
-
-    def counting(text):
-        calls.append(text)
-        return direct(text)
-
-    prepared = Prepared(counting)
+    prepared, calls = counted()
     assert prepared.ready('q("C1", 1, c)') is None and calls == []
     prepared('q("C1", 1, c)')
     assert prepared.ready('q("C2", 2, c)') == direct('q("C2", 2, c)')  # the same shape
