@@ -11,8 +11,10 @@ of the last `--last` ticks, a full evaluation from scratch is timed too, in the 
 process between two ticks, so that the two figures share the machine's noise. The ratio
 is the median per-tick re-evaluation over those ticks to the median full evaluation.
 `--compare` feeds the same ticks, in turn, to an engine without kept counts (counted.py), twin
-cancellation (materialised.py), turned assignments (keyed.delta_first) and joins' lost step
-(increment.py), so that before and after share the machine's noise.
+cancellation (materialised.py), turned assignments (keyed.delta_first), joins' lost step
+(increment.py) and ranges read value by value (ranges.py), or only those named
+(`--compare ranges`), so that before and after share the machine's noise. Before each tick
+is timed the engine plans again when a relation has grown 2x, as a query about now does.
 `--components` runs each incremental tick component by component ('bu:inc:<k>', each timed)
 and reports which relations make the slowest ticks.
 """
@@ -32,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import load_program  # noqa: E402
-from engine.backends.swipl import bottomup, increment  # noqa: E402
+from engine.backends.swipl import bottomup, increment, ranges  # noqa: E402
 from engine.backends.swipl.backend import SwiplEngine  # noqa: E402
 from engine.backends.swipl.bottomup import DONE, REDONE  # noqa: E402
 from engine.backends.swipl.prolog_text import predicate  # noqa: E402
@@ -126,12 +128,19 @@ class Run:
     full_cpu: list[float] = field(default_factory=list)
     full_wall: list[float] = field(default_factory=list)
     steps: list[tuple[float, dict[int, float]]] = field(default_factory=list)
+    plan_walls: list[float] = field(default_factory=list)
     in_full: int = 0
 
     def tick(self, i: int, batch, args) -> None:
         started = time.perf_counter()
         self.engine.assert_many(batch)
         self.assert_ticks.append(time.perf_counter() - started)
+        # What a query about now does first: plan again from statistics when a relation
+        # has grown 2x (timed apart: a few dozen times in a run, not per tick).
+        started, plan = time.perf_counter(), self.engine.plan
+        self.engine._plan_if_grown()
+        if self.engine.plan is not plan:
+            self.plan_walls.append(time.perf_counter() - started)
         if args.components:
             cpu, wall, incremental, by_k = timed_components(self.engine)
             if by_k:
@@ -156,23 +165,27 @@ class Run:
                 ("full evaluation, wall ms", self.full_wall)]
 
 
-def engine_before(program) -> SwiplEngine:
-    """An engine planned as before kept counts, twin cancellation, turned assignments and
-    joins' lost step (switched off while it compiles and whenever it plans again)."""
+REFINEMENTS = {"counts": (bottomup, "COUNT_DELTAS"), "turns": (bottomup, "TURN_ASSIGNMENTS"),
+               "twins": (increment, "CANCEL_TWINS"), "lost": (increment, "DELETE_REDERIVE"),
+               "ranges": (ranges, "READ_RANGES")}
+
+
+def engine_before(program, names: list[str]) -> SwiplEngine:
+    """An engine planned without the refinements `names` (REFINEMENTS), switched off while
+    it compiles and whenever it plans again."""
 
     class Before(SwiplEngine):
         def _load_plan(self, *args, **kwargs):
-            with switched_off():
+            with switched_off(names):
                 return super()._load_plan(*args, **kwargs)
 
-    with switched_off():
+    with switched_off(names):
         return Before(program)
 
 
 @contextmanager
-def switched_off():
-    flags = [(bottomup, "COUNT_DELTAS"), (bottomup, "TURN_ASSIGNMENTS"),
-             (increment, "CANCEL_TWINS"), (increment, "DELETE_REDERIVE")]
+def switched_off(names: list[str]):
+    flags = [REFINEMENTS[name] for name in names]
     saved = [getattr(module, name) for module, name in flags]
     for module, name in flags:
         setattr(module, name, False)
@@ -191,15 +204,19 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="now_incremental=False")
     parser.add_argument("--components", action="store_true",
                         help="time each component of every incremental tick")
-    parser.add_argument("--compare", action="store_true",
-                        help="also an engine without this evening's changes (kept counts, "
-                             "twins, turned assignments, joins' lost step), fed the same ticks")
+    parser.add_argument("--compare", nargs="?", const=",".join(REFINEMENTS), default=None,
+                        help="also an engine without these refinements, fed the same ticks "
+                             f"(comma-separated; default all: {','.join(REFINEMENTS)})")
     args = parser.parse_args()
     program = load_program([TRADING])
     runs = [Run("after" if args.compare else "", SwiplEngine(
         program, now_incremental=not args.full))]
     if args.compare:
-        runs.insert(0, Run("before", engine_before(program)))
+        names = args.compare.split(",")
+        unknown = set(names) - set(REFINEMENTS)
+        if unknown:
+            parser.error(f"--compare: no refinement {', '.join(sorted(unknown))}")
+        runs.insert(0, Run("before", engine_before(program, names)))
     batches = tick_batches(runs[0].engine, args.ticks)
     facts = 0
     try:
@@ -227,6 +244,11 @@ def main() -> None:
             print(f"| {name.replace('last ticks', f'last {args.last} ticks')} | " + " | ".join(
                 f"{percentile(v, 0.5) * 1000:.2f} / {percentile(v, 0.99) * 1000:.2f} / "
                 f"{max(v) * 1000:.2f}" for v in cells) + " |")
+    for run in runs:
+        if run.plan_walls:
+            print(f"\n{run.name or 'The engine'} planned again {len(run.plan_walls)} times "
+                  f"(a relation grown 2x, as a query about now would): "
+                  f"{sum(run.plan_walls) * 1000:,.0f} ms wall in all, not in the figures above")
     for run, figures in zip(runs, by_run):
         last, full = figures[3][1], figures[4][1]
         if last and full:

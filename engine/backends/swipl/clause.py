@@ -6,8 +6,10 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from engine.analysis.program import Program
+from engine.analysis.planner import Statistics
+from engine.analysis.program import INTEGER_TYPES, Program
 from engine.backends.swipl import prolog_text as pl
+from engine.backends.swipl import ranges
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import predicate as _q
@@ -74,6 +76,8 @@ class ClauseCompiler:
         self.scope = Scope("V_")
         self._temps = itertools.count(1)
         self._aggregating = 0  # inside an aggregate's body: its solutions are counted
+        self.stats: Statistics | None = None  # the planner's: with them, ranges are read
+        # value by value where that is cheaper (ranged)
 
     def temp(self) -> str:
         return f"G{next(self._temps)}"
@@ -81,8 +85,9 @@ class ClauseCompiler:
     def body(self, literals: Sequence[ast.Literal], scope: Scope, bound: set[str]) -> list[str]:
         """Goals for `literals`; adds the variables they bind to `bound`."""
         goals: list[str] = []
-        for literal in literals:
+        for index, literal in enumerate(literals):
             if isinstance(literal, ast.Atom):
+                goals += self.ranged(literal, literals[index + 1:], scope, bound)
                 goals += self.atom(literal, scope, bound)
                 bound |= {a.name for a in literal.args if isinstance(a, ast.Var)}
             elif isinstance(literal, ast.Negation):
@@ -98,6 +103,37 @@ class ClauseCompiler:
             else:
                 goals += self.comparison(literal, scope, bound)
         return goals
+
+    def ranged(self, atom: ast.Atom, rest: Sequence[ast.Literal], scope: Scope,
+               bound: set[str]) -> list[str]:
+        """A goal giving one integer column of `atom` its values one by one when comparisons
+        in `rest` bound it from both sides (an event's time from below: the latest stored
+        bounds it above) and the range is short beside the scan (ranges.py). Only with the
+        planner's statistics of the relation."""
+        if not ranges.READ_RANGES or self.stats is None or atom.relation not in self.stats.rows:
+            return []
+        relation = self.program.program.relations[atom.relation]
+        event = self.program.kinds.get(atom.relation) == "event"
+        for column, (arg, type_) in enumerate(zip(atom.args, relation.types)):
+            if not isinstance(arg, ast.Var) or arg.name in bound or type_ not in INTEGER_TYPES:
+                continue
+            lo, hi = ranges.bounds(arg.name, rest, bound)
+            latest = hi is None and event and column == relation.time_column
+            if lo is None or (hi is None and not latest):
+                continue
+            limit = int(self.stats.estimate(atom, bound) / ranges.COST_PER_VALUE)
+            if limit < ranges.MIN_LIMIT:
+                return []
+            goals, low = self.value(lo, scope, bound)
+            if latest:
+                high = self.temp()
+                goals.append(_call("mx", atom.relation, [high, "_", "_"]))
+            else:
+                more, high = self.value(hi, scope, bound)
+                goals += more
+            goals += [f"integer({low})", f"integer({high})", f"{high} - {low} < {limit}"]
+            return [f"( {_conj(goals)} -> between({low}, {high}, {scope[arg.name]}) ; true )"]
+        return []
 
     def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
         args = self.arguments(atom, scope)

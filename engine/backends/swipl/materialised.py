@@ -31,6 +31,7 @@ class MaterialisedClause(ClauseCompiler):
         # counts tuples, not projections).
         self.twins = twins
         self._reading: ast.Atom | None = None
+        self.stats = getattr(program, "stats", None)
 
     def aggregate(self, agg: ast.Aggregate, result: str, scope, bound: set[str]) -> list[str]:
         """A count over one derived atom reads its group's kept count (counted.py)."""
@@ -38,6 +39,11 @@ class MaterialisedClause(ClauseCompiler):
         if counted is not None:
             return [f"{counted.lookup}({', '.join([scope[k] for k in counted.keys] + [result])})"]
         return super().aggregate(agg, result, scope, bound)
+
+    def ranged(self, atom: ast.Atom, rest, scope, bound) -> list[str]:
+        if self.delta is not None and atom is self.delta[0]:
+            return []  # the delta is read whole: its few new tuples
+        return super().ranged(atom, rest, scope, bound)
 
     def atom(self, atom: ast.Atom, scope, bound) -> list[str]:
         self._reading = atom

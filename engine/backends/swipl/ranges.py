@@ -1,0 +1,62 @@
+"""Integer ranges: a column the rest of a body bounds from both sides is read value by value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence, Set
+
+from engine.lang import ast
+
+# SWI-Prolog indexes a dynamic predicate on equal values only: `checked_at(c, t), u <= t,
+# t < u + window` reads every t of c, then tests it, a cost that grows with history. When the
+# bounds are known before the atom is read and the range is short, enumerating its integers
+# and looking each up (an index on t) reads only what is in it. Whether the range is short
+# enough is decided at run time, against a limit the planner's statistics give: the rows
+# the atom would scan without t, over COST_PER_VALUE, the scan rows one lookup of a value
+# costs (a lookup that finds nothing is a hash probe, a scanned row a unification and a test).
+READ_RANGES = True  # off: every range is scanned (bench/ticks.py --compare)
+COST_PER_VALUE = 4
+MIN_LIMIT = 8  # below it the scan is as cheap as the lookups: read as written
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def bounds(var: str, literals: Sequence[ast.Literal], bound: Set[str]
+           ) -> tuple[ast.Term | None, ast.Term | None]:
+    """(lo, hi): terms of variables in `bound` with lo <= var <= hi implied by comparisons
+    among `literals` (inclusive, perhaps loose: the comparisons still run afterwards)."""
+    lo = hi = None
+    for literal in literals:
+        if not isinstance(literal, ast.Comparison) or literal.op not in _FLIPPED:
+            continue
+        found = _isolated(var, literal.op, literal.left, literal.right) or _isolated(
+            var, _FLIPPED[literal.op], literal.right, literal.left)
+        if found is None:
+            continue
+        op, other = found
+        if ast.aggregates_in(other) or not all(v.name in bound for v in ast.term_vars(other)):
+            continue
+        if op in (">", ">=") and lo is None:
+            lo = other
+        elif op in ("<", "<=") and hi is None:
+            hi = other
+    return lo, hi
+
+
+def _isolated(var: str, op: str, side: ast.Term, other: ast.Term):
+    """`var op other'` from `side op other` where side is var, var + e or var - e."""
+    if isinstance(side, ast.Var) and side.name == var:
+        return op, other
+    if not isinstance(side, ast.BinOp) or side.op not in ("+", "-"):
+        return None
+    left, right = side.left, side.right
+    if isinstance(left, ast.Var) and left.name == var and not _mentions(right, var):
+        undo = "-" if side.op == "+" else "+"
+        return op, ast.BinOp(undo, other, right, side.pos)
+    if side.op == "+" and isinstance(right, ast.Var) and right.name == var \
+            and not _mentions(left, var):
+        return op, ast.BinOp("-", other, left, side.pos)
+    return None
+
+
+def _mentions(term: ast.Term, var: str) -> bool:
+    return any(v.name == var for v in ast.term_vars(term))
