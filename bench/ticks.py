@@ -245,6 +245,9 @@ def main() -> None:
                 f"{percentile(v, 0.5) * 1000:.2f} / {percentile(v, 0.99) * 1000:.2f} / "
                 f"{max(v) * 1000:.2f}" for v in cells) + " |")
     for run in runs:
+        slowest = sorted(run.cpu_ticks, key=lambda tick: tick[1])[-3:][::-1]
+        print(f"\n{run.name or 'The'} slowest ticks (tick: CPU ms): "
+              + ", ".join(f"{i}: {cpu * 1000:,.0f}" for i, cpu in slowest))
         if run.plan_walls:
             print(f"\n{run.name or 'The engine'} planned again {len(run.plan_walls)} times "
                   f"(a relation grown 2x, as a query about now would): "

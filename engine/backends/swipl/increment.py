@@ -188,7 +188,8 @@ class IncrementalStep:
                     goals.append(", ".join([found, *same]))
         key = f"k({', '.join(keys)})"
         stored, lost = _call("m", relation, keys), _call("dr", relation, keys)
-        found = " ;\n    ".join(f"( {g} )" for g in goals) or "fail"
+        # (rules that differ only in comparisons, as ahead's, find the same tuples once)
+        found = " ;\n    ".join(f"( {g} )" for g in dict.fromkeys(goals)) or "fail"
         self.clauses[_q("bu:lost", relation)].append(
             f"{_q('bu:lost', relation)} :-\n    findall({key}, (\n    {_indent(found)}), Keys0),\n"
             f"    sort(Keys0, Keys),\n    forall(( member({key}, Keys), {stored},\n"

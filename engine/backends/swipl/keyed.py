@@ -199,7 +199,8 @@ def keyed_clauses(program: Program, kinds: Mapping[str, str], relation: str,
         bound[i] = f"K{i}"
     key = f"k({', '.join(keys)})"
     keyed, rekey = _q("bu:keyed", relation), _q("bu:rekey", relation)
-    found = " ;\n    ".join(f"( {g} )" for g in goals) or "fail"
+    # (rules that differ only in comparisons find the same keys: one join each)
+    found = " ;\n    ".join(f"( {g} )" for g in dict.fromkeys(goals)) or "fail"
     return {
         keyed: [f"{keyed} :-\n    findall({key}, (\n    {_indent(found)}), Keys0),\n"
                 f"    sort(Keys0, Keys),\n    forall(member({key}, Keys), "
