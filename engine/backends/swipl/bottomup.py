@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from engine.analysis.planner import NO_STATISTICS, Statistics, plan_literals
 from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
+from engine.backends.swipl import ranges
 from engine.backends.swipl.clause import CompileError
 from engine.backends.swipl.counted import CountedAggregate, counted_shape
 from engine.backends.swipl.increment import REDONE, IncrementalStep
@@ -71,6 +72,7 @@ class BottomUpCompiler(IncrementalStep):
     sites: Mapping[str, Site] = field(default_factory=dict)  # the program's prefix indexes
     counted: dict[str, CountedAggregate] = field(default_factory=dict)  # by store name
     count_deltas: bool = field(default_factory=lambda: COUNT_DELTAS)
+    time_columns: dict[str, frozenset[int]] = field(default_factory=dict)  # ranges.py
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
@@ -116,6 +118,9 @@ class BottomUpCompiler(IncrementalStep):
     def run(self) -> str:
         given = set(self.kinds)
         self.program, self.kinds = split_recursive_joins(self.program, self.kinds)
+        self.time_columns = ranges.time_columns(self.program, self.kinds)
+        self.clauses["'tl:latest'/1"].append(ranges.latest_clause(
+            self.kinds, self.program.relations, self.time_columns, given))
         derived = [n for n, k in self.kinds.items() if k == "tabled"]
         rules = [r for r in self.program.rules
                  if r.head.relation in self.kinds and self.kinds[r.head.relation] == "tabled"

@@ -107,27 +107,29 @@ class ClauseCompiler:
     def ranged(self, atom: ast.Atom, rest: Sequence[ast.Literal], scope: Scope,
                bound: set[str]) -> list[str]:
         """A goal giving one integer column of `atom` its values one by one when comparisons
-        in `rest` bound it from both sides (an event's time from below: the latest stored
-        bounds it above) and the range is short beside the scan (ranges.py). Only with the
-        planner's statistics of the relation."""
+        in `rest` bound it from both sides (a column of event times from below: the latest
+        stored bounds it above) and the range is short beside the scan (ranges.py). Only
+        with the planner's statistics of the relation."""
         if not ranges.READ_RANGES or self.stats is None or atom.relation not in self.stats.rows:
             return []
         relation = self.program.program.relations[atom.relation]
         event = self.program.kinds.get(atom.relation) == "event"
+        timed = getattr(self.program, "time_columns", {}).get(atom.relation, ())
         for column, (arg, type_) in enumerate(zip(atom.args, relation.types)):
             if not isinstance(arg, ast.Var) or arg.name in bound or type_ not in INTEGER_TYPES:
                 continue
             lo, hi = ranges.bounds(arg.name, rest, bound)
-            latest = hi is None and event and column == relation.time_column
+            latest = hi is None and column in timed
             if lo is None or (hi is None and not latest):
                 continue
             limit = int(self.stats.estimate(atom, bound) / ranges.COST_PER_VALUE)
             if limit < ranges.MIN_LIMIT:
                 return []
             goals, low = self.value(lo, scope, bound)
-            if latest:
+            if latest:  # an event's own latest time, or the latest of them all
                 high = self.temp()
-                goals.append(_call("mx", atom.relation, [high, "_", "_"]))
+                goals.append(_call("mx", atom.relation, [high, "_", "_"]) if event
+                             else f"'tl:latest'({high})")
             else:
                 more, high = self.value(hi, scope, bound)
                 goals += more
@@ -317,6 +319,8 @@ class ClauseCompiler:
         if self.owner is not None:
             keys = [name for name in ast.var_names(agg) if name in bound]
             helper = type(self)(self.program, sites=self.sites, owner=self.owner)
+            helper.stats = None  # a helper is loaded once, by its text: nothing of one plan's
+            # statistics (a range's limit) may be in it
             goals = helper.inline_aggregate(agg, "R", helper.scope, set(keys))
             name = self.program.add_aggregate_table(
                 self.owner, [helper.scope[k] for k in keys], goals)

@@ -185,9 +185,12 @@ class ProgramCompiler:
             f"            forall({_call('on', name, args + ['T', 'moved'])}, true)\n        )\n"
             f"    ;   assertz({_call('v', name, args + ['T'])}),\n"
             f"        forall({_call('on', name, args + ['T', 'new'])}, true)\n    ).")
-        # A fact asserted into a view holds at every time.
+        # A fact asserted into a view holds at every time; 'gv:r' keeps such facts apart
+        # (ranges.py: the latest time counts their values).
+        self.dynamic[_q("gv", name)] = arity
         self.adds[name] = (f"{_call('v', name, args + ['F'])}, F =:= -inf",
-                           _call("put", name, args + ["-inf"]))
+                           f"{_call('put', name, args + ['-inf'])}, "
+                           f"assertz({_call('gv', name, args)})")
 
     # -- rules
 

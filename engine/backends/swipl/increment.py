@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.analysis.planner import plan_literals
+from engine.backends.swipl import ranges
 from engine.backends.swipl.keyed import (
     CHANGING,
     Occurrence,
@@ -249,6 +250,12 @@ class IncrementalStep:
             times.append(_call("de", event, event_args))
         tuple_ = f"t({', '.join(args)})"
         stored, gained, lost = (_call(kind, relation, args) for kind in ("m", "dn", "dr"))
+        old = f"{stored}, {args[column]} >= From"
+        limit = int(self.stats.rows.get(relation, 0) / ranges.COST_PER_VALUE)
+        if (ranges.READ_RANGES and column in self.time_columns.get(relation, ())
+                and limit >= ranges.MIN_LIMIT):  # the tuples from From on, time by time
+            old = (f"( 'tl:latest'(M), M - From < {limit} -> between(From, M, "
+                   f"{args[column]}) ; true ), {old}")
         step = _q("bu:range_step", relation)
         self.dynamic[_q("dr", relation)] = arity
         self.deltas.add(("dr", relation))
@@ -257,7 +264,7 @@ class IncrementalStep:
             f"    (   aggregate_all(min(T), ( {' ; '.join(times)} ), From)\n"
             f"    ->  findall({tuple_}, {_call('bu:range', relation, ['From'] + args)}, New0),\n"
             f"        sort(New0, New),\n"
-            f"        findall({tuple_}, ( {stored}, {args[column]} >= From ), Old0),\n"
+            f"        findall({tuple_}, ( {old} ), Old0),\n"
             f"        sort(Old0, Old),\n"
             f"        ord_subtract(Old, New, Gone),\n        ord_subtract(New, Old, Came),\n"
             f"        forall(member({tuple_}, Gone), ( retract({stored}), assertz({lost}) )),\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 
+from engine.backends.swipl.prolog_text import call as _call
 from engine.lang import ast
 
 # SWI-Prolog indexes a dynamic predicate on equal values only: `checked_at(c, t), u <= t,
@@ -60,3 +61,52 @@ def _isolated(var: str, op: str, side: ast.Term, other: ast.Term):
 
 def _mentions(term: ast.Term, var: str) -> bool:
     return any(v.name == var for v in ast.term_vars(term))
+
+
+def time_columns(program, kinds) -> dict[str, frozenset[int]]:
+    """Per relation, its columns that hold only times of stored events: an event's time
+    column, and a derived relation's column that every rule fills with a variable an atom
+    binds at such a column (the greatest set that closes). Facts given to a derived
+    relation can hold any value: the latest time (`'tl:latest'`) counts them too."""
+    relations = program.relations
+    found = {name: frozenset({relations[name].time_column}) for name, kind in kinds.items()
+             if kind == "event"}
+    derived = [name for name, kind in kinds.items() if kind in ("view", "tabled")]
+    for name in derived:
+        found[name] = frozenset(i for i, type_ in enumerate(relations[name].types)
+                                if type_ == "time")
+    changed = True
+    while changed:
+        changed = False
+        for name in derived:
+            keep = frozenset(i for i in found[name] if all(
+                _carries(rule, i, found) for rule in program.rules_for(name)
+                if not (rule.is_fact and all(isinstance(a, ast.Const) for a in rule.head.args))))
+            if keep != found[name]:
+                found[name], changed = keep, True
+    return {name: columns for name, columns in found.items() if columns}
+
+
+def _carries(rule: ast.Rule, column: int, found) -> bool:
+    arg = rule.head.args[column]
+    return isinstance(arg, ast.Var) and any(
+        isinstance(literal, ast.Atom) and any(
+            isinstance(a, ast.Var) and a.name == arg.name and i in found.get(literal.relation, ())
+            for i, a in enumerate(literal.args))
+        for literal in rule.body)
+
+
+def latest_clause(kinds, relations, columns: dict[str, frozenset[int]], given: set[str]) -> str:
+    """`'tl:latest'(M)`: the latest time any column of `columns` can hold, the latest event
+    time stored or a value given as a fact to a relation of `given` (its 'b:' or, for a view,
+    its 'gv:' facts); fails while there is none."""
+    reads = []
+    for name, kind in sorted(kinds.items()):
+        arity = relations[name].arity
+        if kind == "event":
+            reads.append(f"{_call('mx', name, ['L', '_', '_'])}")
+        elif name in columns and name in given:
+            for column in sorted(columns[name]):
+                args = ["L" if i == column else "_" for i in range(arity)]
+                reads.append(_call("b" if kind == "tabled" else "gv", name, args))
+    return f"'tl:latest'(M) :- findall(L, ( {' ; '.join(reads) or 'fail'} ), Ls), max_list(Ls, M)."

@@ -10,12 +10,15 @@ from hypothesis import strategies as st
 from engine.analysis import program_from_source
 from engine.backends.swipl import ranges
 from engine.backends.swipl.backend import SwiplEngine
+from engine.backends.swipl.compiler import compile_program
 from engine.lang import ast
 from engine.lang.parser import parse_query
 
 # A window whose keys a join finds (burst: seen(c, t) for t in [u, u + 2] of a new sub at u),
 # a range on both sides through arithmetic (near), an event's time bounded only from below
-# (since: up to the latest time stored), and a range of a derived relation (after).
+# (since: up to the latest time stored), a range of a derived relation on both sides (after)
+# and from below (late: up to the latest time of any event, or of a fact given to `seen`),
+# and one in an aggregate's helper (spread: loaded once, so planned without statistics).
 SOURCE = """
 .event sub(o: symbol, c: symbol, q: number, t: time)
 .decl seen(c: symbol, t: time)
@@ -28,6 +31,10 @@ near(a, b) :- sub(a, c, _, t), sub(b, c, _, u), u >= t - 1, u <= t + 1, a != b.
 since(o, t) :- seen(c, _), sub(o, c, _, t), t >= 3.
 .decl after(c: symbol, t: time)
 after(c, t) :- sub(_, c, q, u), seen(c, t), t > u, t < u + q.
+.decl late(c: symbol, t: time)
+late(c, t) :- sub(_, c, _, u), seen(c, t), t >= u + 1.
+.decl spread(c: symbol, n: number)
+spread(c, n) :- seen(c, s), n = sum t : { after(c, t), t >= s, t <= s + 2 }.
 """
 PROGRAM = program_from_source(SOURCE, "ranges.dl")
 DERIVED = [n for n, r in PROGRAM.relations.items() if not r.is_event]
@@ -101,20 +108,38 @@ ticks = st.lists(st.lists(st.tuples(fact, st.integers(0, 2)), min_size=1, max_si
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(ticks)
-def test_every_step_equals_the_oracle_with_ranges_read_value_by_value(eager, stream):
+@given(ticks, st.booleans())
+def test_every_step_equals_the_oracle_with_ranges_read_value_by_value(eager, stream, given):
     incremental, full = SwiplEngine(PROGRAM), SwiplEngine(PROGRAM, now_incremental=False)
-    facts: list[tuple] = []
+    facts: dict[str, list[tuple]] = {"sub": [], "seen": [("c1", 20)] if given else []}
     try:
+        if given:  # a time later than every event's, given to a view
+            for engine in (incremental, full):
+                engine.assert_many({"seen": (facts["seen"], None)})
         for t, tick in enumerate(stream, 1):
             rows = [(*args, max(1, t - lag)) for args, lag in tick]  # some late
             for engine in (incremental, full):
                 engine.assert_many({"sub": (rows, None)})
-            facts.extend(rows)
-            expected = naive.evaluate(PROGRAM, {"sub": facts})
+            facts["sub"].extend(rows)
+            expected = naive.evaluate(PROGRAM, facts)
             got = _answers(incremental)
             assert got == _answers(full) == {n: expected[n] for n in DERIVED}, f"tick {t}"
         assert "between(" in incremental.plan.text()
     finally:
         for engine in (incremental, full):
             engine.close()
+
+
+def test_columns_of_event_times_are_those_filled_from_an_event_time():
+    program = program_from_source(SOURCE + """
+.decl later(c: symbol, t: time)
+later(c, t) :- sub(_, c, _, u), t = u + 5.
+.decl fixed(c: symbol, t: time)
+fixed(c, t) :- seen(c, t).
+fixed("c9", 7).
+""", "columns.dl")
+    kinds = compile_program(program, "columns_test").kinds
+    columns = ranges.time_columns(program, kinds)
+    assert columns["sub"] == {3} and columns["seen"] == {1} and columns["late"] == {1}
+    assert columns["fixed"] == {1}  # its own fact is a given one: 'tl:latest' counts it
+    assert "later" not in columns and "spread" not in columns
