@@ -1,4 +1,4 @@
-"""Integer ranges: a column the rest of a body bounds from both sides is read value by value."""
+"""Integer ranges: a column the rest of a body bounds is read value by value (event times too)."""
 
 from __future__ import annotations
 
