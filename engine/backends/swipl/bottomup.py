@@ -332,6 +332,7 @@ def compile_now_query(program: Program, kinds: Mapping[str, str], body: Sequence
                       sites: Mapping[str, Site] | None = None) -> tuple[str, str]:
     """A query body as (goal, row) over the materialised relations; the goal sets `AsOf`."""
     compiler = BottomUpCompiler(program, kinds, stats, sites=dict(sites or {}))
+    compiler.time_columns = ranges.time_columns(program, kinds)
     clause = MaterialisedClause(compiler)
     planned = plan_literals(tuple(body), stats=stats) if plan_joins else tuple(body)
     goals = clause.body(planned, clause.scope, set())

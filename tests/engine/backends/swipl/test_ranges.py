@@ -124,6 +124,11 @@ def test_every_step_equals_the_oracle_with_ranges_read_value_by_value(eager, str
             expected = naive.evaluate(PROGRAM, facts)
             got = _answers(incremental)
             assert got == _answers(full) == {n: expected[n] for n in DERIVED}, f"tick {t}"
+            # a query's own ranges, from below only: up to the latest time stored or given
+            for text, name, column in (("sub(o, c, q, t), t >= 2", "sub", 3),
+                                       ("late(c, t), t >= 3", "late", 1)):
+                want = {row for row in expected[name] if row[column] >= (2 if column == 3 else 3)}
+                assert set(incremental.query(text, timeout=None).rows) == want, text
         assert "between(" in incremental.plan.text()
     finally:
         for engine in (incremental, full):
