@@ -78,6 +78,26 @@ def test_the_plan_follows_the_statistics():
         engine.close()
 
 
+def test_statistics_of_events_kept_from_their_first_sample_equal_a_fresh_sample():
+    source = """
+    .event hit(k: number, v: number, t: time)
+    seen(k) :- hit(k, _, _).
+    """
+    engine = SwiplEngine(program_from_source(source))
+    stats = f"tl_stats({engine.module})"
+    fresh = f"tl_call_json(retractall(tempolog_rt:tl_sample_kept({engine.module}:_, _)))"
+    try:
+        for start in (0, 2_500, 5_000):  # the first 2,000 of them are sampled, then kept
+            engine.assert_facts("hit", [(i % 97, i % 13, i) for i in range(start, start + 2_500)])
+            kept = engine._prolog.request(stats)
+            engine._prolog.request(fresh)
+            assert kept == engine._prolog.request(stats)
+            assert kept["e:hit"]["rows"] == start + 2_500
+            assert kept["e:hit"]["distinct"][:2] == [97, 13]
+    finally:
+        engine.close()
+
+
 def test_an_interrupted_evaluation_is_redone():
     source = """
     .decl edge(a: number, b: number)
