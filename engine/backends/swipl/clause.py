@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from engine.analysis.planner import Statistics
-from engine.analysis.program import INTEGER_TYPES, Program
+from engine.analysis.program import Program
 from engine.backends.swipl import prolog_text as pl
 from engine.backends.swipl import ranges
 from engine.backends.swipl.prolog_text import call as _call
@@ -106,36 +106,8 @@ class ClauseCompiler:
 
     def ranged(self, atom: ast.Atom, rest: Sequence[ast.Literal], scope: Scope,
                bound: set[str]) -> list[str]:
-        """A goal giving one integer column of `atom` its values one by one when comparisons
-        in `rest` bound it from both sides (a column of event times from below: the latest
-        stored bounds it above) and the range is short beside the scan (ranges.py). Only
-        with the planner's statistics of the relation."""
-        if not ranges.READ_RANGES or self.stats is None or atom.relation not in self.stats.rows:
-            return []
-        relation = self.program.program.relations[atom.relation]
-        event = self.program.kinds.get(atom.relation) == "event"
-        timed = getattr(self.program, "time_columns", {}).get(atom.relation, ())
-        for column, (arg, type_) in enumerate(zip(atom.args, relation.types)):
-            if not isinstance(arg, ast.Var) or arg.name in bound or type_ not in INTEGER_TYPES:
-                continue
-            lo, hi = ranges.bounds(arg.name, rest, bound)
-            latest = hi is None and column in timed
-            if lo is None or (hi is None and not latest):
-                continue
-            limit = int(self.stats.estimate(atom, bound) / ranges.COST_PER_VALUE)
-            if limit < ranges.MIN_LIMIT:
-                return []
-            goals, low = self.value(lo, scope, bound)
-            if latest:  # an event's own latest time, or the latest of them all
-                high = self.temp()
-                goals.append(_call("mx", atom.relation, [high, "_", "_"]) if event
-                             else f"'tl:latest'({high})")
-            else:
-                more, high = self.value(hi, scope, bound)
-                goals += more
-            goals += [f"integer({low})", f"integer({high})", f"{high} - {low} < {limit}"]
-            return [f"( {_conj(goals)} -> between({low}, {high}, {scope[arg.name]}) ; true )"]
-        return []
+        """A goal reading a bounded integer column of `atom` value by value (ranges.py)."""
+        return ranges.range_goals(self, atom, rest, scope, bound)
 
     def atom(self, atom: ast.Atom, scope: Scope, bound: set[str]) -> list[str]:
         args = self.arguments(atom, scope)

@@ -254,8 +254,8 @@ class IncrementalStep:
         limit = int(self.stats.rows.get(relation, 0) / ranges.COST_PER_VALUE)
         if (ranges.READ_RANGES and column in self.time_columns.get(relation, ())
                 and limit >= ranges.MIN_LIMIT):  # the tuples from From on, time by time
-            old = (f"( 'tl:latest'(M), M - From < {limit} -> between(From, M, "
-                   f"{args[column]}) ; true ), {old}")
+            enumerated = ranges.enumerated(["'tl:latest'(M)"], "From", "M", args[column], limit)
+            old = f"{enumerated}, {old}"
         step = _q("bu:range_step", relation)
         self.dynamic[_q("dr", relation)] = arity
         self.deltas.add(("dr", relation))

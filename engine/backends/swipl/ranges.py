@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 
+from engine.analysis.program import INTEGER_TYPES
 from engine.backends.swipl.prolog_text import call as _call
+from engine.backends.swipl.prolog_text import conj as _conj
 from engine.lang import ast
 
 # SWI-Prolog indexes a dynamic predicate on equal values only: `checked_at(c, t), u <= t,
@@ -19,6 +21,49 @@ COST_PER_VALUE = 4
 MIN_LIMIT = 8  # below it the scan is as cheap as the lookups: read as written
 
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def range_goals(clause, atom: ast.Atom, rest: Sequence[ast.Literal], scope,
+                bound: Set[str]) -> list[str]:
+    """For a ClauseCompiler about to read `atom`: a goal giving one integer column its values
+    one by one when comparisons in `rest` bound it from both sides (a column of event times
+    from below: the latest stored bounds it above) and the range is short beside the scan.
+    Only with the planner's statistics of the relation (`clause.stats`)."""
+    stats = clause.stats
+    if not READ_RANGES or stats is None or atom.relation not in stats.rows:
+        return []
+    context = clause.program
+    relation = context.program.relations[atom.relation]
+    event = context.kinds.get(atom.relation) == "event"
+    timed = getattr(context, "time_columns", {}).get(atom.relation, ())
+    for column, (arg, type_) in enumerate(zip(atom.args, relation.types)):
+        if not isinstance(arg, ast.Var) or arg.name in bound or type_ not in INTEGER_TYPES:
+            continue
+        lo, hi = bounds(arg.name, rest, bound)
+        latest = hi is None and column in timed
+        if lo is None or (hi is None and not latest):
+            continue
+        limit = int(stats.estimate(atom, bound) / COST_PER_VALUE)
+        if limit < MIN_LIMIT:
+            return []
+        goals, low = clause.value(lo, scope, bound)
+        if latest:  # an event's own latest time, or the latest of them all
+            high = clause.temp()
+            goals.append(_call("mx", atom.relation, [high, "_", "_"]) if event
+                         else f"'tl:latest'({high})")
+        else:
+            more, high = clause.value(hi, scope, bound)
+            goals += more
+        goals += [f"integer({low})", f"integer({high})"]
+        return [enumerated(goals, low, high, scope[arg.name], limit)]
+    return []
+
+
+def enumerated(goals: list[str], low: str, high: str, var: str, limit: int) -> str:
+    """`var` bound to each integer from `low` to `high` when `goals` succeed and the range is
+    under `limit` values; else left free, for the atom after it to scan."""
+    test = _conj(goals + [f"{high} - {low} < {limit}"])
+    return f"( {test} -> between({low}, {high}, {var}) ; true )"
 
 
 def bounds(var: str, literals: Sequence[ast.Literal], bound: Set[str]
