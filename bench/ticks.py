@@ -10,11 +10,12 @@ runs first) and the CPU time inside Prolog and the wall time are recorded. Every
 of the last `--last` ticks, a full evaluation from scratch is timed too, in the same
 process between two ticks, so that the two figures share the machine's noise. The ratio
 is the median per-tick re-evaluation over those ticks to the median full evaluation.
-`--compare` feeds the same ticks, in turn, to an engine without kept counts (counted.py), twin
-cancellation (materialised.py), turned assignments (keyed.delta_first), joins' lost step
-(increment.py) and ranges read value by value (ranges.py), or only those named
-(`--compare ranges`), so that before and after share the machine's noise. Before each tick
-is timed the engine plans again when a relation has grown 2x, as a query about now does.
+`--compare` feeds the same ticks, in turn, to an engine without kept counts, kept sums and
+means (kept.py), twin cancellation (materialised.py), turned assignments
+(keyed.delta_first), joins' lost step (increment.py) and ranges read value by value
+(ranges.py), or only those named (`--compare ranges`), so that before and after share the
+machine's noise. Before each tick is timed the engine plans again when a relation has grown
+2x, as a query about now does.
 `--components` runs each incremental tick component by component ('bu:inc:<k>', each timed)
 and reports which relations make the slowest ticks.
 """
@@ -34,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import load_program  # noqa: E402
-from engine.backends.swipl import bottomup, increment, ranges  # noqa: E402
+from engine.backends.swipl import bottomup, increment, kept, ranges  # noqa: E402
 from engine.backends.swipl.backend import SwiplEngine  # noqa: E402
 from engine.backends.swipl.bottomup import DONE, REDONE  # noqa: E402
 from engine.backends.swipl.prolog_text import predicate  # noqa: E402
@@ -165,7 +166,8 @@ class Run:
                 ("full evaluation, wall ms", self.full_wall)]
 
 
-REFINEMENTS = {"counts": (bottomup, "COUNT_DELTAS"), "turns": (bottomup, "TURN_ASSIGNMENTS"),
+REFINEMENTS = {"counts": (bottomup, "COUNT_DELTAS"), "sums": (kept, "SUMS"),
+               "turns": (bottomup, "TURN_ASSIGNMENTS"),
                "twins": (increment, "CANCEL_TWINS"), "lost": (increment, "DELETE_REDERIVE"),
                "ranges": (ranges, "READ_RANGES")}
 

@@ -12,9 +12,9 @@ from engine.analysis.program import Program
 from engine.analysis.stratify import components, dependency_edges
 from engine.backends.swipl import ranges
 from engine.backends.swipl.clause import CompileError
-from engine.backends.swipl.counted import CountedAggregate, counted_shape
 from engine.backends.swipl.increment import REDONE, IncrementalStep
 from engine.backends.swipl.joins import split_recursive_joins
+from engine.backends.swipl.kept import KeptAggregate, kept_shape
 from engine.backends.swipl.keyed import delta_first
 from engine.backends.swipl.materialised import NOW, MaterialisedClause, ground_fact
 from engine.backends.swipl.prefix_index import Site, site_clauses
@@ -38,8 +38,8 @@ from engine.lang import ast
 # indexed lookup. Every body is ordered by the join planner, its delta atom first.
 # As-of queries keep the tabled path (tables per as-of time, the time index).
 
-# Counts over one derived atom kept per group and moved by its delta (counted.py; False:
-# recounted per group, to measure against; bench/ticks.py --compare).
+# Counts, sums and means over one derived atom kept per group and moved by its delta
+# (kept.py; False: aggregated again per group, to measure against; bench/ticks.py --compare).
 COUNT_DELTAS = True
 # A semi-naive variant turns `m = n - 1` round when its delta holds m (keyed.delta_first;
 # False: as analysed, to measure against).
@@ -70,7 +70,7 @@ class BottomUpCompiler(IncrementalStep):
     component_of: dict[str, int] = field(default_factory=dict)  # derived relation -> k
     below: dict[int, set[int]] = field(default_factory=dict)  # k -> components it reads
     sites: Mapping[str, Site] = field(default_factory=dict)  # the program's prefix indexes
-    counted: dict[str, CountedAggregate] = field(default_factory=dict)  # by store name
+    kept: dict[str, KeptAggregate] = field(default_factory=dict)  # by store name
     count_deltas: bool = field(default_factory=lambda: COUNT_DELTAS)
     time_columns: dict[str, frozenset[int]] = field(default_factory=dict)  # ranges.py
 
@@ -90,22 +90,24 @@ class BottomUpCompiler(IncrementalStep):
                 f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(body)}.")
         return self.helpers[key][0]
 
-    def counted_for(self, owner: str, aggregate: ast.Aggregate,
-                    bound: set[str]) -> CountedAggregate | None:
-        """The kept count answering `aggregate` in a rule of `owner`, if it is one
-        (counted.py); named by its text, so that every plan finds the same store."""
-        shape = counted_shape(self.program, self.kinds, aggregate, bound) \
+    def kept_for(self, owner: str, aggregate: ast.Aggregate,
+                 bound: set[str]) -> KeptAggregate | None:
+        """The kept aggregate answering `aggregate` in a rule of `owner`, if it is one
+        (kept.py); named by its text, so that every plan finds the same store."""
+        shape = kept_shape(self.program, self.kinds, aggregate, bound) \
             if self.count_deltas else None
         if shape is None:
             return None
-        relation, keys, args = shape
-        name = f"{owner}:{relation}({','.join(args)})"
-        if name not in self.counted:
-            self.counted[name] = counted = CountedAggregate(owner, name, relation, keys, args)
-            self.dynamic[counted.store] = len(keys) + 1
-            self._shrank(relation)  # declares 'dr:<relation>', read by counted.apply
-            self.clauses.update(counted.clauses())
-        return self.counted[name]
+        read = f"{shape['relation']}({','.join(shape['args'])})"
+        if shape["func"] != "count":
+            read = f"{shape['func']} {shape['target']} of {read}"
+        name = f"{owner}:{read}" + "".join(f" if {f}" for f in shape["filters"])
+        if name not in self.kept:
+            self.kept[name] = kept = KeptAggregate(owner, name, **shape)
+            self.dynamic[kept.store] = len(kept.keys) + 2
+            self._shrank(kept.relation)  # declares 'dr:<relation>', read by kept.apply
+            self.clauses.update(kept.clauses())
+        return self.kept[name]
 
     def site_for(self, aggregate: ast.Aggregate, shape: PrefixShape) -> Site | None:
         """The prefix-aggregate index the program keeps for `aggregate`, if any: a windowed
@@ -173,12 +175,12 @@ class BottomUpCompiler(IncrementalStep):
         return self.text()
 
     def _count_hooks(self) -> None:
-        """`'bu:counts_clear'(k)` and `'bu:counts_apply'(k)`: the kept counts that component
+        """`'bu:counts_clear'(k)` and `'bu:counts_apply'(k)`: the kept aggregates that component
         k's rules read, emptied when k is evaluated from scratch, moved by the step's
         differences before k's incremental step."""
-        by_component: dict[int, list[CountedAggregate]] = defaultdict(list)
-        for counted in self.counted.values():
-            by_component[self.component_of[counted.owner]].append(counted)
+        by_component: dict[int, list[KeptAggregate]] = defaultdict(list)
+        for kept in self.kept.values():
+            by_component[self.component_of[kept.owner]].append(kept)
         for hook, goal in (("'bu:counts_clear'", lambda c: c.clear()),
                            ("'bu:counts_apply'", lambda c: c.apply(REDONE))):
             for k, counts in sorted(by_component.items()):

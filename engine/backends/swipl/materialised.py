@@ -34,10 +34,10 @@ class MaterialisedClause(ClauseCompiler):
         self.stats = getattr(program, "stats", None)
 
     def aggregate(self, agg: ast.Aggregate, result: str, scope, bound: set[str]) -> list[str]:
-        """A count over one derived atom reads its group's kept count (counted.py)."""
-        counted = self.program.counted_for(self.owner, agg, bound) if self.owner else None
-        if counted is not None:
-            return [f"{counted.lookup}({', '.join([scope[k] for k in counted.keys] + [result])})"]
+        """A count, sum or mean over one derived atom reads its group's kept value (kept.py)."""
+        kept = self.program.kept_for(self.owner, agg, bound) if self.owner else None
+        if kept is not None:
+            return [f"{kept.lookup}({', '.join([scope[k] for k in kept.keys] + [result])})"]
         return super().aggregate(agg, result, scope, bound)
 
     def ranged(self, atom: ast.Atom, rest, scope, bound) -> list[str]:

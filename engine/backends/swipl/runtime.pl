@@ -7,6 +7,7 @@
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
+            tl_sum_add/3, tl_sum_sub/3,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2, tl_px_more/7,
             tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
             tl_window/6, tl_drop_tables_from/3, tl_budget/4
@@ -126,6 +127,12 @@ tl_sum_add(V, S0, S) :-
     ;   float(V) -> tl_exact(S0, Q0), Q is Q0 + rational(V), S = r(Q)
     ;   integer(V) -> tl_exact(S0, Q0), Q is Q0 + V, S = r(Q)
     ;   S = '$nan'
+    ).
+%   tl_sum_sub(+V, +S0, -S): a running sum with V taken back out; fails where that may
+%   not be exact (a symbol or an integer in a sum of floats): it must be summed again.
+tl_sum_sub(V, S0, S) :-
+    (   integer(V), integer(S0) -> S is S0 - V
+    ;   float(V), S0 = r(Q0) -> Q is Q0 - rational(V), S = r(Q)
     ).
 tl_exact(r(Q), Q) :- !.
 tl_exact(I, I).

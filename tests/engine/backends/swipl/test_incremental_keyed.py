@@ -17,11 +17,13 @@ from engine.backends.swipl.keyed import key_positions
 # by key over a negation and a max (latest, open), over a count of a relation that loses
 # tuples (per_client) and a positive read of one (busy), a constant in a body (vip), a
 # repeated head variable (self_pair), a windowed count whose keys a join finds (recent),
-# recursion over a shrinking relation (linked, in full), and kept counts (counted.py) over
-# a relation that loses tuples (per_client's open) and over a recursive one rebuilt in full
-# without its differences (reach's linked), and an assignment a variant turns round to
-# look up from its delta (prev_q's m = n - 1); the joins (link, self_pair, busy, either)
-# lose what their lost inputs derived and no longer derive, and gain by their seeds.
+# recursion over a shrinking relation (linked, in full), and kept aggregates (kept.py): counts
+# over a relation that loses tuples (per_client's open) and over a recursive one rebuilt in
+# full without its differences (reach's linked), sums of integers, one filtered by a key
+# bound outside it (held, above), a mean of floats (mean_share), and an assignment a variant
+# turns round to look up from its delta (prev_q's m = n - 1); the joins (link, self_pair,
+# busy, either) lose what their lost inputs derived and no longer derive, and gain by their
+# seeds.
 SOURCE = """
 .event sub(o: symbol, c: symbol, q: number, t: time)
 .event done(o: symbol, t: time)
@@ -57,6 +59,14 @@ prev_q(o, n, q) :- mod(o, n, _, _), m = n - 1, mod(o, m, q, _).
 .decl either(o: symbol)
 either(o) :- open(o, _, _).
 either(o) :- modded(o).
+.decl held(c: symbol, q: number)
+held(c, q) :- per_client(c, _), q = sum x : { open(_, c, x) }.
+.decl above(c: symbol, q: number)
+above(c, q) :- per_client(c, n), q = sum x : { open(_, c, x), x > n }.
+.decl share(o: symbol, r: float)
+share(o, r) :- open(o, _, q), r = q * 1.0 / 3.
+.decl mean_share(r: float)
+mean_share(r) :- r = mean x : { share(_, x) }.
 """
 PROGRAM = program_from_source(SOURCE, "keyed.dl")
 DERIVED = [n for n, r in PROGRAM.relations.items() if not r.is_event]
@@ -89,6 +99,9 @@ def test_the_keys_found_are_those_every_changing_atom_holds():
     assert "'bu:keyed:open'" in text and "'bu:keyed:linked'" not in text
     # counts kept per group: per_client's over open, reach's over linked
     assert "'bcnt:per_client:open(_,K0,_)'" in text and "'bcnt:reach:linked(K0,_)'" in text
+    assert "'bcnt:held:sum L0 of open(_,K0,L0)'" in text
+    assert "'bcnt:above:sum L0 of open(_,K0,L0) if tl_gt(L0, K1)'" in text
+    assert "'bcnt:mean_share:mean L0 of share(_,L0)'" in text
     # joins whose every column is a key: what they lost checked, what they gained seeded
     assert "'bu:lost:link'" in text and "'bu:lost:self_pair'" in text
     # a new mod(o, m, q) looks up mod(o, m + 1): its delta first, then n from m

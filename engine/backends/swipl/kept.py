@@ -1,0 +1,168 @@
+"""Counts, sums and means over one derived atom, kept per group and moved by its delta."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.analysis.program import Program
+from engine.backends.swipl.clause import const_text
+from engine.backends.swipl.prolog_text import atom as _atom
+from engine.backends.swipl.prolog_text import call as _call
+from engine.builtins import COMPARISONS
+from engine.lang import ast
+
+# order_book's `rank = 1 + count : { ahead(o, _) }`, re-derived key by key, counted each
+# ahead(o, _) again: a new order at the front of its side changes the rank of every order
+# behind it, and recounting each of those N keys is N^2 work a tick. avg_fill_rate's mean
+# over every order's fill rate, and realized_pnl_today's sum over each of a client's
+# realized changes since the open, read a group that only grows with history, to move it
+# by one tuple. A count, sum or mean over one atom of a derived relation, grouped by bound
+# variables, filtered by comparisons of its columns with them, is instead stored per group
+# ('cnt:…'(Keys…, Count, Sum), Sum exact: an integer, or r(Rational) once a float is in it,
+# as runtime.pl's tl_sum_add keeps a fresh sum) and moved by what the relation gained and
+# lost in the step (its 'dn:'/'dr:', exact set differences). A group not stored is
+# aggregated once, when first asked, and kept; a group emptied, or one whose sum cannot be
+# taken back exactly (a symbol in it), is dropped and aggregated again when next asked.
+# The store is emptied when the reader's component is evaluated from scratch, and when
+# the aggregated relation was rebuilt without its differences (a recursive one evaluated
+# in full, marked 'bu:redone').
+
+KEPT = ("count", "sum", "mean")
+# Sums and means kept as counts are (False: counts only, to measure against; bench/ticks.py
+# --compare sums).
+SUMS = True
+
+
+@dataclass(frozen=True)
+class KeptAggregate:
+    """`count`, `sum v` or `mean v` of `{ relation(args), filters }` with its group keys
+    bound: `lookup` the value, `apply` the step's differences, `clear` the store."""
+
+    owner: str  # the relation whose rules read the aggregate
+    name: str  # e.g. "order_book:ahead(K0,_)": the store is 'cnt:order_book:ahead(K0,_)'
+    func: str  # one of KEPT
+    relation: str
+    keys: tuple[str, ...]  # the group keys, user variable names, in the store's order
+    args: tuple[str, ...]  # the atom's arguments: K<i> for the i-th key, L<j>, constants, _
+    target: str = "0"  # the aggregated value: an argument's text (count: none)
+    floats: bool = False  # the target's column holds floats: its sum is r(Rational)
+    filters: tuple[str, ...] = ()  # comparisons of the atom's L<j> with keys and constants
+
+    @property
+    def store(self) -> str:
+        return _atom(f"cnt:{self.name}")
+
+    @property
+    def lookup(self) -> str:
+        return _atom(f"bcnt:{self.name}")
+
+    def _stored(self, count: str, total: str) -> str:
+        keys = [f"K{i}" for i in range(len(self.keys))]
+        return f"{self.store}({', '.join(keys + [count, total])})"
+
+    def _read(self, kind: str) -> str:
+        return ", ".join([_call(kind, self.relation, list(self.args)), *self.filters])
+
+    def clauses(self) -> dict[str, list[str]]:
+        """The lookup: the stored group, else the group aggregated and stored."""
+        keys = [f"K{i}" for i in range(len(self.keys))]
+        if self.func == "count":
+            fresh = f"aggregate_all(count, ( {self._read('m')} ), N), S = 0"
+        else:
+            fresh = (f"findall({self.target}, ( {self._read('m')} ), Values),\n"
+                     f"        length(Values, N), foldl(tl_sum_add, Values, 0, S)")
+        value = {"count": "R = N", "sum": "tl_sum_value(S, R)",
+                 "mean": "N > 0, tl_mean_of(S, N, R)"}[self.func]
+        return {self.lookup: [
+            f"{self.lookup}({', '.join(keys + ['R'])}) :-\n"
+            f"    (   {self._stored('N0', 'S0')}\n    ->  N = N0, S = S0\n"
+            f"    ;   {fresh},\n"
+            f"        ( N > 0 -> assertz({self._stored('N', 'S')}) ; true )\n"
+            f"    ),\n    {value}."]}
+
+    def apply(self, redone: str) -> str:
+        """A goal moving every stored group by the step's differences of the relation (or
+        emptying the store, when `redone`(relation): it was rebuilt without them)."""
+        moved = []
+        for delta, sign, sum_step in (("dn", "+", "tl_sum_add"), ("dr", "-", "tl_sum_sub")):
+            total = "S = S0" if self.func == "count" else f"{sum_step}({self.target}, S0, S)"
+            if delta == "dr" and self.func != "count" and not self.floats:
+                total = f"integer(S0), {total}"  # a float in an integer column: sum again
+            moved.append(
+                f"forall(( {_call(delta, self.relation, list(self.args))},\n"
+                f"                 {self._stored('N0', 'S0')}"
+                + "".join(f",\n                 {f}" for f in self.filters) + " ),\n"
+                f"               (   retract({self._stored('N0', 'S0')}),\n"
+                f"                   N is N0 {sign} 1,\n"
+                f"                   (   N > 0, {total}\n"
+                f"                   ->  assertz({self._stored('N', 'S')})\n"
+                f"                   ;   true  % emptied, or not taken back exactly\n"
+                f"                   )\n               ))")
+        return (f"(   {redone}({_atom(self.relation)})\n    ->  {self.clear()}\n"
+                f"    ;   {moved[0]},\n        {moved[1]}\n    )")
+
+    def clear(self) -> str:
+        return f"retractall({self.store}({', '.join(['_'] * (len(self.keys) + 2))}))"
+
+
+def kept_shape(program: Program, kinds: Mapping[str, str], aggregate: ast.Aggregate,
+               bound: set[str]) -> dict | None:
+    """KeptAggregate's fields but owner and name (relation, keys, args, target, floats,
+    filters) when `aggregate` is a count,
+    sum or mean over one atom of a derived relation, whose arguments are bound variables
+    (the group keys), constants, wildcards or variables of its own, each once, and whose
+    other literals compare one of its own variables with a key or a constant; None
+    otherwise (it is computed as before)."""
+    if aggregate.func not in KEPT or not aggregate.body or (
+            aggregate.func != "count" and not SUMS):
+        return None
+    atom, *rest = aggregate.body
+    if not isinstance(atom, ast.Atom) or kinds.get(atom.relation) != "tabled":
+        return None
+    types = program.relations[atom.relation].types
+    keys: list[str] = []
+    own: dict[str, str] = {}  # an aggregate's own variable -> L<j>
+    args: list[str] = []
+    for arg, type_ in zip(atom.args, types):
+        if isinstance(arg, ast.Wildcard):
+            args.append("_")
+        elif isinstance(arg, ast.Const):
+            args.append(const_text(arg, type_))
+        elif isinstance(arg, ast.Var) and arg.name in bound:
+            if type_ == "float":
+                return None  # a float key: 1 and 1.0 are one group to a comparison
+            if arg.name not in keys:
+                keys.append(arg.name)
+            args.append(f"K{keys.index(arg.name)}")
+        elif isinstance(arg, ast.Var) and arg.name not in own:
+            own[arg.name] = f"L{len(own)}"
+            args.append(own[arg.name])
+        else:
+            return None  # a variable of its own twice: a join within the atom
+    filters = []
+    for literal in rest:
+        if not isinstance(literal, ast.Comparison) or literal.op == "=":
+            return None
+        sides = []
+        for side in (literal.left, literal.right):
+            if isinstance(side, ast.Const):
+                sides.append(const_text(side))
+            elif isinstance(side, ast.Var) and side.name in own:
+                sides.append(own[side.name])
+            elif isinstance(side, ast.Var) and side.name in bound:
+                if side.name not in keys:
+                    keys.append(side.name)
+                sides.append(f"K{keys.index(side.name)}")
+            else:
+                return None
+        filters.append(f"{COMPARISONS[literal.op].prolog_goal}({sides[0]}, {sides[1]})")
+    shape = {"func": aggregate.func, "relation": atom.relation, "keys": tuple(keys),
+             "args": tuple(args), "filters": tuple(filters)}
+    if aggregate.func != "count":
+        target = aggregate.target
+        if not isinstance(target, ast.Var) or target.name not in own:
+            return None
+        shape["target"] = own[target.name]
+        shape["floats"] = types[args.index(shape["target"])] == "float"
+    return shape
