@@ -88,7 +88,12 @@ class ClauseCompiler:
         for index, literal in enumerate(literals):
             if isinstance(literal, ast.Atom):
                 goals += self.ranged(literal, literals[index + 1:], scope, bound)
-                goals += self.atom(literal, scope, bound)
+                read = self.atom(literal, scope, bound)
+                if not self._aggregating and self._only_tests(literal, bound):
+                    # it binds nothing: one match is as good as all (trade_volume's
+                    # trade_executed(_, s, _, …) read every trade of s to find one)
+                    read = [f"once(( {_conj(read)} ))"]
+                goals += read
                 bound |= {a.name for a in literal.args if isinstance(a, ast.Var)}
             elif isinstance(literal, ast.Negation):
                 inner = self.atom(literal.atom, scope, bound)
@@ -103,6 +108,13 @@ class ClauseCompiler:
             else:
                 goals += self.comparison(literal, scope, bound)
         return goals
+
+    def _only_tests(self, atom: ast.Atom, bound: set[str]) -> bool:
+        """Whether every argument of `atom` is a constant, a wildcard or a variable with a
+        value (outside an aggregate, which counts its matches, it is then a test)."""
+        return all(not isinstance(arg, ast.Var) or (arg.name in bound
+                                                     and arg.name not in self.assigned)
+                   for arg in atom.args)
 
     def ranged(self, atom: ast.Atom, rest: Sequence[ast.Literal], scope: Scope,
                bound: set[str]) -> list[str]:

@@ -78,6 +78,34 @@ def test_the_plan_follows_the_statistics():
         engine.close()
 
 
+def test_an_atom_that_binds_nothing_is_read_once_but_counted_whole():
+    # trade_volume's shape: the first atom only says that s has a trade; derived key by key
+    # it read every trade of s, each computing the same sum
+    source = """
+    .event trade(id: number, s: symbol, q: number, t: time)
+    .decl volume(s: symbol, v: number)
+    volume(s, v) :- trade(_, s, _, _), v = sum q : { trade(_, s, q, _) }.
+    .decl traded(s: symbol, id: number)
+    traded(s, id) :- trade(id, s, _, _).
+    .decl trades(s: symbol, n: number)
+    trades(s, n) :- volume(s, _), n = count : { traded(s, _), volume(s, _) }.
+    """
+    engine = SwiplEngine(program_from_source(source))
+    try:
+        engine.assert_facts("trade", [(i, "abc"[i % 3], i, i) for i in range(30)])
+        assert engine.query("volume(s, v)").rows == (("a", 135), ("b", 145), ("c", 155))
+        engine.assert_facts("trade", [(30, "a", 5, 30)])
+        assert engine.query("volume(s, v)").rows == (("a", 140), ("b", 145), ("c", 155))
+        assert engine.query("trades(s, n)").rows == (("a", 11), ("b", 10), ("c", 10))
+        clauses = engine.plan.text().split("\n'")
+        assert "once(( 'e:trade'(_, K0, _" in next(
+            c for c in clauses if c.startswith("bu:key:volume'(K0"))
+        assert "once(( 'm:volume'(K0, _) ))" in next(
+            c for c in clauses if c.startswith("bu:key:trades'(K0"))
+    finally:
+        engine.close()
+
+
 def test_statistics_of_events_kept_from_their_first_sample_equal_a_fresh_sample():
     source = """
     .event hit(k: number, v: number, t: time)
