@@ -18,6 +18,9 @@ from engine.lang.pretty import literal as show_literal
 
 DEFAULT_ROWS = 1000  # a relation without statistics: of middling size, every column a key
 DELTA_SHARE = 0.1  # a semi-naive round's new tuples, as a share of the relation
+# What an incremental step's delta holds: what arrived since the last answer, a tick's facts
+# (~70 over ~30 relations: a few each), not a share of a relation that grows with history.
+STEP_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,10 @@ NO_STATISTICS = Statistics()
 
 def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
                   stats: Statistics = NO_STATISTICS, delta: ast.Atom | None = None,
-                  ) -> tuple[ast.Literal, ...]:
+                  step: bool = False) -> tuple[ast.Literal, ...]:
     """A normalised, safe body (as analysis orders it) in the planner's order; aggregate
-    bodies are planned too, with their group keys bound.
+    bodies are planned too, with their group keys bound. `delta` reads a round's new tuples
+    (`step`: those of an incremental step, STEP_ROWS).
 
     Every comparison, negation, assignment and aggregate keeps its role: it runs once the
     variables that had values before it in the analysed order have them again, and an atom
@@ -84,7 +88,10 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
                     break
 
     def cost(atom: ast.Atom) -> float:
-        share = DELTA_SHARE if atom is delta else 1.0
+        share = 1.0
+        if atom is delta:  # a round's new tuples; with `step`, what arrived since the last
+            rows = stats.rows.get(atom.relation, DEFAULT_ROWS)  # answer
+            share = min(DELTA_SHARE, STEP_ROWS / max(rows, 1)) if step else DELTA_SHARE
         return stats.estimate(atom, known) * share
 
     place_ready()

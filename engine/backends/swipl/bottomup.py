@@ -207,12 +207,13 @@ class BottomUpCompiler(IncrementalStep):
             f"        ;   Next == 1\n        ->  assertz({_call('d1', name, args)})\n"
             f"        ;   true\n        )\n    ).")
 
-    def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None) -> tuple[ast.Literal, ...]:
+    def _plan(self, rule: ast.Rule, delta: ast.Atom | None = None,
+              step: bool = False) -> tuple[ast.Literal, ...]:
         if not self.plan_joins:
             return rule.body
         body = rule.body if delta is None or not TURN_ASSIGNMENTS \
             else delta_first(self.program, rule.body, delta)
-        return plan_literals(body, stats=self.stats, delta=delta)
+        return plan_literals(body, stats=self.stats, delta=delta, step=step)
 
     def _compile(self, predicate: str, extra: list[str], rule: ast.Rule,
                  body: tuple[ast.Literal, ...], delta=None, twins: bool = False) -> None:

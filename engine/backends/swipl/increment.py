@@ -56,7 +56,7 @@ class IncrementalStep:
             if isinstance(atom, ast.Atom) and atom.relation not in members:
                 delta = self._delta_of(atom.relation)
                 if delta is not None:
-                    body = self._plan(rule, delta=atom)
+                    body = self._plan(rule, delta=atom, step=True)
                     if delta == "dn" and CANCEL_TWINS:
                         self._shrank(atom.relation)  # declares the twins' 'dr:<relation>'
                     self._compile(_q("bu:seed", rule.head.relation), [], rule, body,
@@ -301,7 +301,7 @@ class IncrementalStep:
             if self.kinds.get(relation) == "tabled":
                 self._shrank(relation)  # declares 'dr:<relation>'
         if self.plan_joins:
-            body = plan_literals(body, stats=self.stats, delta=atom)
+            body = plan_literals(body, stats=self.stats, delta=atom, step=True)
         goals = []
         for delta in deltas:
             clause = MaterialisedClause(self, owner=rule.head.relation, delta=(atom, delta),
