@@ -12,8 +12,9 @@ process between two ticks, so that the two figures share the machine's noise. Th
 is the median per-tick re-evaluation over those ticks to the median full evaluation.
 `--compare` feeds the same ticks, in turn, to an engine without kept counts, kept sums and
 means (kept.py), twin cancellation (materialised.py), turned assignments
-(keyed.delta_first), joins' lost step (increment.py) and ranges read value by value
-(ranges.py), or only those named (`--compare ranges`), so that before and after share the
+(keyed.delta_first), joins' lost step (increment.py), ranges read value by value
+(ranges.py), tests read once (clause.py) and a step's delta planned as a tick's facts
+(planner.py), or only those named (`--compare ranges`), so that before and after share the
 machine's noise. Before each tick is timed the engine plans again when a relation has grown
 2x, as a query about now does.
 `--components` runs each incremental tick component by component ('bu:inc:<k>', each timed)
@@ -35,7 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import load_program  # noqa: E402
-from engine.backends.swipl import bottomup, increment, kept, ranges  # noqa: E402
+from engine.analysis import planner  # noqa: E402
+from engine.backends.swipl import bottomup, clause, increment, kept, ranges  # noqa: E402
 from engine.backends.swipl.backend import SwiplEngine  # noqa: E402
 from engine.backends.swipl.bottomup import DONE, REDONE  # noqa: E402
 from engine.backends.swipl.prolog_text import predicate  # noqa: E402
@@ -169,7 +171,8 @@ class Run:
 REFINEMENTS = {"counts": (bottomup, "COUNT_DELTAS"), "sums": (kept, "SUMS"),
                "turns": (bottomup, "TURN_ASSIGNMENTS"),
                "twins": (increment, "CANCEL_TWINS"), "lost": (increment, "DELETE_REDERIVE"),
-               "ranges": (ranges, "READ_RANGES")}
+               "ranges": (ranges, "READ_RANGES"), "once": (clause, "TESTS_ONCE"),
+               "steps": (planner, "STEP_DELTAS")}
 
 
 def engine_before(program, names: list[str]) -> SwiplEngine:

@@ -21,6 +21,7 @@ DELTA_SHARE = 0.1  # a semi-naive round's new tuples, as a share of the relation
 # What an incremental step's delta holds: what arrived since the last answer, a tick's facts
 # (~70 over ~30 relations: a few each), not a share of a relation that grows with history.
 STEP_ROWS = 10
+STEP_DELTAS = True  # False: a step's delta as a round's, to measure against (bench/ticks.py)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def plan_literals(body: Sequence[ast.Literal], bound: set[str] = frozenset(),
         share = 1.0
         if atom is delta:  # a round's new tuples; with `step`, what arrived since the last
             rows = stats.rows.get(atom.relation, DEFAULT_ROWS)  # answer
-            share = min(DELTA_SHARE, STEP_ROWS / max(rows, 1)) if step else DELTA_SHARE
+            share = min(DELTA_SHARE, STEP_ROWS / max(rows, 1)) if step and STEP_DELTAS \
+                else DELTA_SHARE
         return stats.estimate(atom, known) * share
 
     place_ready()

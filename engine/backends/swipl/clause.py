@@ -57,6 +57,11 @@ class Scope:
         return self.names[name]
 
 
+# An atom that binds nothing is read with once/1 (False: every match, to measure against;
+# bench/ticks.py --compare once).
+TESTS_ONCE = True
+
+
 class ClauseCompiler:
     """Compiles one body left to right, tracking which variables already have values."""
 
@@ -89,7 +94,7 @@ class ClauseCompiler:
             if isinstance(literal, ast.Atom):
                 goals += self.ranged(literal, literals[index + 1:], scope, bound)
                 read = self.atom(literal, scope, bound)
-                if not self._aggregating and self._only_tests(literal, bound):
+                if TESTS_ONCE and not self._aggregating and self._only_tests(literal, bound):
                     # it binds nothing: one match is as good as all (trade_volume's
                     # trade_executed(_, s, _, …) read every trade of s to find one)
                     read = [f"once(( {_conj(read)} ))"]
