@@ -104,7 +104,7 @@ class BottomUpCompiler(IncrementalStep):
         name = f"{owner}:{read}" + "".join(f" if {f}" for f in shape["filters"])
         if name not in self.kept:
             self.kept[name] = kept = KeptAggregate(owner, name, **shape)
-            self.dynamic[kept.store] = len(kept.keys) + 2
+            self.dynamic[kept.store] = 1
             self._shrank(kept.relation)  # declares 'dr:<relation>', read by kept.apply
             self.clauses.update(kept.clauses())
         return self.kept[name]

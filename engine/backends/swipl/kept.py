@@ -19,8 +19,10 @@ from engine.lang import ast
 # realized changes since the open, read a group that only grows with history, to move it
 # by one tuple. A count, sum or mean over one atom of a derived relation, grouped by bound
 # variables, filtered by comparisons of its columns with them, is instead stored per group
-# ('cnt:…'(Keys…, Count, Sum), Sum exact: an integer, or r(Rational) once a float is in it,
-# as runtime.pl's tl_sum_add keeps a fresh sum) and moved by what the relation gained and
+# (k(Keys…) -> v(Count, Sum) in a trie, updated in place: a retract and an assert per move
+# left a clause to collect each time, and SWI-Prolog's clause GC then stalled the step;
+# Sum exact: an integer, or r(Rational) once a float is in it, as runtime.pl's tl_sum_add
+# keeps a fresh sum) and moved by what the relation gained and
 # lost in the step (its 'dn:'/'dr:', exact set differences). A group not stored is
 # aggregated once, when first asked, and kept; a group emptied, or one whose sum cannot be
 # taken back exactly (a symbol in it), is dropped and aggregated again when next asked.
@@ -51,15 +53,16 @@ class KeptAggregate:
 
     @property
     def store(self) -> str:
+        """The dynamic predicate holding the groups' trie (`'cnt:…'(Trie)`)."""
         return _atom(f"cnt:{self.name}")
 
     @property
     def lookup(self) -> str:
         return _atom(f"bcnt:{self.name}")
 
-    def _stored(self, count: str, total: str) -> str:
+    def _key(self) -> str:
         keys = [f"K{i}" for i in range(len(self.keys))]
-        return f"{self.store}({', '.join(keys + [count, total])})"
+        return f"k({', '.join(keys)})" if keys else "k"
 
     def _read(self, kind: str) -> str:
         return ", ".join([_call(kind, self.relation, list(self.args)), *self.filters])
@@ -76,34 +79,33 @@ class KeptAggregate:
                  "mean": "N > 0, tl_mean_of(S, N, R)"}[self.func]
         return {self.lookup: [
             f"{self.lookup}({', '.join(keys + ['R'])}) :-\n"
-            f"    (   {self._stored('N0', 'S0')}\n    ->  N = N0, S = S0\n"
+            f"    tl_kept_trie({self.store}, T),\n"
+            f"    (   trie_lookup(T, {self._key()}, v(N0, S0))\n    ->  N = N0, S = S0\n"
             f"    ;   {fresh},\n"
-            f"        ( N > 0 -> assertz({self._stored('N', 'S')}) ; true )\n"
+            f"        ( N > 0 -> trie_insert(T, {self._key()}, v(N, S)) ; true )\n"
             f"    ),\n    {value}."]}
 
     def apply(self, redone: str) -> str:
         """A goal moving every stored group by the step's differences of the relation (or
         emptying the store, when `redone`(relation): it was rebuilt without them)."""
-        moved = []
-        for delta, sign, sum_step in (("dn", "+", "tl_sum_add"), ("dr", "-", "tl_sum_sub")):
-            total = "S = S0" if self.func == "count" else f"{sum_step}({self.target}, S0, S)"
-            if delta == "dr" and self.func != "count" and not self.floats:
-                total = f"integer(S0), {total}"  # a float in an integer column: sum again
-            moved.append(
-                f"forall(( {_call(delta, self.relation, list(self.args))},\n"
-                f"                 {self._stored('N0', 'S0')}"
-                + "".join(f",\n                 {f}" for f in self.filters) + " ),\n"
-                f"               (   retract({self._stored('N0', 'S0')}),\n"
-                f"                   N is N0 {sign} 1,\n"
-                f"                   (   N > 0, {total}\n"
-                f"                   ->  assertz({self._stored('N', 'S')})\n"
-                f"                   ;   true  % emptied, or not taken back exactly\n"
-                f"                   )\n               ))")
+        # A group's key is given by the delta's tuple, or (a key only in the filters, as
+        # realized_pnl_today's open) found among the stored groups.
+        stored = "trie_lookup" if all(f"K{i}" in self.args for i in range(len(self.keys))) \
+            else "trie_gen"
+        floats = "true" if self.floats else "false"
+        moved = [f"findall({self._key()}-{self.target}, "
+                 f"( {_call(delta, self.relation, list(self.args))}, "
+                 f"{stored}(T, {self._key()}, _)" + "".join(f", {f}" for f in self.filters)
+                 + f" ), {name}),\n        forall(member(M, {name}), {step})"
+                 for delta, name, step in (
+                     ("dn", "Gained", "tl_kept_add(T, M)"),
+                     ("dr", "Lost", f"tl_kept_sub(T, {floats}, M)"))]
         return (f"(   {redone}({_atom(self.relation)})\n    ->  {self.clear()}\n"
-                f"    ;   {moved[0]},\n        {moved[1]}\n    )")
+                f"    ;   {self.store}(T)\n    ->  {moved[0]},\n        {moved[1]}\n"
+                f"    ;   true\n    )")
 
     def clear(self) -> str:
-        return f"retractall({self.store}({', '.join(['_'] * (len(self.keys) + 2))}))"
+        return f"retractall({self.store}(_))"
 
 
 def kept_shape(program: Program, kinds: Mapping[str, str], aggregate: ast.Aggregate,

@@ -7,7 +7,7 @@
             tl_eval/2, tl_div/3, tl_mod/3, tl_float/2,
             tl_eq/2, tl_ne/2, tl_lt/2, tl_le/2, tl_gt/2, tl_ge/2,
             tl_sum/3, tl_min/3, tl_max/3, tl_mean/3, tl_mean_of/3, tl_sum_value/2,
-            tl_sum_add/3, tl_sum_sub/3,
+            tl_sum_add/3, tl_sum_sub/3, tl_kept_trie/2, tl_kept_add/2, tl_kept_sub/3,
             tl_px_first/5, tl_px_next/9, tl_px_entries/2, tl_px_more/7,
             tl_min2/3, tl_max2/3, tl_substr/4, tl_to_string/2, tl_to_number/2, tl_contains/3,
             tl_window/6, tl_drop_tables_from/3, tl_budget/4
@@ -134,6 +134,36 @@ tl_sum_sub(V, S0, S) :-
     (   integer(V), integer(S0) -> S is S0 - V
     ;   float(V), S0 = r(Q0) -> Q is Q0 - rational(V), S = r(Q)
     ).
+%   Kept aggregates (kept.py): each group's v(Count, Sum) in a trie, updated in place.
+:- meta_predicate tl_kept_trie(:, -).
+tl_kept_trie(Module:Holder, Trie) :-
+    (   call(Module:Holder, Trie0)
+    ->  Trie = Trie0
+    ;   trie_new(Trie),
+        Fact =.. [Holder, Trie],
+        assertz(Module:Fact)
+    ).
+
+%   tl_kept_add(+Trie, +Key-Value): the group Key gained a tuple of Value.
+tl_kept_add(Trie, Key-V) :-
+    trie_lookup(Trie, Key, v(N0, S0)),
+    N is N0 + 1,
+    tl_sum_add(V, S0, S),
+    trie_update(Trie, Key, v(N, S)).
+
+%   tl_kept_sub(+Trie, +Floats, +Key-Value): the group Key lost a tuple of Value; emptied, or
+%   not taken back exactly (Floats false: an integer column, where a float may have come),
+%   it is dropped, to be aggregated again when next read.
+tl_kept_sub(Trie, Floats, Key-V) :-
+    trie_lookup(Trie, Key, v(N0, S0)),
+    N is N0 - 1,
+    (   N > 0,
+        ( Floats == true ; integer(S0) ),
+        tl_sum_sub(V, S0, S)
+    ->  trie_update(Trie, Key, v(N, S))
+    ;   trie_delete(Trie, Key, _)
+    ).
+
 tl_exact(r(Q), Q) :- !.
 tl_exact(I, I).
 

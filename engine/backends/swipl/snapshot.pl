@@ -52,10 +52,12 @@ state_variable(Module, Variable) :-
     atom_concat('bu:', Module, Variable).
 
 % The predicates holding facts: dynamic, defined here (not the runtime's), not the wrapped
-% clauses of a tabled predicate.
+% clauses of a tabled predicate, not a kept aggregate's trie (kept.py: a blob, not written;
+% restored empty, each group is aggregated again when first read).
 stored(Module, Name, Arity, Head) :-
     current_predicate(Module:Name/Arity),
     \+ sub_atom(Name, 0, _, _, '$'),
+    \+ sub_atom(Name, 0, _, _, 'cnt:'),
     functor(Head, Name, Arity),
     predicate_property(Module:Head, dynamic),
     \+ predicate_property(Module:Head, imported_from(_)).
