@@ -76,9 +76,11 @@ class BottomUpCompiler(IncrementalStep):
 
     # the interface ClauseCompiler uses
     def add_aggregate_table(self, owner: str, keys: list[str], goals: list[str]) -> str:
-        """An aggregate per group, tabled: computed once per group and evaluation. Helpers
-        are loaded once with the program (redefining a tabled predicate that has tables
-        crashes SWI-Prolog 9.0.4), so a new plan reuses them by their text."""
+        """An aggregate per group, computed once per group and evaluation step: its value (or
+        that it has none) is kept in `'bmemo:…'` until the step ends. Helpers are loaded
+        once with the program, so a new plan reuses them by their text. (They were tabled:
+        abolishing their tables before each step walked every table SWI-Prolog had made for
+        them since the start, ~10 ms each a tick at 350k facts.)"""
         body = _conj(goals)
         key = re.sub(r"\bL\d+_", "L_", f"{owner}({', '.join(keys)}) :- {body}")
         if key not in self.helpers:
@@ -86,8 +88,14 @@ class BottomUpCompiler(IncrementalStep):
                 raise CompileError(f"a new plan needs an aggregate helper not loaded: {key}")
             name = _q("bagg", f"{owner}:{len(self.helpers) + 1}")
             self.helpers[key] = (name, len(keys) + 2)
+            args = ", ".join(["AsOf", *keys])
             self.helper_clauses.append(
-                f"{name}({', '.join(['AsOf', *keys, 'R'])}) :-\n    {_indent(body)}.")
+                f"{name}({args}, R) :-\n"
+                f"    (   {memo(name)}({args}, Value)\n    ->  true\n"
+                f"    ;   (   {_indent(_indent(_indent(body)))}\n"
+                f"        ->  Value = some(R)\n        ;   Value = none\n        ),\n"
+                f"        assertz({memo(name)}({args}, Value))\n    ),\n"
+                f"    Value = some(R).")
         return self.helpers[key][0]
 
     def kept_for(self, owner: str, aggregate: ast.Aggregate,
@@ -161,7 +169,7 @@ class BottomUpCompiler(IncrementalStep):
             (self._recursive if recursive else self._flat)(k, scc)
             self._increment(k, scc, recursive)
         self._count_hooks()
-        drops = [f"abolish_table_subgoals({name}({', '.join(['_'] * n)}))"
+        drops = [f"retractall({memo(name)}({', '.join(['_'] * n)}))"
                  for name, n in self.helpers.values()]
         self.clauses["'bu:drop_helpers'/0"].append(
             f"'bu:drop_helpers' :-\n    {_indent(_conj(drops or ['true']))}.")
@@ -169,7 +177,7 @@ class BottomUpCompiler(IncrementalStep):
         self.clauses["'bu:incr'/0"].append(
             f"'bu:incr' :-\n    {_indent(_conj(first + increments))}.")
         clear = [f"retractall({_call(kind, name, ['_'] * self.program.relations[name].arity)})"
-                 for kind, name in sorted(self.deltas)]
+                 for kind, name in sorted(self.deltas)] + drops  # no value kept past a step
         self.clauses["'bu:clear'/0"].append(
             f"'bu:clear' :-\n    {_indent(_conj(clear))}.")
         return self.text()
@@ -304,7 +312,7 @@ class BottomUpCompiler(IncrementalStep):
         """The stored predicates and the aggregate helpers, loaded once with the program (a
         new plan replaces only the rules)."""
         lines = [f":- dynamic(({name}/{arity}))." for name, arity in self.dynamic.items()]
-        lines += [f":- table {name}/{n}." for name, n in self.helpers.values()]
+        lines += [f":- dynamic(({memo(name)}/{n}))." for name, n in self.helpers.values()]
         return "\n".join(lines + self.helper_clauses) + "\n"
 
     def text(self) -> str:
@@ -312,6 +320,11 @@ class BottomUpCompiler(IncrementalStep):
         for clauses in self.clauses.values():
             lines.extend(clauses)
         return "\n".join(lines) + "\n"
+
+
+def memo(helper: str) -> str:
+    """The predicate keeping an aggregate helper's values within one step."""
+    return helper.replace("'bagg:", "'bmemo:", 1)
 
 
 def bottom_up_plan(program: Program, kinds: Mapping[str, str],
