@@ -15,20 +15,23 @@ from engine.lang import ast
 # order_book's `rank = 1 + count : { ahead(o, _) }`, re-derived key by key, counted each
 # ahead(o, _) again: a new order at the front of its side changes the rank of every order
 # behind it, and recounting each of those N keys is N^2 work a tick. avg_fill_rate's mean
-# over every order's fill rate, and realized_pnl_today's sum over each of a client's
-# realized changes since the open, read a group that only grows with history, to move it
-# by one tuple. A count, sum or mean over one atom of a derived relation, grouped by bound
-# variables, filtered by comparisons of its columns with them, is instead stored per group
-# (k(Keys…) -> v(Count, Sum) in a trie, updated in place: a retract and an assert per move
-# left a clause to collect each time, and SWI-Prolog's clause GC then stalled the step;
-# Sum exact: an integer, or r(Rational) once a float is in it, as runtime.pl's tl_sum_add
-# keeps a fresh sum) and moved by what the relation gained and
-# lost in the step (its 'dn:'/'dr:', exact set differences). A group not stored is
-# aggregated once, when first asked, and kept; a group emptied, or one whose sum cannot be
-# taken back exactly (a symbol in it), is dropped and aggregated again when next asked.
-# The store is emptied when the reader's component is evaluated from scratch, and when
-# the aggregated relation was rebuilt without its differences (a recursive one evaluated
-# in full, marked 'bu:redone').
+# over every order's fill rate, and realized_pnl_today's sum over a client's realized
+# changes since the open, read groups that only grow with history, to move them by a tuple.
+#
+# So a count, sum or mean over one atom of a derived relation, grouped by bound variables
+# and filtered by comparisons of its columns with them, is kept per group and moved by
+# what the relation gained and lost in the step (its 'dn:'/'dr:', exact set differences):
+# - the groups are a trie, k(Keys…) -> v(Count, Sum), updated in place (a retract and an
+#   assert per move left a clause to collect each time; SWI-Prolog's clause GC then
+#   stalled the step);
+# - Sum is exact, as runtime.pl's tl_sum_add keeps a fresh one: an integer, or
+#   r(Rational) once a float is in it;
+# - a group not stored is aggregated when first asked, and kept; one emptied, or whose
+#   sum cannot be taken back exactly (a symbol in it), is dropped, aggregated again when
+#   next asked;
+# - the store is emptied when the reader's component is evaluated from scratch, and when
+#   the relation was rebuilt without its differences (a recursive one evaluated in full,
+#   marked 'bu:redone').
 
 KEPT = ("count", "sum", "mean")
 # Sums and means kept as counts are (False: counts only, to measure against; bench/ticks.py
@@ -110,12 +113,11 @@ class KeptAggregate:
 
 def kept_shape(program: Program, kinds: Mapping[str, str], aggregate: ast.Aggregate,
                bound: set[str]) -> dict | None:
-    """KeptAggregate's fields but owner and name (relation, keys, args, target, floats,
-    filters) when `aggregate` is a count,
-    sum or mean over one atom of a derived relation, whose arguments are bound variables
-    (the group keys), constants, wildcards or variables of its own, each once, and whose
-    other literals compare one of its own variables with a key or a constant; None
-    otherwise (it is computed as before)."""
+    """KeptAggregate's fields but owner and name when `aggregate` is a count, sum or mean
+    over one atom of a derived relation whose arguments are bound variables (the group
+    keys), constants, wildcards or variables of its own, each once, and whose other
+    literals compare one of its own variables with a key or a constant; None otherwise
+    (it is computed as before)."""
     if aggregate.func not in KEPT or not aggregate.body or (
             aggregate.func != "count" and not SUMS):
         return None
