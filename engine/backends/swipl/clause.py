@@ -13,7 +13,7 @@ from engine.backends.swipl import ranges
 from engine.backends.swipl.prolog_text import call as _call
 from engine.backends.swipl.prolog_text import conj as _conj
 from engine.backends.swipl.prolog_text import predicate as _q
-from engine.backends.swipl.time_index import PrefixShape, prefix_shape
+from engine.backends.swipl.time_index import PrefixShape, prefix_shape, site_read
 from engine.builtins import AGGREGATES, ARITHMETIC, COMPARISONS, FUNCTIONS
 from engine.errors import CompileError
 from engine.lang import ast
@@ -386,21 +386,6 @@ def assigned_names(body: Sequence[ast.Literal]) -> set[str]:
                     bound.add(target.name)
                     break
     return assigned
-
-
-def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
-    """Goals reading a prefix-aggregate index; `n` keeps two reads in one clause apart."""
-    count, total = f"C{n}", f"S{n}"
-    if func == "count":
-        return [f"{pq}({', '.join(keys + ['AsOf', result, '_', '_', '_'])})"]
-    if func == "sum":
-        return [f"{pq}({', '.join(keys + ['AsOf', '_', total, '_', '_'])})",
-                f"tl_sum_value({total}, {result})"]
-    if func in ("min", "max"):
-        extreme = [result, "_"] if func == "min" else ["_", result]
-        return [f"{pq}({', '.join(keys + ['AsOf', count, '_'] + extreme)})", f"{count} > 0"]
-    return [f"{pq}({', '.join(keys + ['AsOf', count, total, '_', '_'])})",
-            f"{count} > 0", f"tl_mean_of({total}, {count}, {result})"]
 
 
 def const_text(const: ast.Const, column_type: str | None = None) -> str:

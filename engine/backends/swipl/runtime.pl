@@ -128,12 +128,14 @@ tl_sum_add(V, S0, S) :-
     ;   integer(V) -> tl_exact(S0, Q0), Q is Q0 + V, S = r(Q)
     ;   S = '$nan'
     ).
+
 %   tl_sum_sub(+V, +S0, -S): a running sum with V taken back out; fails where that may
 %   not be exact (a symbol or an integer in a sum of floats): it must be summed again.
 tl_sum_sub(V, S0, S) :-
     (   integer(V), integer(S0) -> S is S0 - V
     ;   float(V), S0 = r(Q0) -> Q is Q0 - rational(V), S = r(Q)
     ).
+
 %   Kept aggregates (kept.py): each group's v(Count, Sum) in a trie, updated in place.
 :- meta_predicate tl_kept_trie(:, -).
 tl_kept_trie(Module:Holder, Trie) :-

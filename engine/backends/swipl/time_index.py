@@ -115,3 +115,18 @@ def prefix_shape(aggregate: ast.Aggregate, bound: Set[str], timed: Set[str],
         return None  # a group key that is not a plain argument: the index cannot key on it
     conditions = tuple(lit for lit in body if isinstance(lit, ast.Comparison))
     return PrefixShape(atom, conditions, keys, (window.get("lo"), window.get("hi")))
+
+
+def site_read(pq: str, keys: list[str], func: str, result: str, n: int) -> list[str]:
+    """Goals reading a prefix-aggregate index; `n` keeps two reads in one clause apart."""
+    count, total = f"C{n}", f"S{n}"
+    if func == "count":
+        return [f"{pq}({', '.join(keys + ['AsOf', result, '_', '_', '_'])})"]
+    if func == "sum":
+        return [f"{pq}({', '.join(keys + ['AsOf', '_', total, '_', '_'])})",
+                f"tl_sum_value({total}, {result})"]
+    if func in ("min", "max"):
+        extreme = [result, "_"] if func == "min" else ["_", result]
+        return [f"{pq}({', '.join(keys + ['AsOf', count, '_'] + extreme)})", f"{count} > 0"]
+    return [f"{pq}({', '.join(keys + ['AsOf', count, total, '_', '_'])})",
+            f"{count} > 0", f"tl_mean_of({total}, {count}, {result})"]
